@@ -1,0 +1,142 @@
+"""The one entry point the browser uses: ``call(request_json) -> reply_json``.
+
+A request is ``{"op": NAME, "args": {...}}``; the reply is ``{"ok": true, "value": ...}`` or
+``{"ok": false, "error": "<one line>"}``. Each op is a plain function below that takes the
+args mapping and calls the evaluator function of the same name; nothing here builds code
+from strings. Suite and case arguments travel in their resolved JSON form
+(``Suite.to_json()``, ``Case.to_json()``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from evaluator import checks, request, result, summary, transcript
+from evaluator.errors import SuiteError
+from evaluator.suite import Case, Suite, case_from_json, suite_from_json
+
+
+class BridgeError(ValueError):
+    """A malformed bridge request (unknown op, missing argument)."""
+
+
+def _arg(args: dict[str, Any], name: str) -> Any:
+    if name not in args:
+        raise BridgeError(f"missing argument {name!r}")
+    return args[name]
+
+
+def _case(args: dict[str, Any]) -> Case:
+    return case_from_json(_arg(args, "case"))
+
+
+def _suite(args: dict[str, Any]) -> Suite:
+    return suite_from_json(_arg(args, "suite"))
+
+
+def _load_suite_json(args: dict[str, Any]) -> dict[str, Any]:
+    """Validate a resolved suite (``args`` = ``{"suite": ...}`` or the suite itself).
+
+    Returns what a page lists: id, version, sha256, and per case its id, kind and needs.
+    """
+    suite = suite_from_json(args.get("suite", args))
+    return {"id": suite.id, "version": suite.version, "description": suite.description,
+            "pass_threshold": suite.pass_threshold, "sha256": suite.sha256,
+            "case_count": len(suite.cases),
+            "cases": [{"id": c.id, "kind": c.expect["kind"], "weight": c.weight,
+                       "tags": list(c.tags), "requires": list(c.requires),
+                       "has_image": c.image is not None, "has_tools": bool(c.tools)}
+                      for c in suite.cases]}
+
+
+def _project(args: dict[str, Any]) -> Any:
+    from evaluator import capabilities
+    return capabilities.project(_arg(args, "model_id"), _arg(args, "runtime"),
+                                args.get("metadata"))
+
+
+def _context_length(args: dict[str, Any]) -> Any:
+    from evaluator import capabilities
+    return capabilities.context_length(_arg(args, "runtime"), args.get("metadata"))
+
+
+def _skip_reason(args: dict[str, Any]) -> Any:
+    from evaluator import capabilities
+    return capabilities.skip_reason(_case(args), _arg(args, "caps"))
+
+
+def _rescore_record(args: dict[str, Any]) -> dict[str, Any]:
+    suite = _suite(args) if args.get("suite") is not None else None
+    return summary.rescore_record(_arg(args, "record"), suite)
+
+
+def _discovery(name: str, *params: str, optional: tuple[str, ...] = ()
+               ) -> Callable[[dict[str, Any]], Any]:
+    """An op calling ``evaluator.discovery.<name>`` with the named args, in order."""
+    def op(args: dict[str, Any]) -> Any:
+        from evaluator import discovery
+        values = [_arg(args, p) for p in params]
+        extra = {p: args[p] for p in optional if p in args}
+        return getattr(discovery, name)(*values, **extra)
+    op.__doc__ = f"evaluator.discovery.{name}"
+    return op
+
+
+OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "load_suite_json": _load_suite_json,
+    "suite_from_json": lambda a: _suite(a).to_json(),
+    "project": _project,
+    "context_length": _context_length,
+    "skip_reason": _skip_reason,
+    "build_request": lambda a: request.build_request(
+        _case(a), _arg(a, "model_id"), a.get("settings") or {}),
+    "assemble": lambda a: transcript.assemble(_arg(a, "transcript")).to_json(),
+    "run_check": lambda a: checks.run_check(
+        _arg(a, "expect"), _arg(a, "answer"), a.get("tool_calls") or []).to_json(),
+    "score_case": lambda a: result.score_case(_case(a), _arg(a, "transcript")),
+    "skipped_result": lambda a: result.skipped_result(_case(a), _arg(a, "reason")),
+    "summarize": lambda a: summary.summarize(_arg(a, "results"), _arg(a, "pass_threshold")),
+    "run_record": lambda a: summary.run_record(
+        _suite(a), _arg(a, "model"), _arg(a, "settings"), _arg(a, "started_at"),
+        _arg(a, "results")),
+    "rescore_record": _rescore_record,
+    "probe_plan": _discovery("probe_plan", "env", optional=("only", "custom")),
+    "interpret_probe": _discovery("interpret_probe", "plan_row", "observation"),
+    "metadata_plan": _discovery("metadata_plan", "model_row"),
+    "merge_metadata": _discovery("merge_metadata", "model_row", "responses"),
+    "cors_recipe": _discovery("cors_recipe", "runtime", "origin"),
+    "discovery_table": _discovery("discovery_table"),
+}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def call(request_json: str) -> str:
+    """Run one op; always returns a JSON reply, never raises."""
+    try:
+        req = json.loads(request_json)
+        if not isinstance(req, dict):
+            raise BridgeError("request must be a JSON object {op, args}")
+        name = req.get("op")
+        op = OPS.get(name) if isinstance(name, str) else None
+        if op is None:
+            raise BridgeError(f"unknown op {name!r} (known: {', '.join(OPS)})")
+        args = req.get("args", {})
+        if not isinstance(args, dict):
+            raise BridgeError(f"op {name!r}: args must be an object")
+        try:
+            value = op(args)
+        except BridgeError as err:
+            raise BridgeError(f"op {name!r}: {err}") from None
+        return json.dumps({"ok": True, "value": value}, ensure_ascii=False, allow_nan=False)
+    except (SuiteError, BridgeError) as err:
+        message = str(err)
+    except json.JSONDecodeError as err:
+        message = f"request is not JSON: {err}"
+    except Exception as err:  # noqa: BLE001 - the bridge reports every failure as a reply
+        message = f"{type(err).__name__}: {err}"
+    return json.dumps({"ok": False, "error": _one_line(message)}, ensure_ascii=False)

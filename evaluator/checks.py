@@ -1,0 +1,354 @@
+"""The checks: one function per ``expect.kind``, each returning an :class:`Outcome`.
+
+Kinds and their ``expect`` keys:
+
+* ``contains {value, case_sensitive?}`` - the answer contains ``value`` (case-sensitive unless
+  ``case_sensitive: false``). ``not_contains {value}`` is its inverse, derived from it in one
+  place (``NEGATED``), never written twice.
+* ``regex {pattern, flags?}`` - Python ``re.search``; flags is a combination of ``i``, ``m``,
+  ``s``.
+* ``exact {value}`` - the normalised answer equals ``value`` (also stripped).
+* ``json_schema {schema}`` - the normalised answer parses as JSON and validates against the
+  schema (Draft 2020-12, no format checking); every error is reported with its JSON path.
+* ``tool_call {name, arguments?}`` - one of the captured tool calls has ``name`` and, when an
+  ``arguments`` schema is given, its parsed arguments validate against it.
+
+Normalisation for ``exact``, ``regex`` and ``json_schema``: surrounding whitespace is stripped,
+and when the whole remaining answer is one Markdown code fence (```` ```lang\\n...\\n``` ````)
+its body is used instead. ``contains``/``not_contains`` see the answer as is.
+
+Every ``Outcome.match`` span is a ``(start, end)`` offset into the answer the case result
+stores as ``output`` (reasoning removed, before normalisation), so a shell can highlight it.
+No check reads files, touches the network or prints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from referencing import Registry
+
+PREVIEW_CHARS = 80
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+_FENCE = re.compile(r"```[^\n`]*\n(.*?)\n?```", re.DOTALL)
+_THINK_OPEN = "<think>"
+_THINK_CLOSE = "</think>"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one check: the one shape every check returns."""
+
+    passed: bool
+    score: float
+    reason: str
+    match: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form (spans as two-item lists)."""
+        return {"passed": self.passed, "score": self.score, "reason": self.reason,
+                "match": [[a, b] for a, b in self.match]}
+
+
+def _ok(reason: str, match: list[tuple[int, int]] | None = None) -> Outcome:
+    return Outcome(True, 1.0, reason, match or [])
+
+
+def _fail(reason: str, match: list[tuple[int, int]] | None = None) -> Outcome:
+    return Outcome(False, 0.0, reason, match or [])
+
+
+def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """``text`` as a one-line quoted string, cut to ``limit`` characters (``"..."…``)."""
+    if not text:
+        return "empty output"
+    cut = text if len(text) <= limit else text[:limit] + "…"
+    return json.dumps(cut, ensure_ascii=False)
+
+
+def strip_reasoning(text: str) -> tuple[str, str]:
+    """Split inline ``<think>…</think>`` blocks out of ``text``; return ``(answer, reasoning)``.
+
+    Every closed block is removed. An unclosed ``<think>`` makes the rest of the text
+    reasoning (a model cut off mid-thought has no answer yet). A ``</think>`` with no opening
+    tag (templates that put ``<think>`` in the prompt) makes everything before it reasoning.
+    When something was removed the answer is stripped of surrounding whitespace; text with no
+    think tags is returned unchanged.
+    """
+    if _THINK_OPEN not in text and _THINK_CLOSE not in text:
+        return text, ""
+    answer: list[str] = []
+    thoughts: list[str] = []
+    rest = text
+    head, sep, tail = rest.partition(_THINK_CLOSE)
+    if sep and _THINK_OPEN not in head:
+        thoughts.append(head)
+        rest = tail
+    while rest:
+        before, sep, after = rest.partition(_THINK_OPEN)
+        answer.append(before)
+        if not sep:
+            break
+        inside, sep, rest = after.partition(_THINK_CLOSE)
+        thoughts.append(inside)
+    reasoning = "\n\n".join(t.strip() for t in thoughts if t.strip())
+    return "".join(answer).strip(), reasoning
+
+
+def normalize(answer: str) -> tuple[str, int]:
+    """The text ``exact``/``regex``/``json_schema`` see, and its offset within ``answer``."""
+    stripped = answer.strip()
+    offset = len(answer) - len(answer.lstrip())
+    fence = _FENCE.fullmatch(stripped)
+    if fence and "\n```" not in fence.group(1):
+        return fence.group(1), offset + fence.start(1)
+    return stripped, offset
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    """``$.items[0].name`` for a jsonschema ``absolute_path``."""
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out
+
+
+def schema_errors(schema: Any, instance: Any) -> list[str]:
+    """Every validation error as ``"$.path: message"``, sorted so output is deterministic.
+
+    The empty registry keeps ``$ref`` local: jsonschema would otherwise fetch remote URLs.
+    """
+    errors = Draft202012Validator(schema, registry=Registry()).iter_errors(instance)
+    found = sorted((json_path(e.absolute_path), e.message) for e in errors)
+    return [f"{path}: {message}" for path, message in found]
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why ``schema`` is not a valid Draft 2020-12 schema, or None."""
+    if not isinstance(schema, (dict, bool)):
+        return f"must be a JSON Schema object, got {type(schema).__name__}"
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as err:
+        return f"{json_path(err.absolute_path)}: {err.message}"
+    remote = _remote_ref(schema)
+    return f"$ref {remote!r}: only local references (#...) are supported" if remote else None
+
+
+def _remote_ref(schema: Any) -> str | None:
+    """The first ``$ref`` in ``schema`` that does not point inside it (``#...``), or None."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            return ref
+        children: Iterable[Any] = schema.values()
+    elif isinstance(schema, list):
+        children = schema
+    else:
+        return None
+    return next((ref for child in children if (ref := _remote_ref(child))), None)
+
+
+def _need_str(expect: dict[str, Any], key: str) -> str | None:
+    value = expect.get(key)
+    if value is None:
+        return f"expect.{key}: missing"
+    if not isinstance(value, str) or not value:
+        return f"expect.{key}: must be a non-empty string, got {value!r}"
+    return None
+
+
+def expect_problem(expect: Any) -> str | None:
+    """Why ``expect`` cannot be checked (``"field: what"``), or None when it is valid."""
+    if not isinstance(expect, dict):
+        return f"expect: must be a mapping with a kind, got {expect!r}"
+    kind = expect.get("kind")
+    if kind is None:
+        return "expect.kind: missing"
+    if kind not in CHECKS:
+        return f"expect.kind: unknown kind {kind!r} (known: {', '.join(CHECKS)})"
+    if kind in ("contains", "not_contains", "exact"):
+        return _need_str(expect, "value")
+    if kind == "regex":
+        flags = expect.get("flags", "")
+        if not isinstance(flags, str) or set(flags) - set(_REGEX_FLAGS):
+            return f"expect.flags: must be a combination of i, m, s, got {flags!r}"
+        problem = _need_str(expect, "pattern")
+        if problem is None:
+            try:
+                re.compile(expect["pattern"])
+            except re.error as err:
+                return f"expect.pattern: invalid regex {expect['pattern']!r}: {err}"
+        return problem
+    if kind == "json_schema":
+        if "schema" not in expect:
+            return "expect.schema: missing"
+        problem = schema_problem(expect["schema"])
+        return f"expect.schema: {problem}" if problem else None
+    problem = _need_str(expect, "name")  # tool_call
+    if problem is None and "arguments" in expect:
+        args_problem = schema_problem(expect["arguments"])
+        return f"expect.arguments: {args_problem}" if args_problem else None
+    return problem
+
+
+def _phrase(expect: dict[str, Any]) -> str:
+    """What a contains check wants, as it reads after "expected output (not) to ..."."""
+    value = json.dumps(expect.get("value", ""), ensure_ascii=False)
+    if expect.get("case_sensitive") is False:
+        return f"contain {value} (any case)"
+    return f"contain {value}"
+
+
+def check_contains(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
+                   ) -> Outcome:
+    """The answer contains ``value``; match spans are every occurrence."""
+    flags = re.IGNORECASE if expect.get("case_sensitive") is False else 0
+    spans = [m.span() for m in re.finditer(re.escape(expect["value"]), answer, flags)]
+    if spans:
+        return _ok(f"output contains {json.dumps(expect['value'], ensure_ascii=False)}", spans)
+    return _fail(f"expected output to {_phrase(expect)}, got {preview(answer)}")
+
+
+def check_regex(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
+                ) -> Outcome:
+    """``re.search`` of ``pattern`` in the normalised answer."""
+    flags = 0
+    for letter in expect.get("flags", ""):
+        flags |= _REGEX_FLAGS[letter]
+    text, offset = normalize(answer)
+    found = re.search(expect["pattern"], text, flags)
+    shown = f"/{expect['pattern']}/{expect.get('flags', '')}"
+    if found is None:
+        return _fail(f"expected output to match {shown}, got {preview(text)}")
+    start, end = found.span()
+    return _ok(f"output matches {shown}", [(start + offset, end + offset)])
+
+
+def check_exact(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
+                ) -> Outcome:
+    """The normalised answer equals ``value`` (stripped)."""
+    text, offset = normalize(answer)
+    want = expect["value"].strip()
+    if text == want:
+        return _ok("output is exactly the expected text", [(offset, offset + len(text))])
+    return _fail(f"expected exactly {preview(want)}, got {preview(text)}")
+
+
+def check_json_schema(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
+                      ) -> Outcome:
+    """The normalised answer is JSON that validates against ``schema``."""
+    text, offset = normalize(answer)
+    if not text:
+        return _fail("expected JSON, got empty output")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        # position only: the wording of json's messages changes between Python versions
+        return _fail(f"expected JSON, got invalid JSON at line {err.lineno} column "
+                     f"{err.colno}: {preview(text)}")
+    errors = schema_errors(expect["schema"], doc)
+    if errors:
+        return _fail("; ".join(errors))
+    return _ok("output is JSON matching the schema", [(offset, offset + len(text))])
+
+
+def _call_arguments(call: dict[str, Any]) -> tuple[bool, Any]:
+    """``(ok, value)``: the call's parsed arguments, parsing the string form when needed."""
+    if "parsed" in call and call["parsed"] is not None:
+        return True, call["parsed"]
+    raw = call.get("arguments")
+    if isinstance(raw, (dict, list)):
+        return True, raw
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return True, {}
+    try:
+        return True, json.loads(str(raw))
+    except ValueError:
+        return False, raw
+
+
+def check_tool_call(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
+                    ) -> Outcome:
+    """One captured call has ``name`` and (when given) arguments valid against the schema."""
+    want = expect["name"]
+    calls = [c for c in tool_calls if isinstance(c, dict)]
+    if not calls:
+        return _fail(f"no tool call, expected {want}")
+    named = [c for c in calls if c.get("name") == want]
+    if not named:
+        seen = ", ".join(str(c.get("name") or "?") for c in calls)
+        return _fail(f"called {seen}, expected {want}")
+    problems: list[str] = []
+    for call in named:
+        ok, args = _call_arguments(call)
+        if not ok:
+            problems.append(f"{want} arguments are not valid JSON: {preview(str(args))}")
+            continue
+        errors = schema_errors(expect["arguments"], args) if "arguments" in expect else []
+        if not errors:
+            return _ok(f"called {want} with valid arguments")
+        problems.append(f"{want} arguments: " + "; ".join(errors))
+    return _fail(" | ".join(problems))
+
+
+Check = Callable[[dict[str, Any], str, list[dict[str, Any]]], Outcome]
+
+_POSITIVE: dict[str, Check] = {
+    "contains": check_contains,
+    "regex": check_regex,
+    "exact": check_exact,
+    "json_schema": check_json_schema,
+    "tool_call": check_tool_call,
+}
+
+# negated kind -> the kind it inverts. The one place an inverse is defined.
+NEGATED: dict[str, str] = {"not_contains": "contains"}
+
+
+def _negate(kind: str) -> Check:
+    base = _POSITIVE[kind]
+
+    def negated(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
+                ) -> Outcome:
+        outcome = base({**expect, "kind": kind}, answer, tool_calls)
+        if outcome.passed:
+            at = outcome.match[0][0] if outcome.match else 0
+            return _fail(f"expected output not to {_phrase(expect)}, found at {at}: "
+                         f"{preview(answer)}", outcome.match)
+        return _ok(f"output does not {_phrase(expect)}")
+
+    negated.__doc__ = f"The inverse of {kind!r}."
+    return negated
+
+
+CHECKS: dict[str, Check] = {
+    **_POSITIVE,
+    **{negated: _negate(kind) for negated, kind in NEGATED.items()},
+}
+
+
+def run_check(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
+              ) -> Outcome:
+    """Run the check ``expect`` describes. Never raises: a bad ``expect`` is a failed Outcome."""
+    if not isinstance(answer, str):
+        answer = ""
+    problem = expect_problem(expect)
+    if problem is not None:
+        return _fail(f"invalid expect: {problem}")
+    try:
+        calls = list(tool_calls) if isinstance(tool_calls, list) else []
+        return CHECKS[expect["kind"]](expect, answer, calls)
+    except Exception as err:  # noqa: BLE001 - a check reports, it never crashes a run
+        return _fail(" ".join(f"check failed: {type(err).__name__}: {err}".split())[:200])

@@ -1,0 +1,325 @@
+"""Discovery rules: which URLs to probe, what their answers mean, how to fix CORS.
+
+Pure: the shells (server/discovery.py with httpx, the page with fetch) do the requests and
+hand the raw answers here. Always 127.0.0.1, never ``localhost`` (IPv6 ``::1`` trap).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from .capabilities import CAPABILITIES, context_length, model_kind, project
+
+__all__ = [
+    "CORS_RECIPES",
+    "DISCOVERY_ENV",
+    "RUNTIMES",
+    "cors_recipe",
+    "discovery_table",
+    "interpret_probe",
+    "merge_metadata",
+    "metadata_plan",
+    "normalize_base_url",
+    "probe_plan",
+]
+
+DISCOVERY_ENV = "LOCALRATE_DISCOVERY"
+
+# Read-only: copy a row before changing it.
+RUNTIMES: tuple[dict[str, Any], ...] = (
+    {"name": "ollama", "label": "Ollama", "port": 11434, "env": "OLLAMA_BASE_URL",
+     "list_path": "/api/tags", "metadata": "show"},
+    {"name": "lmstudio", "label": "LM Studio", "port": 1234, "env": "LM_STUDIO_BASE_URL",
+     "list_path": "/v1/models", "metadata": "v0"},
+    {"name": "vllm", "label": "vLLM", "port": 8000, "env": "VLLM_BASE_URL",
+     "list_path": "/v1/models", "metadata": None},
+    {"name": "llamacpp", "label": "llama.cpp", "port": 8080, "env": "LLAMACPP_BASE_URL",
+     "list_path": "/v1/models", "metadata": "props"},
+    {"name": "mlx", "label": "MLX", "port": 8081, "env": "MLX_BASE_URL",
+     "list_path": "/v1/models", "metadata": None},
+)
+_BY_NAME = {row["name"]: row for row in RUNTIMES}
+_NAMES = ", ".join(_BY_NAME)
+
+# The CORS fix of runtimes.md, one per runtime; "{origin}" is the page's origin.
+CORS_RECIPES: dict[str, str] = {
+    "ollama": (
+        "# Ollama answers other origins with an empty 403. Allow this page, then restart:\n"
+        'OLLAMA_ORIGINS="{origin}" ollama serve\n'
+        "# macOS app:\n"
+        'launchctl setenv OLLAMA_ORIGINS "{origin}"   # then quit and reopen Ollama\n'
+        "# Linux with systemd: run `sudo systemctl edit ollama.service`, add\n"
+        "#   [Service]\n"
+        '#   Environment="OLLAMA_ORIGINS={origin}"\n'
+        "# then: sudo systemctl restart ollama"
+    ),
+    "lmstudio": (
+        "# LM Studio's CORS is off by default. To let {origin} call it:\n"
+        "# Developer → Server Settings → turn on “Enable CORS” (no restart needed), or:\n"
+        "lms server start --cors"
+    ),
+    "vllm": (
+        "# vLLM allows every origin by default: if this fails, check that it runs on this\n"
+        "# port. If you restricted origins, add this page:\n"
+        "vllm serve <model> --allowed-origins '[\"{origin}\"]'"
+    ),
+    "llamacpp": (
+        "# llama.cpp's server allows every origin by default: if this fails, check that it\n"
+        "# runs on this port. Newer builds restrict with --cors-origins; add this page:\n"
+        "llama-server -m <model.gguf> --cors-origins {origin}"
+    ),
+    "mlx": (
+        "# mlx_lm.server allows every origin by default: if this fails, check that it runs\n"
+        "# on this port. If you restricted origins, add this page:\n"
+        "mlx_lm.server --model <model> --allowed-origins {origin}"
+    ),
+}
+
+_REFUSED = "no answer — the port is closed or CORS refused this page (a browser cannot tell which)"
+_OLLAMA_403 = "403 with an empty body: Ollama does not allow this page's origin"
+_LOOPBACK_ALIASES = {"localhost", "0.0.0.0", "::", "[::]", ""}
+
+
+def _runtime(name: str, where: str) -> dict[str, Any]:
+    key = re.sub(r"[\s._-]+", "", name.strip().lower())
+    if key not in _BY_NAME:
+        raise ValueError(f"{where}: unknown runtime {name!r}; valid: {_NAMES}")
+    return _BY_NAME[key]
+
+
+def normalize_base_url(value: str, where: str, default_port: int | None = None) -> str:
+    """``"localhost:11434/v1/"`` → ``"http://127.0.0.1:11434"``.
+
+    No scheme means ``http://``; ``localhost``/``0.0.0.0``/``::`` become 127.0.0.1;
+    trailing slashes and a trailing ``/v1`` are dropped; `default_port` fills in a missing
+    port only when no scheme was given (as Ollama reads ``OLLAMA_HOST``).
+    """
+    text = value.strip()
+    has_scheme = "://" in text
+    parts = urlsplit(text if has_scheme else f"http://{text}")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{where}: {value!r} is not an http(s) URL or host:port")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{where}: {value!r} has a bad port") from None
+    host = parts.hostname or ""
+    host = "127.0.0.1" if host in _LOOPBACK_ALIASES else host
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None and not has_scheme:
+        port = default_port
+    path = parts.path.rstrip("/")
+    path = path.removesuffix("/v1").rstrip("/")
+    return f"{parts.scheme}://{host}{'' if port is None else f':{port}'}{path}"
+
+
+def _base_url(row: dict[str, Any], env: Mapping[str, str]) -> str:
+    port = row["port"]
+    if env.get(row["env"], "").strip():
+        return normalize_base_url(env[row["env"]], row["env"], port)
+    if row["name"] == "ollama" and env.get("OLLAMA_HOST", "").strip():
+        return normalize_base_url(env["OLLAMA_HOST"], "OLLAMA_HOST", port)
+    return f"http://127.0.0.1:{port}"
+
+
+def probe_plan(
+    env: Mapping[str, str], only: list[str] | None = None, custom: Iterable[dict[str, Any]] = ()
+) -> list[dict[str, str]]:
+    """The list probes to run: ``[{"runtime", "base_url", "url"}]``, in `RUNTIMES` order.
+
+    `only` (else ``LOCALRATE_DISCOVERY``, comma-separated) limits the runtimes; `custom`
+    rows ``{"runtime", "base_url"}`` (endpoints the user added) are always probed, after
+    the others. Two rows with the same URL are probed once (the first wins).
+    """
+    if only is None:
+        names = [n for n in env.get(DISCOVERY_ENV, "").split(",") if n.strip()]
+        where = DISCOVERY_ENV
+    else:
+        names, where = list(only), "runtimes"
+    rows = [_runtime(n, where) for n in names] if names else list(RUNTIMES)
+    chosen = [r for r in RUNTIMES if r in rows]
+    plan = [(row, _base_url(row, env)) for row in chosen]
+    for i, extra in enumerate(custom):
+        row = _runtime(str(extra.get("runtime", "")), f"custom endpoint {i + 1}")
+        base = str(extra.get("base_url", ""))
+        plan.append((row, normalize_base_url(base, f"custom endpoint {i + 1}", row["port"])))
+    out: list[dict[str, str]] = []
+    for row, base in plan:
+        url = base + row["list_path"]
+        if all(p["url"] != url for p in out):
+            out.append({"runtime": row["name"], "base_url": base, "url": url})
+    return out
+
+
+def _snippet(body: str | None, size: int = 40) -> str:
+    return " ".join((body or "").split())[:size]
+
+
+def _entries(body: str | None) -> list[dict[str, Any]] | None:
+    """The model entries of a list body (OpenAI ``data`` or Ollama ``models``), or None."""
+    try:
+        doc = json.loads(body or "")
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    for key in ("data", "models"):
+        if isinstance(doc.get(key), list):
+            return [e for e in doc[key] if isinstance(e, dict)]
+    return None
+
+
+def _entry_id(entry: dict[str, Any]) -> str | None:
+    for key in ("id", "name", "model"):
+        if isinstance(entry.get(key), str) and entry[key]:
+            return str(entry[key])
+    return None
+
+
+def _detect(runtime: str, entries: list[dict[str, Any]]) -> str:
+    """llama.cpp and mlx_lm.server share port 8080 upstream: tell them apart by owned_by."""
+    owners = {e.get("owned_by") for e in entries}
+    if runtime == "mlx" and owners == {"llamacpp"}:
+        return "llamacpp"
+    if runtime == "llamacpp" and entries and "llamacpp" not in owners:
+        return "vllm" if owners == {"vllm"} else "mlx"
+    return runtime
+
+
+def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> dict[str, Any]:
+    """What one list probe found: state, a human detail, and the models.
+
+    `observation` = ``{"status", "body", "error": "timeout"|"network"|str|None,
+    "elapsed_ms"}``. States: up, refused, unauthorized, timeout, error, loading.
+    """
+    runtime, base = plan_row["runtime"], plan_row["base_url"]
+    status, body, error = observation.get("status"), observation.get("body"), observation.get("error")
+    elapsed = float(observation.get("elapsed_ms") or 0.0)
+    models: list[dict[str, Any]] = []
+    if error == "timeout":
+        state, detail = "timeout", f"timed out after {elapsed / 1000:.1f} s".replace(".0 s", " s")
+    elif status is None:
+        state = "refused"
+        detail = _REFUSED if error in (None, "network") else f"no answer: {error}"
+    elif status in (401, 403):
+        state = "unauthorized"
+        if runtime == "ollama" and status == 403 and not (body or "").strip():
+            detail = _OLLAMA_403
+        elif status == 401:
+            detail = "HTTP 401: the server wants an API key"
+        else:
+            detail = f"HTTP 403: refused: '{_snippet(body)}'"
+    elif status == 503 and (runtime in ("llamacpp", "mlx") or "loading" in (body or "").lower()):
+        state, detail = "loading", "loading the model"
+    elif not 200 <= status < 300:
+        state, detail = "error", f"HTTP {status}"
+    else:
+        entries = _entries(body)
+        if entries is None:
+            state, detail = "error", f"answered, but not with a model list: '{_snippet(body)}'"
+        else:
+            found = _detect(runtime, entries)
+            for entry in entries:
+                model_id = _entry_id(entry)
+                if model_id:
+                    models.append({"id": model_id, "runtime": found, "base_url": base,
+                                   "raw": entry})
+            count = f"{len(models)} model{'' if len(models) == 1 else 's'}"
+            state, detail = "up", f"{count} · {round(elapsed)} ms"
+            if found != runtime:
+                detail += f" · this is {_BY_NAME[found]['label']}, not {_BY_NAME[runtime]['label']}"
+            runtime = found
+    return {"runtime": runtime, "base_url": base, "state": state, "detail": detail,
+            "latency_ms": round(elapsed, 1), "models": models}
+
+
+def metadata_plan(model_row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The extra requests that describe one model: ``[{"method", "url", "body"}]``.
+
+    Ollama ``POST /api/show``; LM Studio ``GET /api/v0/models`` and (0.4+)
+    ``GET /api/v1/models`` (either may 404); llama.cpp ``GET /props``; others none.
+    """
+    base, runtime = model_row["base_url"], model_row["runtime"]
+    if runtime == "ollama":
+        return [{"method": "POST", "url": f"{base}/api/show", "body": {"model": model_row["id"]}}]
+    if runtime == "lmstudio":
+        return [{"method": "GET", "url": f"{base}/api/v0/models", "body": None},
+                {"method": "GET", "url": f"{base}/api/v1/models", "body": None}]
+    if runtime == "llamacpp":
+        return [{"method": "GET", "url": f"{base}/props", "body": None}]
+    return []
+
+
+def _pick(entries: Any, model_id: str, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """The entry whose id (under one of `keys`) is `model_id`; exact, then case-insensitive."""
+    rows = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    for same in (str.__eq__, lambda a, b: a.lower() == b.lower()):
+        for entry in rows:
+            if any(isinstance(entry.get(k), str) and same(entry[k], model_id) for k in keys):
+                return entry
+    return None
+
+
+def merge_metadata(model_row: dict[str, Any], responses: list[dict[str, Any]]) -> dict[str, Any]:
+    """The model card: id, runtime, base_url, capabilities, context_length, kind, label, raw.
+
+    `responses` = ``[{"url", "status", "body"}]`` answers to `metadata_plan()`; failed or
+    unparsable ones are ignored (the id patterns still apply).
+    """
+    model_id, runtime = model_row["id"], model_row["runtime"]
+    meta: dict[str, Any] = {"list": model_row.get("raw") or {}}
+    for response in responses:
+        if response.get("status") != 200:
+            continue
+        try:
+            doc = json.loads(response.get("body") or "")
+        except ValueError:
+            continue
+        path = urlsplit(str(response.get("url", ""))).path
+        if not isinstance(doc, dict):
+            continue
+        if path.endswith("/api/show"):
+            meta["show"] = doc
+        elif path.endswith("/api/v0/models"):
+            meta["v0"] = _pick(doc.get("data"), model_id, ("id",))
+        elif path.endswith("/api/v1/models"):
+            meta["v1"] = _pick(doc.get("models"), model_id, ("key", "id"))
+        elif path.endswith("/props"):
+            meta["props"] = doc
+    meta = {k: v for k, v in meta.items() if v is not None}
+    caps = project(model_id, runtime, meta)
+    return {"id": model_id, "runtime": runtime, "base_url": model_row["base_url"],
+            "capabilities": caps, "context_length": context_length(runtime, meta),
+            "kind": model_kind(caps), "label": _BY_NAME.get(runtime, {}).get("label", runtime),
+            "raw": meta}
+
+
+_ORIGIN = re.compile(r"https?://(?:[a-z0-9.-]+|\[[0-9a-f:]+\])(?::[0-9]{1,5})?", re.IGNORECASE)
+
+
+def cors_recipe(runtime: str, origin: str) -> str:
+    """The CORS fix for `runtime` with the page's `origin` filled in (shell or UI steps)."""
+    row = _runtime(runtime, "cors_recipe")
+    clean = origin.strip().rstrip("/")
+    if clean != "*" and not _ORIGIN.fullmatch(clean):
+        raise ValueError(f"cors_recipe: {origin!r} is not an origin like https://example.org")
+    return CORS_RECIPES[row["name"]].replace("{origin}", clean)
+
+
+def discovery_table() -> dict[str, Any]:
+    """Everything the page bakes in at build time (JSON-able)."""
+    return {
+        "runtimes": [
+            {**row, "default_base_url": f"http://127.0.0.1:{row['port']}",
+             "recipe": CORS_RECIPES[row["name"]]}
+            for row in RUNTIMES
+        ],
+        "discovery_env": DISCOVERY_ENV,
+        "capabilities": list(CAPABILITIES),
+        "messages": {"refused": _REFUSED, "ollama_403": _OLLAMA_403},
+    }

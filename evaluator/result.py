@@ -1,0 +1,59 @@
+"""Case results: one scored (or skipped) case, as a plain JSON-able dict.
+
+A case result carries everything a shell shows (status, score, timings, output, the check's
+reason, match spans for highlighting), the raw ``transcript`` it came from and a copy of the
+``case`` definition, so a saved record can be re-scored on its own. Milliseconds and tok/s
+are rounded to one decimal so the JSON is stable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evaluator.checks import run_check
+from evaluator.suite import Case
+from evaluator.transcript import assemble
+
+
+def _round1(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _base(case: Case) -> dict[str, Any]:
+    return {"id": case.id, "status": "skip", "score": None, "weight": case.weight,
+            "ttft_ms": None, "total_ms": None, "tok_in": None, "tok_out": None,
+            "tok_s": None, "tokens_source": None, "reasoning_tokens": None,
+            "tool_calls": [], "output": "", "reasoning": "", "detail": "", "match": [],
+            "finish_reason": None, "tags": list(case.tags), "transcript": None,
+            "case": case.to_json()}
+
+
+def score_case(case: Case, transcript: dict[str, Any]) -> dict[str, Any]:
+    """Assemble ``transcript`` and score it with the case's check.
+
+    ``status`` is ``error`` (score 0) when the request or stream failed, with the reason in
+    ``detail``; otherwise ``pass``/``fail`` with the check's reason in ``detail``.
+    """
+    done = assemble(transcript)
+    result = _base(case)
+    result.update({
+        "ttft_ms": _round1(done.ttft_ms), "total_ms": _round1(done.total_ms),
+        "tok_in": done.tok_in, "tok_out": done.tok_out, "tok_s": _round1(done.tok_s),
+        "tokens_source": done.tokens_source, "reasoning_tokens": done.reasoning_tokens,
+        "tool_calls": done.tool_calls, "output": done.content, "reasoning": done.reasoning,
+        "finish_reason": done.finish_reason, "transcript": transcript,
+    })
+    if done.error is not None:
+        result.update({"status": "error", "score": 0.0, "detail": done.error})
+        return result
+    outcome = run_check(case.expect, done.content, done.tool_calls)
+    result.update({"status": "pass" if outcome.passed else "fail", "score": outcome.score,
+                   "detail": outcome.reason, "match": [[a, b] for a, b in outcome.match]})
+    return result
+
+
+def skipped_result(case: Case, reason: str) -> dict[str, Any]:
+    """A ``skip`` result (the model lacks a capability); ``detail`` is the reason."""
+    result = _base(case)
+    result["detail"] = reason
+    return result

@@ -1,0 +1,254 @@
+"""The suite model: load a suite from its parsed YAML mapping, validate it, resolve files.
+
+``load_suite(data, source, files)`` takes the parsed ``suite.yaml`` mapping, the path used in
+error messages, and the bytes of every file ``referenced_files(data)`` names. It returns a
+resolved :class:`Suite`: prompt files inlined as text, images as ``data:`` URLs.
+``Suite.to_json()`` is that resolved form; ``suite_from_json()`` rebuilds it without files
+(the page loads this form). Every problem raises one :class:`SuiteError` whose message names
+the file, the case and the field: ``suite.yaml: case 'x': expect.pattern: invalid regex ...``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from evaluator.capabilities import CAPABILITIES
+from evaluator.checks import expect_problem
+from evaluator.errors import SuiteError
+
+DEFAULT_PASS_THRESHOLD = 0.6
+IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
+               "webp": "image/webp", "gif": "image/gif"}
+RESOLVED_SOURCE = "resolved suite"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One resolved case: the prompt as text, the image (if any) as a data URL."""
+
+    id: str
+    input: str
+    expect: dict[str, Any]
+    system: str | None = None
+    image: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    weight: float = 1
+    tags: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    max_tokens: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The resolved case as plain JSON (the shape ``suite_from_json`` reads back)."""
+        return {"id": self.id, "input": self.input, "system": self.system,
+                "image": self.image, "tools": self.tools, "expect": self.expect,
+                "weight": self.weight, "tags": list(self.tags),
+                "requires": list(self.requires), "max_tokens": self.max_tokens}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A resolved, validated suite."""
+
+    id: str
+    version: str
+    description: str
+    pass_threshold: float
+    cases: tuple[Case, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The resolved suite JSON, ``sha256`` included."""
+        return {**self._body(), "sha256": self.sha256}
+
+    def _body(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "description": self.description,
+                "pass_threshold": self.pass_threshold,
+                "cases": [case.to_json() for case in self.cases]}
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the canonical JSON of ``to_json()`` without the ``sha256`` key."""
+        return hashlib.sha256(canonical_json(self._body()).encode("utf-8")).hexdigest()
+
+    def case(self, case_id: str) -> Case | None:
+        """The case with this id, or None."""
+        return next((case for case in self.cases if case.id == case_id), None)
+
+
+def canonical_json(obj: Any) -> str:
+    """The one canonical JSON text: sorted keys, no spaces, UTF-8 kept."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def referenced_files(data: Any) -> list[str]:
+    """Every ``input.file`` / ``image.file`` path in a parsed suite, in order, without repeats."""
+    paths: list[str] = []
+    cases = data.get("cases") if isinstance(data, dict) else None
+    for case in cases if isinstance(cases, list) else []:
+        for key in ("input", "image"):
+            ref = case.get(key) if isinstance(case, dict) else None
+            path = ref.get("file") if isinstance(ref, dict) else None
+            if isinstance(path, str) and path not in paths:
+                paths.append(path)
+    return paths
+
+
+# Resolvers turn a case's raw `input` value into text and its `image` value into a data URL.
+ErrorMaker = Callable[[str, str], SuiteError]
+InputResolver = Callable[[Any, ErrorMaker], str]
+ImageResolver = Callable[[Any, ErrorMaker], str | None]
+
+
+def _file_input(files: dict[str, bytes]) -> InputResolver:
+    def resolve(raw: Any, err: ErrorMaker) -> str:
+        if raw is None:
+            raise err("input", "missing")
+        if isinstance(raw, str):
+            return raw
+        if not isinstance(raw, dict) or not isinstance(raw.get("file"), str):
+            raise err("input", f"must be a string or {{file: path}}, got {raw!r}")
+        if raw["file"] not in files:
+            raise err("input.file", f"file not found: {raw['file']}")
+        try:
+            return files[raw["file"]].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise err("input.file", f"{raw['file']} is not UTF-8 text ({exc.reason} "
+                                    f"at byte {exc.start})") from None
+    return resolve
+
+
+def _file_image(files: dict[str, bytes]) -> ImageResolver:
+    def resolve(raw: Any, err: ErrorMaker) -> str | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, dict) or not isinstance(raw.get("file"), str):
+            raise err("image", f"must be {{file: path}}, got {raw!r}")
+        path = raw["file"]
+        ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+        if ext not in IMAGE_TYPES:
+            raise err("image.file", f"unsupported image type {path!r} (png, jpeg, webp, gif)")
+        if path not in files:
+            raise err("image.file", f"file not found: {path}")
+        encoded = base64.b64encode(files[path]).decode("ascii")
+        return f"data:{IMAGE_TYPES[ext]};base64,{encoded}"
+    return resolve
+
+
+def _resolved_input(raw: Any, err: ErrorMaker) -> str:
+    if not isinstance(raw, str):
+        raise err("input", "missing" if raw is None else f"must be a string, got {raw!r}")
+    return raw
+
+
+def _resolved_image(raw: Any, err: ErrorMaker) -> str | None:
+    if raw is not None and not (isinstance(raw, str) and raw.startswith("data:image/")):
+        raise err("image", "must be a data:image/... URL or null")
+    return raw if isinstance(raw, str) else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def _str_list(raw: Any, field: str, err: ErrorMaker) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise err(field, f"must be a list of strings, got {raw!r}")
+    return tuple(raw)
+
+
+def _case(raw: Any, number: int, source: str, get_input: InputResolver,
+          get_image: ImageResolver) -> Case:
+    case_id = raw.get("id") if isinstance(raw, dict) else None
+    if not isinstance(case_id, str) or not case_id:
+        raise SuiteError(f"{source}: case #{number}: id: missing")
+
+    def err(field: str, what: str) -> SuiteError:
+        return SuiteError(f"{source}: case '{case_id}': {field}: {what}")
+
+    text = get_input(raw.get("input"), err)
+    if raw.get("expect") is None:
+        raise err("expect", "missing")
+    problem = expect_problem(raw["expect"])
+    if problem is not None:
+        field, _, what = problem.partition(": ")
+        raise err(field, what)
+    weight = raw.get("weight", 1)
+    if not _is_number(weight) or not weight > 0:
+        raise err("weight", f"must be a positive number, got {weight!r}")
+    requires = _str_list(raw.get("requires"), "requires", err)
+    unknown = [name for name in requires if name not in CAPABILITIES]
+    if unknown:
+        raise err("requires", f"unknown capability {unknown[0]!r} "
+                              f"(known: {', '.join(CAPABILITIES)})")
+    tools = raw.get("tools")
+    if tools is not None and (not isinstance(tools, list)
+                              or not all(isinstance(t, dict) for t in tools)):
+        raise err("tools", "must be a list of OpenAI tool objects")
+    system = raw.get("system")
+    if system is not None and not isinstance(system, str):
+        raise err("system", f"must be a string, got {system!r}")
+    max_tokens = raw.get("max_tokens")
+    if max_tokens is not None and (isinstance(max_tokens, bool)
+                                   or not isinstance(max_tokens, int) or max_tokens < 1):
+        raise err("max_tokens", f"must be a positive integer, got {max_tokens!r}")
+    return Case(id=case_id, input=text, expect=dict(raw["expect"]), system=system,
+                image=get_image(raw.get("image"), err), tools=tools, weight=weight,
+                tags=_str_list(raw.get("tags"), "tags", err), requires=requires,
+                max_tokens=max_tokens)
+
+
+def _suite(data: Any, source: str, threshold_key: str, get_input: InputResolver,
+           get_image: ImageResolver) -> Suite:
+    if not isinstance(data, dict):
+        raise SuiteError(f"{source}: suite: must be a mapping, got {type(data).__name__}")
+    suite_id = data.get("name", data.get("id"))
+    if not isinstance(suite_id, str) or not suite_id:
+        raise SuiteError(f"{source}: name: missing (give the suite a name or id)")
+    threshold = data.get(threshold_key, DEFAULT_PASS_THRESHOLD)
+    if not _is_number(threshold) or not 0 <= threshold <= 1:
+        raise SuiteError(f"{source}: {threshold_key}: must be a number from 0 to 1, "
+                         f"got {threshold!r}")
+    raw_cases = data.get("cases")
+    if not isinstance(raw_cases, list) or not raw_cases:
+        raise SuiteError(f"{source}: cases: must be a non-empty list")
+    cases: list[Case] = []
+    for number, raw in enumerate(raw_cases, start=1):
+        case = _case(raw, number, source, get_input, get_image)
+        if any(seen.id == case.id for seen in cases):
+            raise SuiteError(f"{source}: case '{case.id}': id: duplicate id")
+        cases.append(case)
+    version = data.get("version")
+    description = data.get("description")
+    return Suite(id=suite_id, version="" if version is None else str(version),
+                 description="" if description is None else str(description),
+                 pass_threshold=threshold, cases=tuple(cases))
+
+
+def load_suite(data: Any, source: str, files: dict[str, bytes]) -> Suite:
+    """Validate a parsed ``suite.yaml`` and resolve its files. Raises :class:`SuiteError`."""
+    threshold_key = "pass_threshold" if isinstance(data, dict) and "passThreshold" not in data \
+        and "pass_threshold" in data else "passThreshold"
+    return _suite(data, source, threshold_key, _file_input(files), _file_image(files))
+
+
+def suite_from_json(obj: Any) -> Suite:
+    """Rebuild a :class:`Suite` from ``Suite.to_json()``; a wrong ``sha256`` is an error."""
+    suite = _suite(obj, RESOLVED_SOURCE, "pass_threshold", _resolved_input, _resolved_image)
+    claimed = obj.get("sha256")
+    if claimed is not None and claimed != suite.sha256:
+        raise SuiteError(f"{RESOLVED_SOURCE}: sha256: does not match the content "
+                         f"(got {str(claimed)[:12]}…, content is {suite.sha256[:12]}…)")
+    return suite
+
+
+def case_from_json(obj: Any) -> Case:
+    """Rebuild one :class:`Case` from ``Case.to_json()`` (validated like a suite's case)."""
+    return _case(obj, 1, RESOLVED_SOURCE, _resolved_input, _resolved_image)

@@ -1,0 +1,269 @@
+"""Transcript assembly: rebuild one response from the raw events a shell recorded.
+
+A transcript is ``{"url", "request", "status", "events": [[ms, data], ...], "ended_ms",
+"error"}``; ``events`` holds every SSE ``data:`` payload (or one whole non-streaming JSON
+body). ``assemble()`` understands the five runtimes' dialects:
+
+* content in ``delta.content``; reasoning in ``delta.reasoning`` (Ollama, vLLM, MLX),
+  ``delta.reasoning_content`` (LM Studio, llama.cpp, old vLLM) or inline ``<think>…</think>``
+  in the content, split out after the whole content is joined (so tags may span chunks);
+* tool calls whole in one delta (Ollama, MLX; parallel calls may all say ``index: 0``) or in
+  fragments (``id`` and name first, ``arguments`` pieces concatenated by ``index``). At an
+  index already seen, a different ``id`` starts a new call, and so does a name arriving when
+  the call there already has a name and complete JSON arguments;
+* token counts from any chunk's ``usage`` (MLX sends it in an ``object: chat.completion``
+  chunk, maybe with empty ``choices``), else llama.cpp's ``timings`` (``prompt_n``,
+  ``predicted_n``, ``predicted_per_second``), else an estimate: one token per delta that
+  carried content, reasoning or a tool-call piece (a non-streaming body: chars / 4).
+
+Timings: ``ttft_ms`` is the time of the first event carrying content, reasoning or a tool
+delta; ``decode_ms`` runs from that event to the last such event; ``tok_s`` is
+``(tok_out - 1) / decode_s`` because N tokens have N - 1 gaps between them (null when
+``decode_ms`` is 0 or ``tok_out`` < 2), except with llama.cpp timings, where the runtime's
+own ``predicted_per_second`` is used. ``total_ms`` is the shell's ``ended_ms``.
+
+``assemble()`` never raises: any transcript, however broken, gives an :class:`Assembled`
+whose ``error`` says what went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from evaluator.checks import strip_reasoning
+
+NON_JSON_PREVIEW = 60
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """One response, rebuilt. Times in milliseconds since the request was sent."""
+
+    content: str = ""
+    reasoning: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    tok_in: int | None = None
+    tok_out: int | None = None
+    tokens_source: str = "estimate"
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+    decode_ms: float | None = None
+    tok_s: float | None = None
+    error: str | None = None
+    reasoning_tokens: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return asdict(self)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _num(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok and math.isfinite(value) else None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _error_message(error: Any) -> str:
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("error") or json.dumps(error)
+    return " ".join(str(error).split())[:200]
+
+
+class _Calls:
+    """Tool calls rebuilt from whole or fragmented deltas."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.at: dict[Any, int] = {}
+
+    def _complete(self, call: dict[str, Any]) -> bool:
+        if not call["name"]:
+            return False
+        try:
+            json.loads(call["arguments"])
+        except ValueError:
+            return False
+        return True
+
+    def add(self, piece: Any) -> None:
+        if not isinstance(piece, dict):
+            return
+        fn = _mapping(piece.get("function"))
+        call_id, name, args = _text(piece.get("id")), _text(fn.get("name")), fn.get("arguments")
+        args = json.dumps(args, ensure_ascii=False) if isinstance(args, (dict, list)) \
+            else _text(args)
+        index = piece.get("index", len(self.calls) if name else len(self.calls) - 1)
+        pos = self.at.get(index) if isinstance(index, (int, str)) else None
+        current = self.calls[pos] if pos is not None else None
+        if current is None or (call_id and current["id"] and call_id != current["id"]) \
+                or (name and not call_id and self._complete(current)):
+            self.at[index] = len(self.calls)
+            self.calls.append({"id": call_id, "name": name, "arguments": args})
+            return
+        current["id"] = current["id"] or call_id
+        current["name"] = current["name"] or name
+        current["arguments"] += args
+
+    def result(self) -> list[dict[str, Any]]:
+        out = []
+        for call in self.calls:
+            raw = call["arguments"]
+            if not call["name"] and not raw:
+                continue  # an empty piece of garbage, not a call
+            try:
+                parsed = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                parsed = None
+            out.append({**call, "parsed": parsed})
+        return out
+
+
+class _Reader:
+    """Walks the events once, collecting pieces; ``finish()`` builds the Assembled."""
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls = _Calls()
+        self.usage: dict[str, Any] | None = None
+        self.timings: dict[str, Any] | None = None
+        self.finish_reason: str | None = None
+        self.done = False
+        self.first: float | None = None
+        self.last: float | None = None
+        self.deltas = 0
+        self.end: float | None = None
+        self.runtime_error: str | None = None
+        self.non_json: str | None = None
+
+    def event(self, ms: float | None, data: str) -> None:
+        self.end = ms if ms is not None else self.end
+        if data.strip() == "[DONE]":
+            self.done = True
+            return
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            self.non_json = self.non_json or data.strip()[:NON_JSON_PREVIEW]
+            return
+        if not isinstance(obj, dict):
+            self.non_json = self.non_json or data.strip()[:NON_JSON_PREVIEW]
+            return
+        if obj.get("error"):
+            self.runtime_error = self.runtime_error or _error_message(obj["error"])
+            return
+        if isinstance(obj.get("usage"), dict):
+            self.usage = obj["usage"]
+        if isinstance(obj.get("timings"), dict):
+            self.timings = obj["timings"]
+        choices = obj.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            self.choice(ms, choices[0])
+
+    def choice(self, ms: float | None, choice: dict[str, Any]) -> None:
+        if isinstance(choice.get("finish_reason"), str):
+            self.finish_reason = choice["finish_reason"]
+        whole = isinstance(choice.get("message"), dict)
+        delta = choice["message"] if whole else choice.get("delta")
+        if not isinstance(delta, dict):
+            return
+        pieces = [_text(delta.get("content")),
+                  _text(delta.get("reasoning")) or _text(delta.get("reasoning_content"))]
+        self.content.append(pieces[0])
+        self.reasoning.append(pieces[1])
+        tools = delta.get("tool_calls")
+        tools = tools if isinstance(tools, list) else []
+        for piece in tools:
+            self.calls.add(piece)
+        count = sum(1 for p in pieces if p) + len(tools)
+        if whole:
+            chars = sum(len(p) for p in pieces) + sum(len(json.dumps(t)) for t in tools)
+            count = max(1, round(chars / 4)) if count else 0
+        if count:
+            self.deltas += count
+            if ms is not None:
+                self.first = ms if self.first is None else self.first
+                self.last = ms
+
+    def tokens(self) -> tuple[int | None, int | None, str, float | None]:
+        """``(tok_in, tok_out, tokens_source, runtime tok/s)``."""
+        usage, timings = self.usage, self.timings
+        if usage is not None and _int(usage.get("completion_tokens")) is not None:
+            return _int(usage.get("prompt_tokens")), _int(usage["completion_tokens"]), \
+                "usage", None
+        if timings is not None and _int(timings.get("predicted_n")) is not None:
+            return _int(timings.get("prompt_n")), _int(timings["predicted_n"]), "timings", \
+                _num(timings.get("predicted_per_second"))
+        return None, self.deltas, "estimate", None
+
+    def diagnose(self, transcript: dict[str, Any]) -> str | None:
+        if transcript.get("error"):
+            return _error_message(transcript["error"])
+        if self.runtime_error is not None:
+            return f"runtime error: {self.runtime_error}"
+        status = _int(transcript.get("status"))
+        if status is not None and status >= 400:
+            return f"HTTP {status}"
+        if self.non_json is not None:
+            return f"runtime sent non-JSON data: {self.non_json!r}"
+        if not self.done and self.finish_reason is None:
+            return "stream ended without [DONE]"
+        return None
+
+    def finish(self, transcript: dict[str, Any]) -> Assembled:
+        answer, inline = strip_reasoning("".join(self.content))
+        reasoning = "\n\n".join(r for r in ("".join(self.reasoning).strip(), inline) if r)
+        tok_in, tok_out, source, runtime_rate = self.tokens()
+        decode = self.last - self.first if self.first is not None and self.last is not None \
+            else None
+        rate = runtime_rate
+        if rate is None and decode and tok_out is not None and tok_out > 1:
+            rate = (tok_out - 1) / (decode / 1000)
+        calls = self.calls.result()
+        return Assembled(
+            content=answer, reasoning=reasoning, tool_calls=calls,
+            finish_reason=self.finish_reason, tok_in=tok_in, tok_out=tok_out,
+            tokens_source=source, ttft_ms=self.first,
+            total_ms=_num(transcript.get("ended_ms")) or self.end, decode_ms=decode,
+            tok_s=rate, error=self.diagnose(transcript),
+            reasoning_tokens=self.reasoning_tokens(answer, reasoning, calls, tok_out))
+
+    def reasoning_tokens(self, answer: str, reasoning: str, calls: list[dict[str, Any]],
+                         tok_out: int | None) -> int | None:
+        """The runtime's reasoning-token count, else tok_out split by character share."""
+        if not reasoning:
+            return None
+        details = _mapping((self.usage or {}).get("completion_tokens_details"))
+        if _int(details.get("reasoning_tokens")):
+            return _int(details["reasoning_tokens"])
+        if tok_out is None:
+            return None
+        chars = len(answer) + len(reasoning) + sum(len(c["arguments"]) for c in calls)
+        return round(tok_out * len(reasoning) / chars)
+
+
+def assemble(transcript: Any) -> Assembled:
+    """Rebuild content, reasoning, tool calls, token counts and timings. Never raises."""
+    if not isinstance(transcript, dict):
+        return Assembled(error=f"transcript is not an object: {type(transcript).__name__}")
+    reader = _Reader()
+    events = transcript.get("events")
+    for item in events if isinstance(events, list) else []:
+        if isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[1], str):
+            reader.event(_num(item[0]), item[1])
+    return reader.finish(transcript)

@@ -1,0 +1,167 @@
+"""Running a suite against models: find each model, send each case, collect the record.
+
+The decisions are the evaluator's (capabilities, skips, request bodies, scoring, summary);
+this module finds the model's base URL through discovery, checks it answers, sends each
+case with ``server.stream.send_case`` in order (never in parallel) and reports progress.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+DISCOVERY_TIMEOUT = 1.5
+GENERIC_RUNTIME = "openai"  # --base-url without --runtime: any OpenAI-compatible server
+CHAT_PATH = "/v1/chat/completions"
+
+
+class BadInput(click.ClickException):
+    """A bad suite, case id or option value (exit code 2)."""
+
+    exit_code = 2
+
+
+class Unreachable(click.ClickException):
+    """A model could not be found or its runtime did not answer (exit code 3)."""
+
+    exit_code = 3
+
+
+@dataclass
+class Target:
+    """One model to rate: where it lives and what it can do."""
+
+    model_id: str
+    runtime: str
+    base_url: str
+    capabilities: list[dict[str, str]] = field(default_factory=list)
+
+    def record_model(self) -> dict[str, Any]:
+        """The ``model`` object of the run record."""
+        return {"id": self.model_id, "runtime": self.runtime, "base_url": self.base_url,
+                "capabilities": [c["name"] for c in self.capabilities]}
+
+
+async def find_targets(model_ids: list[str], runtime: str | None, base_url: str | None,
+                       env: Mapping[str, str], timeout: float = DISCOVERY_TIMEOUT
+                       ) -> list[Target]:
+    """Resolve each ``--model`` to a Target; raise Unreachable or BadInput.
+
+    With ``base_url`` there is no discovery: capabilities come from the id alone. Otherwise
+    every runtime is probed (a runtime may answer on another's port) and the model's card
+    must match ``model_id`` exactly, on ``runtime`` when given.
+    """
+    from evaluator.capabilities import project
+    from evaluator.discovery import normalize_base_url
+
+    if base_url is not None:
+        try:
+            url = normalize_base_url(base_url, "--base-url")
+        except ValueError as exc:
+            raise BadInput(str(exc)) from exc
+        await _check_reachable(url, timeout)
+        name = runtime or GENERIC_RUNTIME
+        return [Target(m, name, url, project(m, name, None)) for m in model_ids]
+
+    from server.discovery import discover
+
+    try:
+        found = await discover(env, timeout)
+    except ValueError as exc:  # a bad LOCALRATE_DISCOVERY or *_BASE_URL value
+        raise BadInput(str(exc)) from exc
+    targets = []
+    for model_id in model_ids:
+        cards = [c for c in found["models"] if c["id"] == model_id
+                 and (runtime is None or c["runtime"] == runtime)]
+        if not cards:
+            raise Unreachable(_not_found(model_id, runtime, found))
+        if len(cards) > 1:
+            where = ", ".join(f"{c['runtime']} ({c['base_url']})" for c in cards)
+            raise BadInput(f"model '{model_id}' is served by several runtimes: {where};"
+                               " pass --runtime NAME")
+        card = cards[0]
+        targets.append(Target(model_id, card["runtime"], card["base_url"],
+                              list(card["capabilities"])))
+    return targets
+
+
+def _not_found(model_id: str, runtime: str | None, found: dict[str, Any]) -> str:
+    up = [r for r in found["runtimes"] if r["state"] == "up"]
+    where = f" on {runtime}" if runtime else ""
+    if not up:
+        states = ", ".join(f"{r['runtime']} {r['state']}" for r in found["runtimes"])
+        return (f"model '{model_id}' not found{where}: no runtime is up ({states or 'none'});"
+                " start one or pass --base-url")
+    ids = ", ".join(sorted({c["id"] for c in found["models"]})) or "none"
+    return f"model '{model_id}' not found{where}; discovered models: {ids}"
+
+
+async def _check_reachable(base_url: str, timeout: float) -> None:
+    """Raise Unreachable when nothing answers at ``base_url`` (any HTTP status is fine)."""
+    from server.discovery import fetch, make_client
+
+    async with make_client(timeout) as client:
+        obs = await fetch(client, "GET", base_url + "/v1/models", None, timeout)
+    if obs["status"] is None:
+        why = "timed out" if obs["error"] == "timeout" else "connection refused or failed"
+        raise Unreachable(f"{base_url}: {why} (GET /v1/models); is the runtime running?")
+
+
+def select_cases(suite: Any, case_ids: tuple[str, ...] | list[str]) -> list[Any]:
+    """The suite's cases, or only those named by ``--case`` (in suite order)."""
+    if not case_ids:
+        return list(suite.cases)
+    known = {c.id for c in suite.cases}
+    unknown = [c for c in case_ids if c not in known]
+    if unknown:
+        raise BadInput(f"--case {unknown[0]}: no such case in suite '{suite.id}'"
+                           f" (cases: {', '.join(sorted(known))})")
+    return [c for c in suite.cases if c.id in set(case_ids)]
+
+
+def utc_now() -> str:
+    """The current time as ISO-8601 UTC with a ``Z`` (seconds precision)."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def run_model(suite: Any, cases: list[Any], target: Target, settings: dict[str, Any],
+                    on_case: Callable[[int, Any, dict[str, Any] | None], None] | None = None
+                    ) -> dict[str, Any]:
+    """Run ``cases`` in order against ``target`` → the run record.
+
+    ``on_case(index, case, result)`` is called before each case (result None) and after.
+    """
+    from evaluator.capabilities import skip_reason
+    from evaluator.request import build_request
+    from evaluator.result import score_case, skipped_result
+    from evaluator.summary import run_record
+    from server.stream import send_case
+
+    started_at = utc_now()
+    caps = [c["name"] for c in target.capabilities]
+    results = []
+    for index, case in enumerate(cases):
+        if on_case:
+            on_case(index, case, None)
+        reason = skip_reason(case, caps)
+        if reason is not None:
+            result = skipped_result(case, reason)
+        else:
+            body = build_request(case, target.model_id, settings)
+            transcript = await send_case(target.base_url + CHAT_PATH, body,
+                                         settings["timeout_s"])
+            result = score_case(case, transcript)
+        results.append(result)
+        if on_case:
+            on_case(index, case, result)
+    return run_record(suite, target.record_model(), settings, started_at, results)
+
+
+def all_errored(record: dict[str, Any]) -> bool:
+    """True when at least one case ran and every case that ran ended in ``error``."""
+    ran = [c for c in record["cases"] if c["status"] != "skip"]
+    return bool(ran) and all(c["status"] == "error" for c in ran)

@@ -1,0 +1,167 @@
+"""The bridge's generation backend: a small `Generator` protocol and its mlx-lm version.
+
+The HTTP side (server/bridge.py) only sees this interface, so its tests run with a fake
+generator and no MLX. `MlxGenerator` loads a model folder or Hugging Face id with
+`mlx_lm.load` and generates with `mlx_lm.stream_generate`. All of its methods must be
+called from one thread (the bridge runs them on a single worker thread).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class GenParams:
+    """Sampling settings of one request."""
+
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One step of generation: new text and the running token counts."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str | None = None  # "stop" or "length" on the last piece
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What `/v1/models` says about the served model, and its output markers."""
+
+    id: str
+    capabilities: list[str]
+    context_length: int | None
+    think: tuple[str, str] | None = None  # reasoning markers, e.g. ("<think>", "</think>")
+    tool: tuple[str, str] | None = None  # tool-call markers, e.g. ("<tool_call>", "</tool_call>")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+
+class Generator(Protocol):
+    """The interface the bridge needs from a model."""
+
+    info: ModelInfo
+
+    def stream(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, params: GenParams
+    ) -> Iterator[Piece]:
+        """Generate for a chat; the iterator may be closed early to stop generation."""
+        ...
+
+    def parse_tool_call(self, text: str, tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        """Turn the text of one tool call into `[{"name": str, "arguments": dict}]`."""
+        ...
+
+
+def capabilities_for(has_tools: bool, has_thinking: bool, context: int | None) -> list[str]:
+    """Capability names (the evaluator's vocabulary) for the served model."""
+    caps = ["streaming"]
+    if has_tools:
+        caps += ["tool-use", "function-calling"]
+    if has_thinking:
+        caps.append("reasoning")
+    if context and context >= 128_000:
+        caps.append("128k-context")
+    return caps
+
+
+def _context_length(config: dict[str, Any]) -> int | None:
+    """`max_position_embeddings` from a model config (or its `text_config`)."""
+    text_config = config.get("text_config")
+    for source in (config, text_config if isinstance(text_config, dict) else {}):
+        value = source.get("max_position_embeddings")
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def _text_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat-template-ready messages: text parts joined, tool-call arguments as dicts."""
+    out = []
+    for message in messages:
+        message = dict(message)
+        content = message.get("content")
+        if isinstance(content, list):
+            message["content"] = "".join(
+                part.get("text", "") for part in content if isinstance(part, dict)
+            )
+        elif content is None:
+            message["content"] = ""
+        calls = []
+        for call in message.get("tool_calls") or ():
+            call = json.loads(json.dumps(call))
+            function = call.get("function") or {}
+            if isinstance(function.get("arguments"), str):
+                try:
+                    function["arguments"] = json.loads(function["arguments"])
+                except ValueError:
+                    pass
+            calls.append(call)
+        if calls:
+            message["tool_calls"] = calls
+        out.append(message)
+    return out
+
+
+class MlxGenerator:
+    """mlx-lm behind the `Generator` interface."""
+
+    def __init__(self, model: str, model_id: str | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from mlx_lm import load
+
+        self._model, self._tokenizer, config = load(model, return_config=True)
+        tok = self._tokenizer
+        think = (tok.think_start, tok.think_end) if tok.has_thinking else None
+        tool = (tok.tool_call_start, tok.tool_call_end) if tok.has_tool_calling else None
+        context = _context_length(config)
+        name = model_id or (Path(model).name if Path(model).is_dir() else model)
+        self.info = ModelInfo(name, capabilities_for(tool is not None, think is not None, context),
+                              context, think, tool)
+
+    def prompt_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+                      ) -> list[int]:
+        """The chat template applied to the request, as token ids."""
+        kwargs: dict[str, Any] = {"add_generation_prompt": True}
+        if tools and self.info.tool is not None:
+            kwargs["tools"] = tools
+        return list(self._tokenizer.apply_chat_template(_text_messages(messages), **kwargs))
+
+    def stream(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, params: GenParams
+    ) -> Iterator[Piece]:
+        import mlx.core as mx
+        from mlx_lm import stream_generate
+        from mlx_lm.sample_utils import make_sampler
+
+        prompt = self.prompt_tokens(messages, tools)
+        if params.seed is not None:
+            mx.random.seed(params.seed)
+        if self.info.think is not None:
+            opened = self._tokenizer.decode(prompt[-8:])
+            # A template that opens the think block itself (R1-style): start in reasoning.
+            if opened.rstrip().endswith(self.info.think[0]):
+                yield Piece(self.info.think[0], len(prompt), 0)
+        sampler = make_sampler(temp=params.temperature, top_p=params.top_p)
+        for step in stream_generate(self._model, self._tokenizer, prompt,
+                                    max_tokens=params.max_tokens, sampler=sampler):
+            yield Piece(step.text, step.prompt_tokens, step.generation_tokens, step.finish_reason)
+
+    def parse_tool_call(self, text: str, tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        parser: Callable[..., Any] | None = self._tokenizer.tool_parser
+        if parser is None:
+            raise ValueError("this model has no tool-call parser")
+        parsed = parser(text, tools)
+        return parsed if isinstance(parsed, list) else [parsed]

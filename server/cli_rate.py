@@ -1,0 +1,201 @@
+"""The rating commands: ``localrate discover``, ``bench``, ``rescore`` and ``suites``.
+
+Thin shells: each reads options and files, calls the evaluator (through server.discovery,
+server.bench, server.suites_io) and prints with server.report. Exit codes: 0 ok, 1 a suite
+below its passThreshold, 2 usage or suite error, 3 a model or runtime could not be reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evaluator.discovery import RUNTIMES
+from server.bench import BadInput
+
+COMPARISON_FORMAT = "localrate.comparison/1"
+RUNTIME_NAMES = [row["name"] for row in RUNTIMES]
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False)
+
+
+def _load_suite(arg: str) -> Any:
+    from evaluator.errors import SuiteError
+    from server import suites_io
+
+    try:
+        return suites_io.load(arg)
+    except SuiteError as exc:
+        raise BadInput(str(exc)) from exc
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--timeout", type=click.FloatRange(min=0.05), default=1.5, show_default=True,
+              help="Seconds to wait for each probe.")
+def discover(as_json: bool, timeout: float) -> None:
+    """Find the LLM runtimes on this machine and their models.
+
+    Probes Ollama, LM Studio, vLLM, llama.cpp and MLX on 127.0.0.1 in parallel. Ports come
+    from OLLAMA_BASE_URL (or OLLAMA_HOST), LM_STUDIO_BASE_URL, VLLM_BASE_URL,
+    LLAMACPP_BASE_URL and MLX_BASE_URL; LOCALRATE_DISCOVERY=ollama,mlx limits the set.
+    """
+    from server.discovery import discover_sync
+
+    try:
+        found = discover_sync(os.environ, timeout)
+    except ValueError as exc:  # a bad LOCALRATE_DISCOVERY or *_BASE_URL value
+        raise BadInput(str(exc)) from exc
+    if as_json:
+        click.echo(_dump({"runtimes": found["runtimes"], "models": found["models"]}))
+        return
+    from server.report import console, print_discovery
+
+    print_discovery(found, console())
+
+
+@click.command()
+@click.option("--suite", "suite_arg", required=True, metavar="ID_OR_PATH",
+              help="Suite id (under suites/) or path to a suite folder or suite.yaml.")
+@click.option("--model", "models", required=True, multiple=True, metavar="ID",
+              help="Model id exactly as the runtime lists it; repeat to compare models.")
+@click.option("--runtime", type=click.Choice(RUNTIME_NAMES),
+              help="Only use the model on this runtime (also names the runtime of --base-url).")
+@click.option("--base-url", metavar="URL",
+              help="Skip discovery and use this OpenAI-compatible server.")
+@click.option("--case", "case_ids", multiple=True, metavar="ID",
+              help="Run only this case; repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON only.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Also write the JSON record to FILE.")
+@click.option("--timeout", type=click.FloatRange(min=0.05), default=120.0, show_default=True,
+              help="Seconds allowed for each case.")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=1024, show_default=True,
+              help="Output token cap per case (a case's own smaller cap wins).")
+def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
+          base_url: str | None, case_ids: tuple[str, ...], as_json: bool, out: str | None,
+          timeout: float, max_tokens: int) -> None:
+    """Rate one or more models on a suite.
+
+    Each model is found through discovery (or at --base-url), then every case runs in
+    order, streamed, and is scored by the evaluator. With --base-url and no --runtime the
+    runtime is recorded as "openai" and capabilities come from the model id alone.
+
+    Exit codes: 0 every model meets the suite's passThreshold, 1 a model is below it,
+    2 usage or suite error, 3 a model could not be found or every case it ran errored.
+    """
+    from server import bench as run
+    from server.report import CaseProgress, console, print_comparison, print_record
+
+    suite = _load_suite(suite_arg)
+    cases = run.select_cases(suite, case_ids)
+    if len(set(models)) != len(models):
+        raise BadInput(f"--model: the same model is given twice: {', '.join(models)}")
+    targets = asyncio.run(run.find_targets(list(models), runtime, base_url, os.environ))
+    settings = {"temperature": 0, "max_tokens": max_tokens, "timeout_s": timeout}
+
+    records = []
+    with CaseProgress(len(cases) * len(targets)) as progress:
+        for target in targets:
+            def on_case(_i: int, case: Any, result: dict[str, Any] | None,
+                        model_id: str = target.model_id) -> None:
+                progress(model_id, case, result)
+
+            records.append(asyncio.run(run.run_model(suite, cases, target, settings,
+                                                     on_case)))
+
+    payload: Any = records[0] if len(records) == 1 else {
+        "format": COMPARISON_FORMAT, "runs": records}
+    if out:
+        Path(out).write_text(_dump(payload) + "\n", encoding="utf-8")
+    if as_json:
+        click.echo(_dump(payload))
+    else:
+        con = console()
+        for i, record in enumerate(records):
+            if i:
+                con.print()
+            print_record(record, con)
+        if len(records) > 1:
+            con.print()
+            print_comparison(records, con)
+    _exit_for(records)
+
+
+def _exit_for(records: list[dict[str, Any]]) -> None:
+    """Exit 3 when a model errored on every case it ran, 1 when one is below threshold."""
+    from server.bench import all_errored
+
+    dead = [r["model"]["id"] for r in records if all_errored(r)]
+    if dead:
+        click.echo(f"Error: every case errored for {', '.join(dead)}; "
+                   "see the details above (is the runtime still running?)", err=True)
+        sys.exit(3)
+    if any(r["summary"].get("verdict") != "pass" for r in records):
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("run_file", metavar="RUN.json",
+                type=click.Path(exists=True, dir_okay=False))
+@click.option("--suite", "suite_arg", metavar="ID_OR_PATH",
+              help="Score against this suite's case definitions instead of the copies "
+                   "stored in the record.")
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON only (no table on stderr).")
+def rescore(run_file: str, suite_arg: str | None, as_json: bool) -> None:
+    """Re-score a saved run record's transcripts.
+
+    Prints the re-scored record (or comparison) as JSON on stdout, and the table on stderr
+    unless --json is given. Exit code as for bench: 0 pass, 1 below passThreshold.
+    """
+    from evaluator.errors import SuiteError
+    from evaluator.summary import rescore_record
+    from server.report import console, print_record
+
+    try:
+        data = json.loads(Path(run_file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BadInput(f"{run_file}: not a JSON run record: {exc}") from exc
+    suite = _load_suite(suite_arg) if suite_arg else None
+    is_comparison = isinstance(data, dict) and data.get("format") == COMPARISON_FORMAT
+    originals = data.get("runs") if is_comparison else [data]
+    if not isinstance(originals, list) or not all(isinstance(r, dict) for r in originals):
+        raise BadInput(f"{run_file}: expected a run record or a comparison")
+    try:
+        records = [rescore_record(r, suite) for r in originals]
+    except SuiteError as exc:
+        raise BadInput(f"{run_file}: {exc}") from exc
+    payload = {**data, "runs": records} if is_comparison else records[0]
+    click.echo(_dump(payload))
+    if not as_json:
+        con = console(stderr=True)
+        for record in records:
+            print_record(record, con)
+    if any(r["summary"].get("verdict") != "pass" for r in records):
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def suites(as_json: bool) -> None:
+    """List the suites with their case counts.
+
+    Suites live in the repo's suites/ folder, or in $LOCALRATE_SUITES_DIR.
+    """
+    from server.report import console, print_suites
+    from server.suites_io import list_suites
+
+    rows = list_suites()
+    if as_json:
+        click.echo(_dump(rows))
+        return
+    print_suites(rows, console())

@@ -1,0 +1,71 @@
+"""`localrate build` and `localrate serve`: the page as a static folder, and a server for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from evaluator.errors import SuiteError
+from server.assets import AssetError, cache_dir
+from server.build import BuildError, BuildOptions, build_site
+
+
+def _build(opts: BuildOptions) -> dict[str, object]:
+    """Run the build; every expected failure becomes a one-line error with exit code 2."""
+    try:
+        return build_site(opts, log=lambda line: click.echo(f"build: {line}", err=True))
+    except (BuildError, AssetError, SuiteError) as exc:
+        error = click.ClickException(str(exc))
+        error.exit_code = 2
+        raise error from exc
+
+
+@click.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("_site"),
+              show_default=True, help="Folder to write the site into.")
+@click.option("--base-path", default="/", show_default=True,
+              help="URL path the site is served under, e.g. /tools/localrate/.")
+@click.option("--origin", default=None, help="Public origin, e.g. https://example.org.")
+@click.option("--pyodide", "pyodide_mode", type=click.Choice(["vendored", "cdn"]),
+              default="vendored", show_default=True,
+              help="Ship Pyodide in the folder, or load the same pinned files from its CDN "
+                   "with Subresource Integrity (also the fallback when npm is missing).")
+@click.option("--force", is_flag=True, help="Rebuild even if the inputs did not change.")
+def build(out: Path, base_path: str, origin: str | None, pyodide_mode: str, force: bool) -> None:
+    """Build the /local-models page into a static folder (default _site/).
+
+    The folder works from any static host at the given base path. Pyodide and the
+    evaluator's wheels are downloaded once (npm pack, pip download), checked against
+    pinned hashes and cached in $LOCALRATE_CACHE (default ~/.cache/localrate). The build is
+    skipped when nothing it reads has changed.
+    """
+    opts = BuildOptions(out=out, base_path=base_path, origin=origin, pyodide=pyodide_mode,
+                        force=force)
+    manifest = _build(opts)
+    click.echo(f"{out}/{manifest['page']}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-bridge", is_flag=True, help="Do not start the MLX bridge.")
+@click.option("--rebuild", is_flag=True, help="Rebuild the site even if it is up to date.")
+@click.option("--pyodide", "pyodide_mode", type=click.Choice(["vendored", "cdn"]),
+              default="vendored", show_default=True, help="As for `localrate build`.")
+def serve(host: str, port: int, no_bridge: bool, rebuild: bool, pyodide_mode: str) -> None:
+    """Serve the page at http://127.0.0.1:8765/local-models (building it if needed).
+
+    The site is built into $LOCALRATE_CACHE/site. Responses carry the page's
+    Content-Security-Policy, compression and cache headers. Stop with Ctrl-C.
+    """
+    import uvicorn
+
+    from server.app import create_app, start_bridge_if_available
+
+    site = cache_dir() / "site"
+    _build(BuildOptions(out=site, pyodide=pyodide_mode, force=rebuild))
+    click.echo(start_bridge_if_available({"no_bridge": no_bridge, "host": host}))
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"localrate: serving http://{shown}:{port}/local-models (Ctrl-C stops)")
+    uvicorn.run(create_app(site), host=host, port=port, log_level="warning")

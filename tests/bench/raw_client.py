@@ -1,0 +1,57 @@
+"""The baseline: a minimal raw-socket streaming client that measures TTFT and tok/s.
+
+No HTTP library, no JSON parsing of the events: it sends one HTTP/1.1 POST, reads the
+response bytes, splits Server-Sent Events on blank lines, and time-stamps every event that
+carries a ``"content"`` delta with a non-empty value. Timings follow the evaluator's
+definitions (evaluator/transcript.py): TTFT = first token event since the request was
+started (before connecting), tok/s = (tokens - 1) / (last token - first token).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+EMPTY_CONTENT = b'"content":""'
+
+
+def stream(url: str, body: dict[str, Any], timeout_s: float = 60.0) -> dict[str, float]:
+    """POST ``body`` to ``url``; return ``{"ttft_ms", "total_ms", "tok_out", "tok_s"}``."""
+    parts = urlsplit(url)
+    payload = json.dumps(body).encode()
+    request = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+               "Content-Type: application/json\r\nAccept: text/event-stream\r\n"
+               f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+               ).encode() + payload
+    start = time.perf_counter()
+    stamps: list[float] = []
+    with socket.create_connection((parts.hostname, parts.port or 80), timeout_s) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(request)
+        buffer = b""
+        in_body = False
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            now = time.perf_counter()
+            buffer += data
+            if not in_body:
+                head, sep, rest = buffer.partition(b"\r\n\r\n")
+                if not sep:
+                    continue
+                in_body, buffer = True, rest
+            events = buffer.split(b"\n\n")
+            buffer = events.pop()
+            for event in events:
+                if b'"content":' in event and EMPTY_CONTENT not in event:
+                    stamps.append(now)
+    end = time.perf_counter()
+    tok = len(stamps)
+    decode = (stamps[-1] - stamps[0]) if tok > 1 else 0.0
+    return {"ttft_ms": (stamps[0] - start) * 1000 if stamps else float("nan"),
+            "total_ms": (end - start) * 1000, "tok_out": float(tok),
+            "tok_s": (tok - 1) / decode if decode > 0 else float("nan")}

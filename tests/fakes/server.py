@@ -1,0 +1,143 @@
+"""The connection handler of one fake runtime: routing, CORS, chat streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from . import faults
+from .chunks import ChunkMaker, plan, stream_payloads, whole_body
+from .config import Config, Model, last_user_text
+from .dialects import DIALECTS, cors_policy, error_body, not_found
+from .httpio import Request, Wire, read_request
+from .listings import listing
+
+CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
+PING_EVERY = 3   # with `comments`, a `: ping` line before the first and every 3rd event
+
+
+class App:
+    """Serves one config; records what it received in `requests` and `log`."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.dialect = DIALECTS[cfg.dialect]
+        self.cors = cors_policy(cfg)
+        self.requests: list[Any] = []          # JSON bodies of chat requests
+        self.log: list[dict[str, Any]] = []    # every request: method, path, headers, body
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.count = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One connection: requests in a keep-alive loop until someone closes."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task) 
+        version = "HTTP/1.0" if self.dialect.http10 else "HTTP/1.1"
+        wire = Wire(writer, version, self.dialect.server)
+        try:
+            while not wire.closed:
+                req = await read_request(reader)
+                if req is None:
+                    break
+                self.log.append({"method": req.method, "path": req.path,
+                                 "headers": dict(req.headers), "body": req.json()})
+                await self.dispatch(req, wire)
+                if req.wants_close and not wire.closed:
+                    await wire.close()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            if not wire.closed:
+                writer.transport.abort()
+            if task is not None:
+                self.tasks.discard(task)
+
+    async def dispatch(self, req: Request, wire: Wire) -> None:
+        """CORS first, then the chat route or the dialect's listing routes."""
+        wire.extra_headers = []
+        if self.cors.refuses(req):            # Ollama: wrong origin -> 403, empty body
+            await wire.send(403, b"", None)
+            return
+        if req.method == "OPTIONS":
+            wire.extra_headers = self.cors.preflight_headers(req)
+            if self.cfg.dialect == "vllm":
+                await wire.send(200, b"OK", "text/plain; charset=utf-8")
+            else:
+                await wire.send(204 if self.cfg.dialect != "llamacpp" else 200, b"", None)
+            return
+        wire.extra_headers = self.cors.headers(req)
+        if req.path in CHAT_PATHS and req.method == "POST":
+            await self.chat(req, wire)
+            return
+        if self.cfg.list_fault:
+            await faults.list_fault(self.cfg.list_fault, wire, self.cfg.dialect)
+            return
+        reply = listing(self.cfg, req)
+        if reply is None:
+            ctype, body = not_found(self.cfg.dialect, req.method, req.path)
+            await wire.send(404, body, ctype)
+        elif isinstance(reply[1], str):
+            await wire.send(reply[0], reply[1].encode(), "text/plain; charset=utf-8")
+        else:
+            await wire.send_json(*reply)
+
+    def pick_model(self, name: Any) -> Model | None:
+        """The requested model; single-model servers (llama.cpp, MLX) ignore the name."""
+        model = self.cfg.model(name if isinstance(name, str) else None)
+        if model is None and self.cfg.dialect in ("llamacpp", "mlx"):
+            model = self.cfg.models[0] if self.cfg.models else Model(str(name or "model"))
+        return model
+
+    async def chat(self, req: Request, wire: Wire) -> None:
+        """POST /v1/chat/completions: a scripted answer, streamed or whole, or a fault."""
+        body = req.json()
+        if not isinstance(body, dict):
+            await wire.send_json(400, error_body(self.cfg.dialect, 400, "body is not JSON"))
+            return
+        self.requests.append(body)
+        model = self.pick_model(body.get("model"))
+        if model is None:
+            msg = f"model '{body.get('model')}' not found"
+            await wire.send_json(404, error_body(self.cfg.dialect, 404, msg))
+            return
+        answer = model.answer_for(last_user_text(body))
+        fault = answer.get("fault") or self.cfg.fault
+        size, delay = self.cfg.chunk_chars, self.cfg.delay_ms / 1000
+        if fault == "drip":
+            size, delay = 1, 0.3
+        self.count += 1
+        maker = ChunkMaker(self.dialect, model.id, f"chatcmpl-fake{self.count}")
+        p = plan(self.cfg, self.dialect, body, answer, size)
+        if fault and fault != "drip":
+            payloads = stream_payloads(self.cfg, self.dialect, body, p, maker, size)
+            filler = "All work and no play makes a fake runtime very verbose. " * 64
+
+            def chunk(text: str = filler) -> dict[str, Any]:
+                return maker.text("content", text)
+            await faults.chat_fault(fault, wire, self.cfg.dialect, payloads, chunk)
+        elif body.get("stream") is True:
+            payloads = stream_payloads(self.cfg, self.dialect, body, p, maker, size)
+            await self.stream(wire, payloads, delay)
+        else:
+            out = whole_body(self.cfg, self.dialect, p, maker)
+            await wire.send(200, json.dumps(out).encode(), "application/json")
+
+    async def stream(self, wire: Wire, payloads: list[dict[str, Any]], delay: float) -> None:
+        """A normal SSE stream: payloads (with optional `: ping` lines), then [DONE]."""
+        await wire.start_stream(200, faults.SSE)
+        for i, payload in enumerate(payloads):
+            if self.cfg.comments and i % PING_EVERY == 0:
+                await wire.write(b": ping\n\n")
+            if delay and i:
+                await asyncio.sleep(delay)
+            await wire.write(faults.sse(payload))
+        await wire.write(faults.sse("[DONE]"))
+        await wire.end()
+
+    async def shutdown(self) -> None:
+        """Cancel every open connection (hanging ones included)."""
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)

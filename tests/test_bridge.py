@@ -1,0 +1,119 @@
+"""The browser's one entry point agrees with the direct Python calls, and never raises."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluator import bridge, capabilities, discovery
+from evaluator.checks import run_check
+from evaluator.request import build_request
+from evaluator.result import score_case, skipped_result
+from evaluator.suite import load_suite
+from evaluator.summary import rescore_record, run_record, summarize
+from evaluator.transcript import assemble
+
+TABLE = json.loads((Path(__file__).parent / "data" / "check_table.json").read_text("utf-8"))
+SUITE = load_suite({"name": "s", "version": "1", "cases": [
+    {"id": "echo", "input": "Say BENCH.", "expect": {"kind": "contains", "value": "BENCH"}},
+    {"id": "see", "input": "Read.", "requires": ["vision"], "image": {"file": "i.png"},
+     "expect": {"kind": "exact", "value": "V"}}]}, "s.yaml", {"i.png": b"\x89PNG"})
+CASE = SUITE.cases[0]
+TRANSCRIPT = {"url": "u", "request": {}, "status": 200, "ended_ms": 20.0, "error": None,
+              "events": [[10.0, json.dumps({"choices": [{"delta": {"content": "BENCH"},
+                                                         "finish_reason": "stop"}]})],
+                         [11.0, "[DONE]"]]}
+MODEL = {"id": "m", "runtime": "ollama", "base_url": "http://127.0.0.1:11434",
+         "capabilities": ["streaming"]}
+SETTINGS = {"temperature": 0, "max_tokens": 1024, "timeout_s": 120}
+
+
+def call(op: str, **args: Any) -> Any:
+    reply = json.loads(bridge.call(json.dumps({"op": op, "args": args})))
+    assert reply["ok"] is True, reply
+    return reply["value"]
+
+
+def plain(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[row["id"] for row in TABLE])
+def test_check_table_through_the_bridge(row: dict[str, Any]) -> None:
+    value = call("run_check", expect=row["expect"], answer=row["answer"],
+                 tool_calls=row["tool_calls"])
+    assert value == run_check(row["expect"], row["answer"], row["tool_calls"]).to_json()
+    assert value["passed"] is row["passed"]
+
+
+def test_ops_agree_with_direct_calls() -> None:
+    case = CASE.to_json()
+    result = score_case(CASE, TRANSCRIPT)
+    record = run_record(SUITE, MODEL, SETTINGS, "2026-01-01T00:00:00Z", [result])
+    assert call("suite_from_json", suite=SUITE.to_json()) == plain(SUITE.to_json())
+    assert call("build_request", case=case, model_id="m", settings=SETTINGS) == \
+        build_request(CASE, "m", SETTINGS)
+    assert call("assemble", transcript=TRANSCRIPT) == plain(assemble(TRANSCRIPT).to_json())
+    assert call("score_case", case=case, transcript=TRANSCRIPT) == plain(result)
+    assert call("skipped_result", case=case, reason="r") == plain(skipped_result(CASE, "r"))
+    assert call("summarize", results=[result], pass_threshold=0.6) == \
+        summarize([result], 0.6)
+    assert call("run_record", suite=SUITE.to_json(), model=MODEL, settings=SETTINGS,
+                started_at="2026-01-01T00:00:00Z", results=[result]) == plain(record)
+    assert call("rescore_record", record=plain(record)) == plain(rescore_record(record))
+    assert call("rescore_record", record=plain(record), suite=SUITE.to_json()) == \
+        plain(rescore_record(record, SUITE))
+
+
+def test_capability_and_discovery_ops_agree() -> None:
+    see = SUITE.cases[1]
+    assert call("project", model_id="qwen3:4b", runtime="ollama", metadata=None) == \
+        plain(capabilities.project("qwen3:4b", "ollama", None))
+    assert call("skip_reason", case=see.to_json(), caps=["streaming"]) == \
+        capabilities.skip_reason(see, ["streaming"])
+    env = {"OLLAMA_HOST": "0.0.0.0:11500"}
+    assert call("probe_plan", env=env) == plain(discovery.probe_plan(env))
+    assert call("probe_plan", env={}, only=["mlx"]) == plain(discovery.probe_plan({}, ["mlx"]))
+    plan_row = discovery.probe_plan({}, ["ollama"])[0]
+    observation = {"status": 403, "body": "", "error": None, "elapsed_ms": 3.0}
+    assert call("interpret_probe", plan_row=plan_row, observation=observation) == \
+        plain(discovery.interpret_probe(plan_row, observation))
+    assert call("cors_recipe", runtime="ollama", origin="https://x.example") == \
+        discovery.cors_recipe("ollama", "https://x.example")
+    assert call("discovery_table") == plain(discovery.discovery_table())
+
+
+def test_load_suite_json_lists_cases() -> None:
+    value = call("load_suite_json", suite=SUITE.to_json())
+    assert (value["id"], value["sha256"], value["case_count"]) == ("s", SUITE.sha256, 2)
+    assert value["cases"][1] == {"id": "see", "kind": "exact", "weight": 1, "tags": [],
+                                 "requires": ["vision"], "has_image": True,
+                                 "has_tools": False}
+
+
+@pytest.mark.parametrize("request_json, error", [
+    ("not json", "request is not JSON: "),
+    ("[]", "request must be a JSON object {op, args}"),
+    ('{"op": "nope"}', "unknown op 'nope' (known: "),
+    ('{"op": ["x"]}', "unknown op ['x']"),
+    ('{"op": "score_case", "args": []}', "op 'score_case': args must be an object"),
+    ('{"op": "score_case", "args": {}}', "op 'score_case': missing argument 'case'"),
+    ('{"op": "suite_from_json", "args": {"suite": {"id": "s", "cases": []}}}',
+     "resolved suite: cases: must be a non-empty list"),
+    (('{"op": "summarize", "args": {"results": [{"status": "pass", "weight": "x"}], '
+     '"pass_threshold": 0.5}}'), "ValueError: could not convert string to float: 'x'"),
+])
+def test_errors_are_one_line_replies(request_json: str, error: str) -> None:
+    reply = json.loads(bridge.call(request_json))
+    assert reply["ok"] is False
+    assert reply["error"].startswith(error)
+    assert "\n" not in reply["error"]
+
+
+def test_garbage_transcript_through_the_bridge_is_an_error_result() -> None:
+    value = call("score_case", case=CASE.to_json(), transcript={"events": [[1, "<html>"]]})
+    assert (value["status"], value["detail"]) == \
+        ("error", "runtime sent non-JSON data: '<html>'")

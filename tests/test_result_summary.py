@@ -1,0 +1,163 @@
+"""Case results, the summary, the run record, and re-scoring a saved record."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from evaluator.result import score_case, skipped_result
+from evaluator.suite import Case, Suite, load_suite
+from evaluator.summary import RECORD_FORMAT, rescore_record, run_record, summarize
+
+CONTAINS = Case(id="echo", input="Say BENCH.", expect={"kind": "contains", "value": "BENCH"},
+                tags=("instruction-following",))
+TOOL = Case(id="tool", input="Weather?", weight=2, requires=("tool-use",),
+            expect={"kind": "tool_call", "name": "get_weather"})
+
+
+def stream(*contents: str, reasoning: str = "", ended: float = 100.0) -> dict[str, Any]:
+    events: list[list[Any]] = []
+    if reasoning:
+        events.append([5.0, json.dumps({"choices": [{"delta": {"reasoning": reasoning}}]})])
+    for i, text in enumerate(contents):
+        events.append([10.0 + 10 * i, json.dumps({"choices": [{"delta": {"content": text}}]})])
+    events.append([90.0, json.dumps({"choices": [{"delta": {}, "finish_reason": "stop"}]})])
+    events.append([91.0, "[DONE]"])
+    return {"url": "u", "request": {}, "status": 200, "events": events, "ended_ms": ended,
+            "error": None}
+
+
+def test_score_case_pass_with_match_and_rounding() -> None:
+    result = score_case(CONTAINS, stream("ok ", "BENCH", ".", ended=123.456))
+    assert result["status"] == "pass" and result["score"] == 1.0
+    assert result["output"] == "ok BENCH."
+    assert result["match"] == [[3, 8]]
+    assert (result["ttft_ms"], result["total_ms"], result["tok_out"]) == (10.0, 123.5, 3)
+    assert result["tok_s"] == 100.0
+    assert result["tokens_source"] == "estimate"
+    assert result["detail"] == 'output contains "BENCH"'
+    assert result["case"] == CONTAINS.to_json()
+    assert result["tags"] == ["instruction-following"]
+    for key in ("id", "status", "score", "weight", "ttft_ms", "total_ms", "tok_in", "tok_out",
+                "tok_s", "tokens_source", "tool_calls", "output", "reasoning", "detail",
+                "match", "finish_reason", "tags", "transcript"):
+        assert key in result
+
+
+def test_score_case_fail_and_error() -> None:
+    failed = score_case(CONTAINS, stream("nope"))
+    assert (failed["status"], failed["score"]) == ("fail", 0.0)
+    assert failed["detail"] == 'expected output to contain "BENCH", got "nope"'
+    broken = stream("BENCH")
+    broken["error"] = "timed out after 120 s"
+    errored = score_case(CONTAINS, broken)
+    assert (errored["status"], errored["score"], errored["detail"]) == \
+        ("error", 0.0, "timed out after 120 s")
+
+
+def test_skipped_result() -> None:
+    result = skipped_result(TOOL, "requires tool-use; model has: streaming")
+    assert (result["status"], result["detail"], result["transcript"]) == \
+        ("skip", "requires tool-use; model has: streaming", None)
+    assert result["weight"] == 2
+
+
+def row(status: str, score: float | None, weight: float = 1, tok_s: float | None = None,
+        total_ms: float | None = None, **extra: Any) -> dict[str, Any]:
+    return {"status": status, "score": score, "weight": weight, "tok_s": tok_s,
+            "total_ms": total_ms, **extra}
+
+
+@pytest.mark.parametrize("results, threshold, expected", [
+    ([], 0.6, {"pass_ratio": None, "verdict": "n/a", "total": 0}),
+    ([row("skip", None)], 0.6, {"pass_ratio": None, "verdict": "n/a", "skipped": 1}),
+    ([row("pass", 1.0, 3), row("fail", 0.0, 1), row("skip", None, 5)], 0.75,
+     {"pass_ratio": 0.75, "verdict": "pass", "passed": 1, "failed": 1, "skipped": 1}),
+    ([row("pass", 1.0), row("error", 0.0)], 0.6,
+     {"pass_ratio": 0.5, "verdict": "fail", "errors": 1, "total": 2}),
+    ([row("pass", 1.0, tok_s=10.0), row("pass", 1.0, tok_s=None), row("pass", 1.0, tok_s=20.0)],
+     0.6, {"avg_tok_s": 15.0}),
+])
+def test_summarize(results: list[dict[str, Any]], threshold: float,
+                   expected: dict[str, Any]) -> None:
+    summary = summarize(results, threshold)
+    assert {key: summary[key] for key in expected} == expected
+    assert summary["pass_threshold"] == threshold
+
+
+def test_p95_is_nearest_rank_over_cases_that_ran() -> None:
+    results = [row("pass", 1.0, total_ms=float(ms)) for ms in range(1, 21)]
+    results.append(row("skip", None, total_ms=9999.0))
+    assert summarize(results, 0.5)["p95_ms"] == 19.0
+    assert summarize([row("fail", 0.0, total_ms=7.0)], 0.5)["p95_ms"] == 7.0
+
+
+def test_reasoning_ratio() -> None:
+    results = [row("pass", 1.0, reasoning="x", reasoning_tokens=30, tok_out=60),
+               row("pass", 1.0, reasoning="y", reasoning_tokens=10, tok_out=40),
+               row("pass", 1.0, reasoning="", reasoning_tokens=None, tok_out=40)]
+    assert summarize(results, 0.5)["reasoning_ratio"] == 0.375
+    assert summarize(results[2:], 0.5)["reasoning_ratio"] is None
+
+
+def make_suite() -> Suite:
+    data = {"name": "s", "version": "1", "passThreshold": 0.5, "cases": [
+        CONTAINS.to_json() | {"system": None, "tools": None},
+        {"id": "tool", "input": "Weather?", "weight": 2, "requires": ["tool-use"],
+         "expect": {"kind": "tool_call", "name": "get_weather"}},
+        {"id": "think", "input": "2+2?", "expect": {"kind": "exact", "value": "4"}}]}
+    return load_suite(data, "s.yaml", {})
+
+
+def make_record() -> dict[str, Any]:
+    suite = make_suite()
+    results = [score_case(suite.cases[0], stream("BENCH")),
+               skipped_result(suite.cases[1], "requires tool-use; model has: streaming"),
+               score_case(suite.cases[2], stream("<think>add</think>", "4", reasoning="r"))]
+    model = {"id": "m", "runtime": "ollama", "base_url": "http://127.0.0.1:11434",
+             "capabilities": ["streaming"]}
+    return run_record(suite, model, {"temperature": 0, "max_tokens": 1024, "timeout_s": 120},
+                      "2026-11-24T21:00:00Z", results)
+
+
+def test_run_record_shape() -> None:
+    record = make_record()
+    suite = make_suite()
+    assert record["format"] == RECORD_FORMAT
+    assert record["suite"] == {"id": "s", "version": "1", "sha256": suite.sha256}
+    assert [c["status"] for c in record["cases"]] == ["pass", "skip", "pass"]
+    assert record["cases"][2]["reasoning"] == "r\n\nadd"
+    summary = record["summary"]
+    assert (summary["passed"], summary["skipped"], summary["pass_ratio"],
+            summary["verdict"]) == (2, 1, 1.0, "pass")
+    assert summary["reasoning_ratio"] is not None
+
+
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("use_suite", [False, True])
+def test_rescore_is_byte_identical_when_nothing_changed(use_suite: bool) -> None:
+    record = json.loads(json.dumps(make_record()))
+    again = rescore_record(record, make_suite() if use_suite else None)
+    assert canonical(again) == canonical(record)
+
+
+def test_rescore_uses_a_changed_suite() -> None:
+    record = make_record()
+    data = make_suite().to_json()
+    data["cases"][0]["expect"] = {"kind": "contains", "value": "OTHER"}
+    changed = load_suite({**data, "passThreshold": 0.9}, "s.yaml", {})
+    again = rescore_record(record, changed)
+    assert again["cases"][0]["status"] == "fail"
+    assert again["summary"]["pass_ratio"] == 0.5
+    assert again["summary"]["verdict"] == "fail"
+    assert again["suite"]["sha256"] == changed.sha256
+
+
+def test_rescore_rejects_other_formats() -> None:
+    with pytest.raises(ValueError, match="format: expected 'localrate.run/1'"):
+        rescore_record({"format": "aldo/1", "cases": []})

@@ -1,0 +1,165 @@
+"""server/stream.py: the SSE parser, and send_case against every fake dialect and fault."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from server.stream import SSEParser, send_case
+
+DIALECTS = ["ollama", "lmstudio", "vllm", "llamacpp", "mlx"]
+BODY = {"model": "m1", "messages": [{"role": "user", "content": "Reply with exactly: PONG."}],
+        "stream": True, "stream_options": {"include_usage": True}, "temperature": 0,
+        "max_tokens": 64}
+SCRIPT = {"answers": [{"match": "PONG", "content": "PONG"}]}
+
+
+def parse(chunks: list[bytes]) -> list[str]:
+    parser = SSEParser()
+    out: list[str] = []
+    for chunk in chunks:
+        out += parser.feed(chunk)
+    return out + parser.close()
+
+
+@pytest.mark.parametrize("chunks, payloads", [
+    ([b"data: a\n\ndata: b\n\n"], ["a", "b"]),
+    ([b"data: a\r\n\r\ndata: b\r\n\r\n"], ["a", "b"]),
+    ([b"data: a\r\rdata: b\r\r"], ["a", "b"]),
+    ([b"data: a\r", b"\n\r\n"], ["a"]),
+    ([b"da", b"ta: {\"x\"", b": 1}\n", b"\n"], ['{"x": 1}']),
+    ([b": ping\n\ndata: a\n\n: keepalive 12/40\n\n"], ["a"]),
+    ([b"data: line1\ndata: line2\n\n"], ["line1\nline2"]),
+    ([b"data:nospace\n\n"], ["nospace"]),
+    ([b"event: message\nid: 3\nretry: 10\ndata: a\n\n"], ["a"]),
+    ([b"data: [DONE]"], ["[DONE]"]),
+    ([b"data: [DONE]\n"], ["[DONE]"]),
+    ([b"data: \xff\xfe ok\n\n"], ["\ufffd\ufffd ok"]),
+    ([b"data: caf\xc3", b"\xa9\n\n"], ["caf\u00e9"]),
+    ([b"\n\n\n"], []),
+])
+def test_sse_parser(chunks: list[bytes], payloads: list[str]) -> None:
+    assert parse(chunks) == payloads
+
+
+def run(url: str, timeout_s: float = 10, **kw: Any) -> dict[str, Any]:
+    return asyncio.run(send_case(url, BODY, timeout_s, **kw))
+
+
+def chat_url(fake: Any) -> str:
+    return fake.base_url + "/v1/chat/completions"
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_each_dialect_streams_events(fake_runtime: Any, dialect: str) -> None:
+    fake = fake_runtime({"dialect": dialect, "models": [{"id": "m1", "script": SCRIPT}]})
+    seen: list[str] = []
+    t = run(chat_url(fake), on_delta=lambda ms, payload: seen.append(payload))
+    assert t["error"] is None
+    assert t["status"] == 200
+    assert t["url"] == chat_url(fake)
+    assert t["request"] == BODY
+    payloads = [p for _, p in t["events"]]
+    assert payloads[-1] == "[DONE]"
+    assert seen == payloads
+    text = "".join(
+        (c.get("delta") or {}).get("content") or ""
+        for p in payloads[:-1] for c in json.loads(p).get("choices") or [])
+    assert "PONG" in text
+    times = [ms for ms, _ in t["events"]]
+    assert times == sorted(times) and times[0] >= 0
+    assert t["ended_ms"] >= times[-1]
+
+
+def faulty(fake_runtime: Any, fault: str, dialect: str = "llamacpp") -> str:
+    fake = fake_runtime({"dialect": dialect, "fault": fault,
+                         "models": [{"id": "m1", "script": SCRIPT}]})
+    return chat_url(fake)
+
+
+def test_http500_reports_status_and_body(fake_runtime: Any) -> None:
+    t = run(faulty(fake_runtime, "http500"))
+    assert t["status"] == 500
+    assert t["error"].startswith("HTTP 500: ")
+    assert len(t["error"]) <= len("HTTP 500: ") + 200
+    assert t["events"] == []
+
+
+def test_empty_403(fake_runtime: Any) -> None:
+    t = run(faulty(fake_runtime, "empty403", "ollama"))
+    assert (t["status"], t["error"]) == (403, "HTTP 403 (empty body)")
+
+
+def test_hang_times_out_on_the_whole_request(fake_runtime: Any) -> None:
+    url = faulty(fake_runtime, "hang")
+    start = time.perf_counter()
+    t = run(url, timeout_s=0.6)
+    assert time.perf_counter() - start < 2.0
+    assert t["error"] == "timed out after 0.6 s"
+    assert t["ended_ms"] >= 550
+
+
+def test_hang_reports_a_stall(fake_runtime: Any) -> None:
+    t = run(faulty(fake_runtime, "hang"), timeout_s=5, stall_s=0.4)
+    assert t["error"] in ("no data for 0.4 s", "timed out after 5 s")
+    assert t["error"] == "no data for 0.4 s"
+
+
+def test_drip_is_cut_by_the_case_timeout(fake_runtime: Any) -> None:
+    start = time.perf_counter()
+    t = run(faulty(fake_runtime, "drip"), timeout_s=0.8)
+    assert time.perf_counter() - start < 2.5
+    assert t["error"] == "timed out after 0.8 s"
+
+
+def test_reset_is_a_transport_error(fake_runtime: Any) -> None:
+    t = run(faulty(fake_runtime, "reset"))
+    assert t["error"] is not None
+    assert "connection" in t["error"]
+
+
+def test_cut_stream_keeps_the_events_received(fake_runtime: Any) -> None:
+    t = run(faulty(fake_runtime, "cut"))
+    payloads = [p for _, p in t["events"]]
+    assert "[DONE]" not in payloads
+    assert payloads, "the events before the cut are kept"
+
+
+def test_huge_output_is_capped(fake_runtime: Any) -> None:
+    t = run(faulty(fake_runtime, "huge"), max_bytes=50_000)
+    assert t["error"] == "output exceeded 50000 bytes"
+    assert sum(len(p) for _, p in t["events"]) <= 50_000
+
+
+def test_bad_utf8_never_crashes(fake_runtime: Any) -> None:
+    t = run(faulty(fake_runtime, "bad_utf8"))
+    assert t["error"] is None
+    assert any("\ufffd" in p for _, p in t["events"])
+
+
+@pytest.mark.parametrize("fault", ["non_json", "wrong_type"])
+def test_garbage_is_recorded_not_judged(fake_runtime: Any, fault: str) -> None:
+    t = run(faulty(fake_runtime, fault))
+    assert t["status"] == 200
+    assert t["error"] is None
+    assert t["events"]
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_closed_port_is_a_connect_error() -> None:
+    port = closed_port()
+    t = run(f"http://127.0.0.1:{port}/v1/chat/completions")
+    assert t["status"] is None
+    assert t["error"].startswith(f"could not connect to http://127.0.0.1:{port}/")
+    assert t["events"] == []

@@ -1,0 +1,219 @@
+// Discovery: probe every runtime from the browser, show a status strip, hand the model
+// cards to the models view. The raw observation is shown at once; what it means (state,
+// detail, models, capability chips) comes from the evaluator as soon as Python is ready.
+
+import { append, byId, el, replace, report } from "./dom.mjs";
+import { call, ready } from "./evaluator.mjs";
+import { loadCustom, renderCustom } from "./custom.mjs";
+
+export const PROBE_TIMEOUT_MS = 1500;
+const METADATA_TIMEOUT_MS = 4000;
+
+let pageData = null;
+let generation = 0;
+let onCards = () => {};
+const cardsByRow = new Map();
+
+/**
+ * Start discovery: render the strip, probe, and keep probing on Rescan.
+ * @param {object} data  page_data
+ * @param {(cards: object[]) => void} cardsCallback  called with every model card found
+ */
+export function initDiscovery(data, cardsCallback) {
+  pageData = data;
+  onCards = cardsCallback;
+  byId("rescan").addEventListener("click", () => scan());
+  renderCustom(byId("custom-endpoints"), () => scan());
+  showLnaNote();
+  scan();
+}
+
+function label(runtime) {
+  const row = (pageData.discovery?.runtimes || []).find((r) => r.name === runtime);
+  return row ? row.label : runtime;
+}
+
+function recipe(runtime) {
+  const row = (pageData.discovery?.runtimes || []).find((r) => r.name === runtime);
+  return row ? String(row.recipe).replaceAll("{origin}", location.origin) : "";
+}
+
+/** Probe everything again (built-in probes now, custom ones once Python can plan them). */
+export async function scan() {
+  const gen = ++generation;
+  cardsByRow.clear();
+  emitCards();
+  const strip = replace(byId("runtime-strip"));
+  const builtIn = (pageData.probes || []).map((plan) => ({ key: plan.runtime, plan }));
+  const jobs = builtIn.map((row) => probeRow(row, strip, gen));
+  const custom = loadCustom();
+  if (custom.length) {
+    const placeholder = append(strip, el("li", { class: "runtime-row state-checking" },
+      "Custom endpoints: waiting for the evaluator to plan their probes…")).lastChild;
+    jobs.push(customRows(custom).then((rows) => {
+      placeholder.remove();
+      if (gen !== generation) return;
+      return Promise.all(rows.map((row) => probeRow(row, strip, gen)));
+    }).catch((err) => {
+      placeholder.remove();
+      report(`Custom endpoints: ${err.message}`);
+    }));
+  }
+  await Promise.all(jobs);
+}
+
+async function customRows(custom) {
+  await ready;
+  const plan = await call("probe_plan", { env: {}, custom });
+  const standard = (pageData.discovery?.runtimes || []).length;
+  return plan.slice(standard).map((p) => ({
+    key: `custom-${new URL(p.base_url).host.replace(/[^a-z0-9]+/gi, "-")}`, plan: p, custom: true,
+  }));
+}
+
+/** One runtime row: probe, show the raw answer, then the evaluator's reading of it. */
+async function probeRow(row, strip, gen) {
+  const view = rowView(row);
+  strip.appendChild(view.root);
+  const observation = await observe(row.plan.url);
+  if (gen !== generation) return;
+  view.setRaw(observation);
+  try {
+    await ready;
+    const found = await call("interpret_probe", { plan_row: row.plan, observation });
+    if (gen !== generation) return;
+    view.setState(found);
+    if (found.state !== "up") console.info(`localrate: ${row.plan.url}: ${found.state}: ${found.detail}`);
+    const cards = await Promise.all(found.models.map((m) => describe(m)));
+    if (gen !== generation) return;
+    cardsByRow.set(row.key, cards);
+    emitCards();
+  } catch (err) {
+    view.setError(err.message);
+    report(`Discovery of ${row.plan.url}: ${err.message}`);
+  }
+}
+
+/**
+ * GET a URL with a timeout; return the raw observation the evaluator interprets.
+ * @returns {Promise<{status: number|null, body: string|null, error: string|null, elapsed_ms: number}>}
+ */
+export async function observe(url, { method = "GET", body = null, timeoutMs = PROBE_TIMEOUT_MS } = {}) {
+  const t0 = performance.now();
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  const done = (o) => ({ ...o, elapsed_ms: Math.round((performance.now() - t0) * 10) / 10 });
+  try {
+    const init = { method, signal: ctl.signal, cache: "no-store", targetAddressSpace: "loopback" };
+    if (body != null) {
+      init.body = JSON.stringify(body);
+      init.headers = { "Content-Type": "application/json" };
+    }
+    const response = await fetch(url, init);
+    const text = await response.text();
+    return done({ status: response.status, body: text, error: null });
+  } catch (err) {
+    if (ctl.signal.aborted) return done({ status: null, body: null, error: "timeout" });
+    console.info(`localrate: ${url}: ${err.message}`);
+    return done({ status: null, body: null, error: "network" });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A model card: the metadata requests of the evaluator's plan, merged by the evaluator. */
+async function describe(model) {
+  const plan = await call("metadata_plan", { model_row: model });
+  const responses = await Promise.all(plan.map(async (req) => {
+    const o = await observe(req.url, { method: req.method, body: req.body, timeoutMs: METADATA_TIMEOUT_MS });
+    return { url: req.url, status: o.status, body: o.body };
+  }));
+  return call("merge_metadata", { model_row: model, responses });
+}
+
+function emitCards() {
+  onCards([...cardsByRow.values()].flat());
+}
+
+/** The DOM of one status row, with methods to update it. */
+function rowView(row) {
+  const runtime = row.plan.runtime;
+  const name = label(runtime);
+  const badge = el("span", { class: "badge" }, "checking…");
+  const detail = el("span", { class: "detail" }, "probing ", el("code", {}, row.plan.url));
+  const recipeText = el("pre", { class: "recipe-text", tabindex: "0" });
+  const copy = el("button", { type: "button", class: "secondary small", on: { click: () => copyRecipe(recipeText, copy) } }, "Copy");
+  const panel = el("div", { class: "recipe", hidden: true, id: `recipe-${row.key}`, "data-testid": `cors-recipe-${row.key}` },
+    recipeText, copy);
+  const toggle = el("button", {
+    type: "button", class: "secondary small", hidden: true, "aria-expanded": "false",
+    "aria-controls": panel.id, "data-testid": `cors-fix-${row.key}`,
+  }, `Fix CORS for ${name}`);
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    panel.hidden = !open;
+  });
+  const title = el("span", { class: "rt-name" }, name, row.custom ? el("small", {}, " (custom)") : null);
+  const root = el("li", { class: "runtime-row state-checking", "data-testid": `runtime-row-${row.key}`, "data-state": "checking" },
+    el("div", { class: "rt-head" }, title, el("code", { class: "rt-url" }, row.plan.base_url), badge, toggle),
+    detail, panel);
+  const setState = (state, badgeText, detailText, fixable, fixFor = runtime) => {
+    root.className = `runtime-row state-${state}`;
+    root.dataset.state = state;
+    replace(badge, badgeText);
+    replace(detail, detailText);
+    toggle.hidden = !fixable;
+    if (fixable) {
+      replace(toggle, `Fix CORS for ${label(fixFor)}`);
+      replace(recipeText, recipe(fixFor));
+    } else {
+      panel.hidden = true;
+      toggle.setAttribute("aria-expanded", "false");
+    }
+  };
+  return {
+    root,
+    setRaw(o) {
+      const ms = `${Math.round(o.elapsed_ms)} ms`;
+      if (o.error === "timeout") setState("checking", "no answer yet", `timed out after ${PROBE_TIMEOUT_MS / 1000} s`, false);
+      else if (o.status == null) setState("checking", "no answer", `no answer (closed port or CORS) · ${ms}`, true);
+      else setState("checking", `HTTP ${o.status}`, `answered in ${ms}; reading it…`, o.status === 401 || o.status === 403);
+    },
+    setState(found) {
+      const count = found.models.length;
+      const badges = {
+        up: `up · ${count} model${count === 1 ? "" : "s"}`, refused: "refused", unauthorized: "unauthorized",
+        timeout: "timed out", error: "error", loading: "loading",
+      };
+      const fixable = ["refused", "unauthorized"].includes(found.state);
+      setState(found.state, badges[found.state] || found.state, found.detail, fixable, found.runtime);
+    },
+    setError(message) {
+      setState("error", "error", message, false);
+    },
+  };
+}
+
+async function copyRecipe(pre, button) {
+  try {
+    await navigator.clipboard.writeText(pre.textContent);
+    replace(button, "Copied");
+  } catch (err) {
+    // Clipboard access can be denied: select the text so Ctrl+C works.
+    const range = document.createRange();
+    range.selectNodeContents(pre);
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
+    replace(button, "Press Ctrl+C");
+    console.info(`localrate: clipboard: ${err.message}`);
+  }
+  setTimeout(() => replace(button, "Copy"), 2000);
+}
+
+function showLnaNote() {
+  const host = location.hostname;
+  const loopback = host === "localhost" || host.endsWith(".localhost") || host === "[::1]"
+    || /^127\./.test(host);
+  byId("lna-note").hidden = !(location.protocol === "https:" && !loopback);
+}

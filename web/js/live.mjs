@@ -1,0 +1,50 @@
+// The live output panel: a fixed-size box the streamed text is appended to, so the page
+// does not jump while a model writes. Text only (text nodes' appendData).
+
+import { byId, replace } from "./dom.mjs";
+import { liveDelta } from "./stream.mjs";
+
+let answer = null;
+let thinking = null;
+let pending = "";
+let pendingThinking = "";
+let frame = 0;
+
+/** Start showing a new case. @param {string} title */
+export function startLive(title) {
+  replace(byId("live-title"), title);
+  thinking = document.createTextNode("");
+  answer = document.createTextNode("");
+  const reasoningBox = byId("live-reasoning");
+  replace(reasoningBox, thinking);
+  reasoningBox.hidden = true;
+  replace(byId("live-output"), answer);
+}
+
+/** Feed one SSE payload (display only). @param {string} payload */
+export function pushLive(payload) {
+  const d = liveDelta(payload);
+  pending += d.content + (d.tools ? `[tool call] ${d.tools}` : "");
+  pendingThinking += d.reasoning;
+  if (!frame) frame = requestAnimationFrame(flush);
+}
+
+function flush() {
+  frame = 0;
+  if (pendingThinking && thinking) {
+    thinking.appendData(pendingThinking);
+    byId("live-reasoning").hidden = false;
+    byId("live-reasoning").scrollTop = 1e9;
+  }
+  if (pending && answer) {
+    answer.appendData(pending);
+    byId("live-output").scrollTop = 1e9;
+  }
+  pending = "";
+  pendingThinking = "";
+}
+
+/** A one-line note in the live panel's title (idle, done, stopped). @param {string} text */
+export function liveNote(text) {
+  replace(byId("live-title"), text);
+}
