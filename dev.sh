@@ -67,7 +67,10 @@ install_package() {
     return
   fi
   step "install: pip install -e .[$extras]"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]" >.venv/pip.log 2>&1; then
+    tail -n 20 .venv/pip.log >&2
+    die "pip install failed (full log: .venv/pip.log)"
+  fi
   printf '%s\n' "$want" > "$STAMP"
 }
 

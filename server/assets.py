@@ -120,7 +120,7 @@ def _extract_pyodide(tarball: bytes, folder: Path) -> None:
             body = member.read()
             if sri(body) != pin:
                 raise AssetError(f"pyodide {name}: {sri(body)} != pinned {pin}")
-            tmp = folder / f".{name}.tmp"
+            tmp = folder / f".{name}.{os.getpid()}.tmp"
             tmp.write_bytes(body)
             tmp.replace(folder / name)
 

@@ -125,7 +125,7 @@ def select_cases(suite: Any, case_ids: tuple[str, ...] | list[str]) -> list[Any]
 
 def utc_now() -> str:
     """The current time as ISO-8601 UTC with a ``Z`` (seconds precision)."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def run_model(suite: Any, cases: list[Any], target: Target, settings: dict[str, Any],

@@ -25,7 +25,8 @@ class BridgeError(Exception):
         self.status, self.message, self.headers = status, message, headers or {}
 
     def body(self) -> dict[str, Any]:
-        kind = {400: "invalid_request_error", 404: "not_found_error", 413: "request_too_large",
+        kind = {400: "invalid_request_error", 403: "permission_error", 404: "not_found_error",
+                413: "request_too_large",
                 503: "overloaded_error"}.get(self.status, "server_error")
         return {"error": {"message": self.message, "type": kind, "code": self.status}}
 

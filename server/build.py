@@ -47,8 +47,8 @@ IMMUTABLE_PREFIXES = ("assets/", "pyodide/", "suites/")
 HASH_LEN = 8
 SPECIFIER = re.compile(r"""(["'])(\.{1,2}/[\w./-]*\.mjs)\1""")
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
-INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
-INLINE_ATTR = re.compile(r"<[^>]*\s(on[a-z]+|style)\s*=", re.I)
+INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.DOTALL | re.IGNORECASE)
+INLINE_ATTR = re.compile(r"<[^>]*\s(on[a-z]+|style)\s*=", re.IGNORECASE)
 
 Log = Callable[[str], None]
 
@@ -171,7 +171,8 @@ def input_hash(opts: BuildOptions, suites_dir: Path) -> str:
     digest = hashlib.sha256(json.dumps(
         [opts.base_path, opts.origin, opts.pyodide, discovery_env(opts.env)]).encode())
     roots = [opts.web_dir, suites_dir, EVALUATOR_DIR]
-    code = [here / n for n in ("build.py", "assets.py", "pins.json", "suites_io.py", "site_files.py")]
+    code = [here / name for name in
+            ("build.py", "site_files.py", "assets.py", "pins.json", "suites_io.py")]
     for root in roots:
         for path in _files(root) if root.is_dir() else []:
             digest.update(f"{root}:{path.relative_to(root)}\0".encode() + path.read_bytes())
@@ -188,6 +189,15 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _swap_in(new: Path, out: Path) -> None:
+    """Replace `out` with the finished build `new` (two renames; `out` is never half-built)."""
+    if out.exists():
+        trash = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    new.rename(out)
 
 
 def build_site(opts: BuildOptions, log: Log = print) -> dict[str, Any]:
@@ -208,19 +218,14 @@ def build_site(opts: BuildOptions, log: Log = print) -> dict[str, Any]:
     if opts.out.exists() and any(opts.out.iterdir()) and old is None:
         raise BuildError(f"{opts.out}: not empty and not a localrate build (no {MANIFEST})")
     started = time.monotonic()
-    tmp = opts.out.with_name(f".{opts.out.name}.building")
+    tmp = opts.out.with_name(f".{opts.out.name}.building-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         manifest = site_files.write_site(tmp, opts, suites_dir, log)
         manifest["input_hash"] = key
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), "utf-8")
-        if opts.out.exists():
-            trash = opts.out.with_name(f".{opts.out.name}.old")
-            shutil.rmtree(trash, ignore_errors=True)
-            opts.out.rename(trash)
-            shutil.rmtree(trash, ignore_errors=True)
-        tmp.rename(opts.out)
+        _swap_in(tmp, opts.out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log(f"built {opts.out} in {time.monotonic() - started:.1f} s (inputs {key[:12]})")

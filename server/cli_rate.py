@@ -7,7 +7,6 @@ below its passThreshold, 2 usage or suite error, 3 a model or runtime could not 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -92,6 +91,8 @@ def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
     Exit codes: 0 every model meets the suite's passThreshold, 1 a model is below it,
     2 usage or suite error, 3 a model could not be found or every case it ran errored.
     """
+    import asyncio
+
     from server import bench as run
     from server.report import CaseProgress, console, print_comparison, print_record
 
@@ -100,7 +101,8 @@ def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
     if len(set(models)) != len(models):
         raise BadInput(f"--model: the same model is given twice: {', '.join(models)}")
     targets = asyncio.run(run.find_targets(list(models), runtime, base_url, os.environ))
-    settings = {"temperature": 0, "max_tokens": max_tokens, "timeout_s": timeout}
+    settings = {"temperature": 0, "max_tokens": max_tokens,
+                "timeout_s": int(timeout) if timeout.is_integer() else timeout}
 
     records = []
     with CaseProgress(len(cases) * len(targets)) as progress:
@@ -115,7 +117,10 @@ def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
     payload: Any = records[0] if len(records) == 1 else {
         "format": COMPARISON_FORMAT, "runs": records}
     if out:
-        Path(out).write_text(_dump(payload) + "\n", encoding="utf-8")
+        try:
+            Path(out).write_text(_dump(payload) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise BadInput(f"--out {out}: cannot write: {exc.strerror or exc}") from exc
     if as_json:
         click.echo(_dump(payload))
     else:

@@ -11,14 +11,18 @@ from server.assets import AssetError, cache_dir
 from server.build import BuildError, BuildOptions, build_site
 
 
+class BuildFailed(click.ClickException):
+    """A build problem (bad option, suite, download or hash): exit code 2."""
+
+    exit_code = 2
+
+
 def _build(opts: BuildOptions) -> dict[str, object]:
     """Run the build; every expected failure becomes a one-line error with exit code 2."""
     try:
         return build_site(opts, log=lambda line: click.echo(f"build: {line}", err=True))
     except (BuildError, AssetError, SuiteError) as exc:
-        error = click.ClickException(str(exc))
-        error.exit_code = 2
-        raise error from exc
+        raise BuildFailed(str(exc)) from exc
 
 
 @click.command()

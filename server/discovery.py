@@ -9,6 +9,7 @@ never delays the others. Always 127.0.0.1 (the plan says so), never proxies.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -75,15 +76,13 @@ async def fetch_metadata(model_rows: list[dict[str, Any]], timeout: float
 
     Identical requests (LM Studio's one ``/api/v0/models`` for all its models) go out once.
     """
-    import json
-
     from evaluator.discovery import merge_metadata, metadata_plan
 
     plans = [metadata_plan(row) for row in model_rows]
     unique: dict[str, dict[str, Any]] = {}
     for plan in plans:
         for req in plan:
-            unique.setdefault(_request_key(req, json), req)
+            unique.setdefault(_request_key(req), req)
     keys = list(unique)
     async with make_client(timeout) as client:
         observations = await asyncio.gather(
@@ -94,15 +93,15 @@ async def fetch_metadata(model_rows: list[dict[str, Any]], timeout: float
     for row, plan in zip(model_rows, plans):
         responses = []
         for req in plan:
-            obs = by_key[_request_key(req, json)]
+            obs = by_key[_request_key(req)]
             responses.append({"url": req["url"], "status": obs["status"],
                               "body": obs["body"], "error": obs["error"]})
         cards.append(merge_metadata(row, responses))
     return cards
 
 
-def _request_key(req: dict[str, Any], json_mod: Any) -> str:
-    return json_mod.dumps([req["method"], req["url"], req.get("body")], sort_keys=True)
+def _request_key(req: dict[str, Any]) -> str:
+    return str(json.dumps([req["method"], req["url"], req.get("body")], sort_keys=True))
 
 
 async def discover(env: Mapping[str, str], timeout: float = 1.5,

@@ -7,7 +7,7 @@ Untrusted text (model ids, details) goes into rich ``Text`` objects, never into 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Self
 
 STATUS_STYLE = {"pass": ("pass", "green"), "fail": ("FAIL", "red"),
                 "skip": ("skip", "dim"), "error": ("ERROR", "bold red")}
@@ -64,15 +64,14 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     reasoning = summary.get("reasoning_ratio")
     p95 = summary.get("p95_ms")
     threshold = summary.get("pass_threshold")
-    return [
-        f"# overall: {summary['passed']}/{ran} cases pass ({pct})",
-        f"# avg tok/s {_num(summary.get('avg_tok_s'), 1)} · avg reasoning ratio "
-        f"{'-' if reasoning is None else f'{reasoning * 100:.0f}%'} · p95 latency "
-        f"{'-' if p95 is None else f'{p95 / 1000:.1f} s'}",
-        f"# {summary['skipped']} skipped · {summary['errors']} errors · threshold "
-        f"{'-' if threshold is None else f'{threshold * 100:.0f}%'} · verdict "
-        f"{summary.get('verdict')}",
-    ]
+    overall = f"# overall: {summary['passed']}/{ran} cases pass ({pct})"
+    speed = (f"# avg tok/s {_num(summary.get('avg_tok_s'), 1)} · avg reasoning ratio "
+             f"{'-' if reasoning is None else f'{reasoning * 100:.0f}%'} · p95 latency "
+             f"{'-' if p95 is None else f'{p95 / 1000:.1f} s'}")
+    verdict = (f"# {summary['skipped']} skipped · {summary['errors']} errors · threshold "
+               f"{'-' if threshold is None else f'{threshold * 100:.0f}%'} · verdict "
+               f"{summary.get('verdict')}")
+    return [overall, speed, verdict]
 
 
 def print_record(record: dict[str, Any], con: Any) -> None:
@@ -130,7 +129,7 @@ class CaseProgress:
         self.bar: Any = None
         self.task: Any = None
 
-    def __enter__(self) -> CaseProgress:
+    def __enter__(self) -> Self:
         if self.con.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -140,7 +139,7 @@ class CaseProgress:
             self.task = self.bar.add_task("", total=self.total)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
 
@@ -148,7 +147,9 @@ class CaseProgress:
         """Called before (result None) and after each case."""
         if result is None:
             if self.bar is not None:
-                self.bar.update(self.task, description=f"{model_id} · {case.id}")
+                from rich.markup import escape
+
+                self.bar.update(self.task, description=escape(f"{model_id} · {case.id}"))
             return
         self.done += 1
         if self.bar is not None:

@@ -17,13 +17,24 @@ import jinja2
 from markupsafe import Markup
 
 from server import assets
-from server.build import (EVALUATOR_DIR, INLINE_ATTR, INLINE_SCRIPT, PAGE, BuildError,
-                          BuildOptions, Log, csp, discovery_env, hash_assets, hashed_name,
-                          short_hash)
+from server.build import (
+    EVALUATOR_DIR,
+    INLINE_ATTR,
+    INLINE_SCRIPT,
+    PAGE,
+    BuildError,
+    BuildOptions,
+    Log,
+    csp,
+    discovery_env,
+    hash_assets,
+    hashed_name,
+    short_hash,
+)
 
 DEFAULT_SUITE = "local-model-rating"
-CHARSET_META = re.compile(r"<meta\s+charset=[^>]*>", re.I)
-HEAD_TAG = re.compile(r"<head\b[^>]*>", re.I)
+CHARSET_META = re.compile(r"<meta\s+charset=[^>]*>", re.IGNORECASE)
+HEAD_TAG = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 REDIRECT_HTML = (
     '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
     '<meta http-equiv="refresh" content="0; url={page}">\n<title>localrate</title></head>\n'

@@ -65,7 +65,7 @@ class SSEParser:
             return
         name, _, value = line.partition(":")
         if name == "data":
-            self._data.append(value[1:] if value.startswith(" ") else value)
+            self._data.append(value.removeprefix(" "))
 
 
 def _seconds(value: float) -> str:
@@ -107,12 +107,11 @@ async def send_case(url: str, body: dict[str, Any], timeout_s: float,
 
     limits = httpx.Timeout(connect=timeout_s, read=stall, write=timeout_s, pool=timeout_s)
     try:
-        async with asyncio.timeout(timeout_s):
-            async with httpx.AsyncClient(trust_env=False, timeout=limits) as client:
-                async with client.stream("POST", url, json=body) as response:
-                    transcript["status"] = response.status_code
-                    transcript["error"] = await _read_body(
-                        response, max_bytes, record)
+        async with (asyncio.timeout(timeout_s),
+                    httpx.AsyncClient(trust_env=False, timeout=limits) as client,
+                    client.stream("POST", url, json=body) as response):
+            transcript["status"] = response.status_code
+            transcript["error"] = await _read_body(response, max_bytes, record)
     except TimeoutError:
         transcript["error"] = f"timed out after {_seconds(timeout_s)} s"
     except httpx.ConnectTimeout:

@@ -16,8 +16,7 @@ import pytest
 
 from evaluator.suite import suite_from_json
 from server import assets
-from server.build import (BuildError, BuildOptions, build_site, hash_assets,
-                          normalize_base_path)
+from server.build import BuildError, BuildOptions, build_site, hash_assets, normalize_base_path
 from server.site_files import check_page
 
 WEB_MIN = Path(__file__).parent / "data" / "web_min"
@@ -36,7 +35,7 @@ def build(out: Path, **kw: Any) -> dict[str, Any]:
 def page_data(site: Path) -> dict[str, Any]:
     html = (site / "local-models.html").read_text("utf-8")
     m = re.search(r'<script type="application/json" id="localrate-data">(.*?)</script>', html,
-                  re.S)
+                  re.DOTALL)
     assert m, "page data script missing"
     return json.loads(m[1])
 
@@ -161,7 +160,7 @@ def test_csp_meta_and_no_inline_script(site: Path) -> None:
     assert "connect-src 'self' http://127.0.0.1:*" in meta
     assert "frame-ancestors" not in meta  # ignored in <meta>; sent as a header instead
     assert "frame-ancestors 'none'" in json.loads((site / "build.json").read_text())["csp"]
-    for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S):
+    for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.DOTALL):
         assert "src=" in attrs or 'type="application/json"' in attrs, attrs
         assert "src=" not in attrs or not body.strip()
     assert "<script" not in html.split('id="localrate-data">', 1)[1].split("</script>", 1)[0]

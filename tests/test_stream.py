@@ -106,7 +106,6 @@ def test_hang_times_out_on_the_whole_request(fake_runtime: Any) -> None:
 
 def test_hang_reports_a_stall(fake_runtime: Any) -> None:
     t = run(faulty(fake_runtime, "hang"), timeout_s=5, stall_s=0.4)
-    assert t["error"] in ("no data for 0.4 s", "timed out after 5 s")
     assert t["error"] == "no data for 0.4 s"
 
 

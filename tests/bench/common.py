@@ -33,6 +33,11 @@ def localrate_cmd() -> list[str]:
     return [PYTHON, "-c", "from server.cli import main; main()"]
 
 
+def cache_root() -> Path:
+    """``$LOCALRATE_CACHE`` or ~/.cache/localrate."""
+    return Path(os.environ.get("LOCALRATE_CACHE") or Path.home() / ".cache" / "localrate")
+
+
 def median(values: Sequence[float]) -> float | None:
     """The median, or None for no values."""
     return statistics.median(values) if values else None

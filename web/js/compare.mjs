@@ -5,7 +5,7 @@ import { byId, el, num, pct, replace, svg } from "./dom.mjs";
 
 const W = 560;
 const H = 300;
-const PAD = { left: 52, right: 24, top: 16, bottom: 44 };
+const PAD = { left: 52, right: 24, top: 30, bottom: 44 };
 
 /**
  * Render the comparison of these runs.

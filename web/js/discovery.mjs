@@ -82,7 +82,7 @@ async function probeRow(row, strip, gen) {
     await ready;
     const found = await call("interpret_probe", { plan_row: row.plan, observation });
     if (gen !== generation) return;
-    view.setState(found);
+    view.setState(found, observation);
     if (found.state !== "up") console.info(`localrate: ${row.plan.url}: ${found.state}: ${found.detail}`);
     const cards = await Promise.all(found.models.map((m) => describe(m)));
     if (gen !== generation) return;
@@ -115,9 +115,21 @@ export async function observe(url, { method = "GET", body = null, timeoutMs = PR
   } catch (err) {
     if (ctl.signal.aborted) return done({ status: null, body: null, error: "timeout" });
     console.info(`localrate: ${url}: ${err.message}`);
-    return done({ status: null, body: null, error: "network" });
+    // A CORS refusal and a closed port look the same to fetch. An opaque (no-cors) GET
+    // tells them apart: it succeeds when anything answers on the port at all.
+    const answered = method === "GET" && (await answersOpaquely(url, ctl.signal));
+    return done({ status: null, body: null, error: answered ? "cors" : "network" });
   } finally {
     clearTimeout(timer);
+  }
+}
+
+async function answersOpaquely(url, signal) {
+  try {
+    await fetch(url, { mode: "no-cors", cache: "no-store", signal, targetAddressSpace: "loopback" });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -177,10 +189,11 @@ function rowView(row) {
     setRaw(o) {
       const ms = `${Math.round(o.elapsed_ms)} ms`;
       if (o.error === "timeout") setState("checking", "no answer yet", `timed out after ${PROBE_TIMEOUT_MS / 1000} s`, false);
+      else if (o.error === "cors") setState("checking", "CORS", `the port answers, but its CORS settings refuse this page · ${ms}`, true);
       else if (o.status == null) setState("checking", "no answer", `no answer (closed port or CORS) · ${ms}`, true);
       else setState("checking", `HTTP ${o.status}`, `answered in ${ms}; reading it…`, o.status === 401 || o.status === 403);
     },
-    setState(found) {
+    setState(found, o) {
       const count = found.models.length;
       const badges = {
         up: `up · ${count} model${count === 1 ? "" : "s"}`, refused: "refused", unauthorized: "unauthorized",
@@ -188,6 +201,10 @@ function rowView(row) {
       };
       const fixable = ["refused", "unauthorized"].includes(found.state);
       setState(found.state, badges[found.state] || found.state, found.detail, fixable, found.runtime);
+      root.dataset.answered = String(o.status != null || o.error === "cors");
+      if (o.error === "cors") {
+        append(detail, el("br"), "The port answers, but its CORS settings refuse this page's origin: see the fix.");
+      }
     },
     setError(message) {
       setState("error", "error", message, false);

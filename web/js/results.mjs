@@ -93,6 +93,7 @@ function summaryView(record) {
 }
 
 const COLUMNS = ["case", "status", "total ms", "TTFT", "tok in", "tok out", "tools", "tok/s"];
+const OPTIONAL = new Set(["TTFT", "tok in", "tools"]); // hidden on narrow screens
 
 function tableView(runId, record) {
   const body = el("tbody");
@@ -113,20 +114,20 @@ function tableView(runId, record) {
       } else openRows.delete(key);
     });
     body.append(
-      el("tr", { class: `result-row status-${result.status}`, "data-testid": "result-row", "data-case-id": result.id, "data-status": result.status },
+      el("tr", { class: `result-row row-${result.status}`, "data-testid": "result-row", "data-case-id": result.id, "data-status": result.status },
         el("th", { scope: "row" }, toggle),
         el("td", {}, el("span", { class: `status status-${result.status}` }, result.status)),
         el("td", { class: "n" }, num(result.total_ms)),
-        el("td", { class: "n" }, num(result.ttft_ms)),
-        el("td", { class: "n" }, num(result.tok_in)),
+        el("td", { class: "n opt" }, num(result.ttft_ms)),
+        el("td", { class: "n opt" }, num(result.tok_in)),
         el("td", { class: "n" }, num(result.tok_out)),
-        el("td", { class: "n" }, String((result.tool_calls || []).length)),
+        el("td", { class: "n opt" }, String((result.tool_calls || []).length)),
         el("td", { class: "n" }, num(result.tok_s, 1))),
       detail);
   }
   return el("div", { class: "table-wrap" },
     el("table", { class: "results" },
-      el("thead", {}, el("tr", {}, ...COLUMNS.map((c, i) => el("th", { scope: "col", class: i > 1 ? "n" : null }, c)))),
+      el("thead", {}, el("tr", {}, ...COLUMNS.map((c, i) => el("th", { scope: "col", class: [i > 1 ? "n" : "", OPTIONAL.has(c) ? "opt" : ""].join(" ").trim() || null }, c)))),
       body));
 }
 

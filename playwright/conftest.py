@@ -1,0 +1,274 @@
+"""Browser tests of /local-models: fake runtimes, the real server, Debian's Chromium.
+
+Session fixtures start, once:
+
+* `fakes`: fake runtimes (tests/fakes/fake_runtime.py) on free ports, one per built-in
+  runtime slot plus a spare one the tests add as a custom endpoint:
+  ollama (strong + weak + embedding + XSS-id models; it refuses non-loopback origins
+  with its empty 403), lmstudio (CORS off: refused), vllm (the fault model), llamacpp
+  (a slow model, for reloads mid-run), mlx (a closed port).
+* `server`: `localrate serve --no-bridge` as a subprocess, with *_BASE_URL pointing at
+  the fakes so the build bakes those probe URLs. It builds into a private
+  LOCALRATE_CACHE whose downloads (Pyodide, wheels) are links to the user's cache.
+* `browser`: Chromium at /usr/bin/chromium. `localrate.test` resolves to 127.0.0.1, which
+  gives the page a non-loopback origin (Ollama then answers 403).
+
+Screenshots go to playwright/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+SCRIPTS = REPO / "tests" / "fakes" / "scripts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--host-resolver-rules=MAP localrate.test 127.0.0.1"]
+XSS_ID = "<img src=x onerror=alert(1)>"
+FAULTS = ("http500", "non_json", "cut", "hang", "reset", "huge", "bad_utf8", "wrong_type",
+          "empty403", "drip")
+EVALUATOR_TIMEOUT_MS = 120_000
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def script(name: str) -> dict[str, Any]:
+    """A fake-runtime script from tests/fakes/scripts/."""
+    return json.loads((SCRIPTS / f"{name}.json").read_text("utf-8"))
+
+
+def fault_script() -> dict[str, Any]:
+    """One fault per case for the first len(FAULTS) cases of local-model-rating (in
+    order); `drip` streams the strong model's answer slowly, so that case still passes."""
+    answers = []
+    for fault, answer in zip(FAULTS, script("strong")["answers"], strict=False):
+        row = {"case": answer["case"], "match": answer["match"], "fault": fault,
+               "content": answer.get("content", "")}
+        answers.append(row)
+    return {"model": "fault-model", "answers": answers}
+
+
+@pytest.fixture(scope="session")
+def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Start the fake runtimes; yields {runtime: base_url, "custom": url, "closed": url}."""
+    folder = tmp_path_factory.mktemp("fakes")
+    ports = {name: free_port() for name in ("ollama", "lmstudio", "vllm", "llamacpp", "custom")}
+    configs = [
+        {"dialect": "ollama", "port": ports["ollama"], "models": [
+            {"id": "qwen3-vl:8b", "script": script("strong"),
+             "meta": {"capabilities": ["completion", "tools", "vision", "thinking"],
+                      "context_length": 262144}},
+            {"id": "smollm2:1.7b", "script": script("weak"),
+             "meta": {"capabilities": ["completion"], "context_length": 8192}},
+            {"id": "nomic-embed-text", "meta": {"capabilities": ["embedding"]}},
+            {"id": XSS_ID, "script": script("xss"), "meta": {"capabilities": ["completion"]}},
+        ]},
+        {"dialect": "lmstudio", "port": ports["lmstudio"], "cors": "none",
+         "models": [{"id": "hidden-by-cors"}]},
+        {"dialect": "vllm", "port": ports["vllm"], "models": [{"id": "fault-model",
+                                                              "script": fault_script()}]},
+        {"dialect": "llamacpp", "port": ports["llamacpp"], "delay_ms": 120,
+         "models": [{"id": "slow-model"}]},
+        {"dialect": "vllm", "port": ports["custom"], "models": [{"id": "custom-model"}]},
+    ]
+    cfg = folder / "fakes.json"
+    cfg.write_text(json.dumps(configs), "utf-8")
+    log = folder / "fakes.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.fake_runtime",
+                                 "--config", str(cfg)], cwd=REPO, stdout=out,
+                                stderr=subprocess.STDOUT)
+    _wait_for(lambda: log.read_text().count("ready ") >= len(configs), proc, log, 20)
+    urls: dict[str, Any] = {k: f"http://127.0.0.1:{p}" for k, p in ports.items()}
+    urls["mlx"] = f"http://127.0.0.1:{free_port()}"  # nothing listens: a closed port
+    urls["log"] = log
+    try:
+        yield urls
+    finally:
+        _stop(proc)
+
+
+def _wait_for(ready: Any, proc: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}:\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            _stop(proc)
+            raise RuntimeError(f"{proc.args} not ready after {seconds} s:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def runtime_env(fakes: dict[str, Any]) -> dict[str, str]:
+    """The environment that points localrate (server and CLI) at the fakes."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith("_BASE_URL") and k not in ("OLLAMA_HOST", "LOCALRATE_DISCOVERY")}
+    env.update({"OLLAMA_BASE_URL": fakes["ollama"], "LM_STUDIO_BASE_URL": fakes["lmstudio"],
+                "VLLM_BASE_URL": fakes["vllm"], "LLAMACPP_BASE_URL": fakes["llamacpp"],
+                "MLX_BASE_URL": fakes["mlx"], "NO_COLOR": "1"})
+    return env
+
+
+def _private_cache(folder: Path) -> Path:
+    """A LOCALRATE_CACHE of our own (the site is built in it), sharing the downloads."""
+    shared = Path(os.environ.get("LOCALRATE_CACHE") or Path.home() / ".cache" / "localrate")
+    cache = folder / "cache"
+    cache.mkdir()
+    for name in ("pyodide", "wheels"):
+        (shared / name).mkdir(parents=True, exist_ok=True)
+        (cache / name).symlink_to(shared / name)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def server(fakes: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`localrate serve` on a free port; yields its root URL (http://127.0.0.1:PORT)."""
+    folder = tmp_path_factory.mktemp("server")
+    port = free_port()
+    env = runtime_env(fakes) | {"LOCALRATE_CACHE": str(_private_cache(folder))}
+    log = folder / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "localrate"), "serve",
+                                 "--port", str(port), "--no-bridge"], cwd=REPO, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    _wait_for(lambda: _answers(port), proc, log, 300)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+        if proc.returncode not in (0, -15, None):
+            print(f"localrate serve log:\n{log.read_text()}", file=sys.stderr)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    """Chromium from Debian (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A page of /local-models plus what the tests check on every page: console errors
+    from the page itself, dialogs (there must be none)."""
+
+    def __init__(self, context: Any, root: str) -> None:
+        self.context = context
+        self.root = root
+        self.page = context.new_page()
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("dialog", self._dialog)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def open(self, origin: str | None = None) -> Any:
+        """Load /local-models and wait for the evaluator to be ready."""
+        self.page.goto(f"{origin or self.root}/local-models")
+        self.wait_ready()
+        return self.page
+
+    def wait_ready(self) -> None:
+        self.page.wait_for_selector("[data-testid=evaluator-status][data-stage=ready]",
+                                    timeout=EVALUATOR_TIMEOUT_MS)
+
+    def card(self, model_id: str) -> Any:
+        return self.page.locator(f'[data-testid=model-card][data-model-id="{_css(model_id)}"]')
+
+    def select(self, *model_ids: str) -> None:
+        for model_id in model_ids:
+            self.card(model_id).locator("input[type=checkbox]").check()
+
+    def run(self, suite: str, *model_ids: str, timeout_s: float | None = None) -> None:
+        """Select the models, start the run (does not wait for the end)."""
+        self.page.select_option("[data-testid=suite-select]", suite)
+        if timeout_s is not None:
+            self.page.fill("[data-testid=timeout-input]", str(timeout_s))
+        self.select(*model_ids)
+        self.page.click("[data-testid=run-button]")
+        self.page.wait_for_selector("[data-testid=stop-button]:not([disabled])")
+
+    def wait_done(self, timeout_ms: int = 240_000) -> None:
+        self.page.wait_for_selector("[data-testid=stop-button][disabled]", timeout=timeout_ms)
+
+    def statuses(self, model_id: str) -> dict[str, str]:
+        """{case id: status} of the result table of one model."""
+        section = self.page.locator("section.run").filter(
+            has=self.page.locator(f'[data-testid=summary][data-model-id="{_css(model_id)}"]'))
+        rows = section.locator("[data-testid=result-row]")
+        return {rows.nth(i).get_attribute("data-case-id"): rows.nth(i).get_attribute("data-status")
+                for i in range(rows.count())}
+
+    def shot(self, name: str, full_page: bool = True) -> Path:
+        return screenshot(self.page, name, full_page)
+
+
+def _css(value: str) -> str:
+    """A value safe inside a double-quoted CSS attribute selector."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
+    """Save playwright/artifacts/<name>.png (look at them)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+@pytest.fixture
+def lr(chromium_browser: Any, server: str) -> Iterator[Page]:
+    """A fresh browser context (empty storage) with one /local-models page."""
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    page = Page(context, server)
+    try:
+        yield page
+        assert page.dialogs == [], f"the page opened dialogs: {page.dialogs}"
+        assert page.errors == [], f"uncaught errors in the page: {page.errors}"
+    finally:
+        context.close()

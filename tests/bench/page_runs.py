@@ -1,0 +1,204 @@
+"""The page in Chromium (Playwright): the browser half of measurements 1, 3, 4, 5 and 7.
+
+One Chromium (Debian's, /usr/bin/chromium) serves every page measurement. The page is
+built with every built-in runtime on a closed port of 127.0.0.1 and with the suites
+``bench-one`` (tests/bench/suitegen.py) and local-model-rating; the benchmark server is
+added as a custom endpoint (localStorage, as a visitor would). An init script records,
+in the page's own clock (ms since navigation), when the first runtime row leaves
+``checking``, when every row has, and when the evaluator says ``ready``; the page's own
+``performance.mark``s ``localrate:first-probe`` / ``localrate:evaluator-ready`` win when
+it sets them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from tests.bench.common import ROOT, closed_ports_env, hanging_port
+from tests.bench.page_script import (CUSTOM_KEY, MARKS_JS, RUN_JS, SPY_JS, score_js)
+from tests.bench.site import build, serve
+from tests.bench.suitegen import ONE_CASE
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PATH = "/local-models"
+
+
+def suites_dir() -> Path:
+    """A suites folder with bench-one and (a link to) local-model-rating."""
+    folder = Path(tempfile.mkdtemp(prefix="localrate-bench-suites-"))
+    (folder / "bench-one").mkdir()
+    (folder / "bench-one" / "suite.yaml").write_text(ONE_CASE, encoding="utf-8")
+    (folder / "local-model-rating").symlink_to(ROOT / "suites" / "local-model-rating")
+    return folder
+
+
+class PageBench:
+    """A running Chromium plus the served page, with one method per measurement."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self.log = log
+        self._suites = suites_dir()
+        self.site = build("page", closed_ports_env({"LOCALRATE_SUITES_DIR": str(self._suites)}))
+        self.manifest = json.loads((self.site / "build.json").read_text("utf-8"))
+        self._serve = serve(self.site)
+        self.origin = self._serve.__enter__()
+        self._pw = sync_playwright().start()
+        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+    def close(self) -> None:
+        """Close the browser, the page server and the temp suites folder."""
+        try:
+            self.browser.close()
+            self._pw.stop()
+        finally:
+            self._serve.__exit__(None, None, None)
+            shutil.rmtree(self._suites, ignore_errors=True)
+
+    # -- helpers ---------------------------------------------------------------------
+    def context(self, custom_url: str | None = None) -> Any:
+        """A fresh browser context (empty HTTP cache, storage) with the timing spy."""
+        ctx = self.browser.new_context(accept_downloads=True)
+        ctx.add_init_script(SPY_JS)
+        if custom_url:
+            rows = json.dumps([{"runtime": "vllm", "base_url": custom_url}])
+            ctx.add_init_script(f"localStorage.setItem({json.dumps(CUSTOM_KEY)}, "
+                                f"{json.dumps(rows)});")
+        return ctx
+
+    def marks(self, page: Any, origin: str | None = None, timeout_s: float = 60) -> dict:
+        """Navigate and wait for every row final and the evaluator ready → spy times."""
+        page.goto((origin or self.origin) + PATH)
+        page.wait_for_function("() => window.__lrBench && window.__lrBench.ready != null "
+                               "&& window.__lrBench.allFinal != null",
+                               timeout=timeout_s * 1000)
+        return dict(page.evaluate(MARKS_JS))
+
+    def run_suite(self, page: Any, suite_id: str, model: str) -> tuple[float, dict]:
+        """Pick the model and suite, press Run; (ms from click to done, exported record)."""
+        card = page.locator(f'[data-testid=model-card][data-model-id="{model}"]')
+        card.wait_for(timeout=60_000)
+        box = card.locator("[data-testid=model-select]")
+        if not box.is_checked():
+            box.check()
+        page.select_option("[data-testid=suite-select]", suite_id)
+        page.wait_for_function("() => !document.getElementById('run-button').disabled",
+                               timeout=60_000)
+        wall = float(page.evaluate(RUN_JS))
+        with page.expect_download() as info:
+            page.locator("#results [data-testid=export-button]").first.click()
+        record = json.loads(Path(info.value.path()).read_text("utf-8"))
+        return wall, record
+
+    # -- measurements ---------------------------------------------------------------
+    def stream_cases(self, url: str, runs: int) -> list[dict[str, Any]]:
+        """The bench-one case result of ``runs`` page runs against ``url``."""
+        ctx = self.context(url)
+        try:
+            page = ctx.new_page()
+            self.marks(page)
+            return [self.run_suite(page, "bench-one", "bench-model")[1]["cases"][0]
+                    for _ in range(runs)]
+        finally:
+            ctx.close()
+
+    def suite_runs(self, url: str, model: str, runs: int) -> list[tuple[float, dict]]:
+        """(wall ms, record) of ``runs`` page runs of local-model-rating on ``url``."""
+        ctx = self.context(url)
+        try:
+            page = ctx.new_page()
+            self.marks(page)
+            return [self.run_suite(page, "local-model-rating", model) for _ in range(runs)]
+        finally:
+            ctx.close()
+
+    def load_times(self, runs: int) -> dict[str, list[float]]:
+        """First probe result, cold and warm evaluator-ready times (ms since navigation)."""
+        out: dict[str, list[float]] = {"first": [], "cold": [], "warm": []}
+        for _ in range(runs):
+            ctx = self.context()
+            try:
+                page = ctx.new_page()
+                cold = self.marks(page)
+                out["first"].append(cold["first"])
+                out["cold"].append(cold["ready"])
+                warm = self.marks(page)  # same context: warm HTTP cache
+                out["warm"].append(warm["ready"])
+            finally:
+                ctx.close()
+        return out
+
+    def hang_times(self, runs: int) -> list[float]:
+        """Ms until every runtime row is final, with Ollama's port hanging."""
+        with hanging_port() as port:
+            env = closed_ports_env({"OLLAMA_BASE_URL": f"http://127.0.0.1:{port}"})
+            site = build("hang", env)
+            with serve(site) as origin:
+                times = []
+                for _ in range(runs):
+                    ctx = self.context()
+                    try:
+                        times.append(self.marks(ctx.new_page(), origin)["allFinal"])
+                    finally:
+                        ctx.close()
+        return times
+
+    def score_in_worker(self, record: dict[str, Any], runs: int) -> dict[str, list[float]]:
+        """Ms to re-score ``record`` in the page's worker: one rescore_record call, and
+        one score_case call per case (the page's own path)."""
+        module = self.manifest["assets"]["js/evaluator.mjs"]
+        ctx = self.context()
+        try:
+            page = ctx.new_page()
+            self.marks(page)
+            out: dict[str, list[float]] = {"rescore": [], "per_case": []}
+            for _ in range(runs):
+                got = page.evaluate(score_js(module), record)
+                out["rescore"].append(got["rescore"])
+                out["per_case"].append(got["per_case"])
+            return out
+        finally:
+            ctx.close()
+
+    def first_visit_bytes(self) -> tuple[float, float]:
+        """(bytes on the wire, raw body bytes) of a cold first visit until ready."""
+        ctx = self.context()
+        responses: list[Any] = []
+        try:
+            page = ctx.new_page()
+            page.on("response", responses.append)
+            self.marks(page)
+            wire = raw = 0.0
+            for response in responses:
+                sizes = response.request.sizes()
+                wire += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+                try:
+                    raw += len(response.body())
+                except Exception:  # redirects and aborted requests have no body
+                    pass
+            return wire, raw
+        finally:
+            ctx.close()
+
+
+def open_page(opts: Any, log: Callable[[str], None]) -> tuple[PageBench | None, str | None]:
+    """Start the page bench, or say why it can't run here."""
+    if not os.path.exists(CHROMIUM):
+        return None, f"{CHROMIUM} not found (apt-get install chromium)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return None, "playwright is not installed in this venv"
+    log("bench: building and serving the page, starting Chromium ...")
+    try:
+        return PageBench(log), None
+    except Exception as exc:  # a page that does not build or start is a reported skip
+        return None, f"page could not start: {type(exc).__name__}: {exc}"

@@ -1,0 +1,88 @@
+"""JavaScript the page benchmark runs in Chromium (kept apart from the Python driving it).
+
+SPY_JS is an init script: a MutationObserver that stamps, with ``performance.now()`` (ms
+since navigation), the first time a runtime row shows a result (its text changes: the raw
+probe answer, shown before Python is ready), the time every row has, the time every row
+has a final ``data-state`` (not ``checking``: that needs the evaluator), and the time the
+``evaluator-status`` element says ``ready``.
+"""
+
+from __future__ import annotations
+
+import json
+
+CUSTOM_KEY = "localrate.custom-endpoints"  # web/js/custom.mjs
+RUN_TIMEOUT_MS = 600_000
+
+SPY_JS = """
+(() => {
+  if (window.top !== window) return;
+  const b = window.__lrBench = { first: null, rawAll: null, allFinal: null, ready: null };
+  const initial = new WeakMap();
+  const check = () => {
+    const now = performance.now();
+    const rows = [...document.querySelectorAll('[data-testid^="runtime-row-"]')];
+    let changed = 0, final = 0;
+    for (const r of rows) {
+      if (!initial.has(r)) initial.set(r, r.textContent);
+      if (r.textContent !== initial.get(r) || r.dataset.state !== "checking") changed++;
+      if (r.dataset.state && r.dataset.state !== "checking") final++;
+    }
+    if (rows.length && changed && b.first == null) b.first = now;
+    if (rows.length && changed === rows.length && b.rawAll == null) b.rawAll = now;
+    if (rows.length && final === rows.length && b.allFinal == null) b.allFinal = now;
+    const st = document.querySelector('[data-testid="evaluator-status"]');
+    if (st && st.dataset.stage === "ready" && b.ready == null) b.ready = now;
+  };
+  new MutationObserver(check).observe(document, { subtree: true, childList: true,
+    characterData: true, attributes: true });
+})();
+"""
+
+MARKS_JS = """
+() => {
+  const b = { ...window.__lrBench };
+  const mark = (name) => performance.getEntriesByName(name)[0]?.startTime ?? null;
+  b.mark_first = mark("localrate:first-probe");
+  b.mark_ready = mark("localrate:evaluator-ready");
+  if (b.mark_first != null) b.first = b.mark_first;
+  if (b.mark_ready != null) b.ready = b.mark_ready;
+  return b;
+}
+"""
+
+RUN_JS = """
+async () => {
+  const progress = document.getElementById("progress");
+  const done = () => [...progress.querySelectorAll('[data-testid="progress"]')]
+    .some((p) => /·\\s*(done|stopped)/.test(p.textContent));
+  const t0 = performance.now();
+  const finished = new Promise((resolve) => {
+    const obs = new MutationObserver(() => {
+      if (done()) { obs.disconnect(); resolve(performance.now() - t0); }
+    });
+    obs.observe(progress, { subtree: true, childList: true, characterData: true });
+  });
+  document.getElementById("run-button").click();
+  const late = new Promise((_, reject) => setTimeout(
+    () => reject(new Error("run did not finish: " + progress.textContent)), %d));
+  return Promise.race([finished, late]);
+}
+""" % RUN_TIMEOUT_MS
+
+
+def score_js(module_url: str) -> str:
+    """Re-score a record in the page's worker: one rescore_record, then score_case per case."""
+    return """
+async (record) => {
+  const m = await import(%s);
+  await m.ready;
+  const t0 = performance.now();
+  await m.call("rescore_record", { record, suite: null });
+  const t1 = performance.now();
+  for (const c of record.cases) {
+    if (c.transcript) await m.call("score_case", { case: c.case, transcript: c.transcript });
+  }
+  return { rescore: t1 - t0, per_case: performance.now() - t1 };
+}
+""" % json.dumps(module_url)

@@ -1,0 +1,1 @@
+"""Launchers and helpers for the tests against real runtimes (xllamacpp, the MLX bridge)."""
