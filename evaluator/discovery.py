@@ -80,6 +80,7 @@ CORS_RECIPES: dict[str, str] = {
 }
 
 _REFUSED = "no answer — the port is closed or CORS refused this page (a browser cannot tell which)"
+_CLOSED = "the port is closed (connection refused): is the runtime running?"
 _OLLAMA_403 = "403 with an empty body: Ollama does not allow this page's origin"
 _LOOPBACK_ALIASES = {"localhost", "0.0.0.0", "::", "[::]", ""}
 
@@ -194,7 +195,7 @@ def _detect(runtime: str, entries: list[dict[str, Any]]) -> str:
 def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> dict[str, Any]:
     """What one list probe found: state, a human detail, and the models.
 
-    `observation` = ``{"status", "body", "error": "timeout"|"network"|str|None,
+    `observation` = ``{"status", "body", "error": "timeout"|"network"|"closed"|str|None,
     "elapsed_ms"}``. States: up, refused, unauthorized, timeout, error, loading.
     """
     runtime, base = plan_row["runtime"], plan_row["base_url"]
@@ -205,7 +206,10 @@ def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> di
         state, detail = "timeout", f"timed out after {elapsed / 1000:.1f} s".replace(".0 s", " s")
     elif status is None:
         state = "refused"
-        detail = _REFUSED if error in (None, "network") else f"no answer: {error}"
+        if error == "closed":  # a client that can tell (the CLI): nothing listens there
+            detail = _CLOSED
+        else:
+            detail = _REFUSED if error in (None, "network") else f"no answer: {error}"
     elif status in (401, 403):
         state = "unauthorized"
         if runtime == "ollama" and status == 403 and not (body or "").strip():

@@ -44,12 +44,25 @@ async def fetch(client: Any, method: str, url: str, body: Any, timeout: float
                 text = raw.decode("utf-8", errors="replace")
     except (TimeoutError, httpx.TimeoutException):
         error = "timeout"
+    except httpx.ConnectError as exc:
+        # Unlike a browser, we can tell a closed port from other network failures.
+        error = "closed" if _refused(exc) else "network"
     except httpx.TransportError:
         error = "network"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     elapsed_ms = round((time.perf_counter() - start) * 1000, 1)
     return {"status": status, "body": text, "error": error, "elapsed_ms": elapsed_ms}
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a ConnectionRefusedError lies anywhere in the exception's cause chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def make_client(timeout: float) -> Any:

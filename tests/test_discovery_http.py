@@ -52,6 +52,8 @@ def test_some_up_one_closed_one_hanging(fake_runtime: Any) -> None:
     for rt in found["runtimes"]:
         assert rt["base_url"].startswith("http://127.0.0.1:")
         assert rt["latency_ms"] >= 0
+    llamacpp = next(rt for rt in found["runtimes"] if rt["runtime"] == "llamacpp")
+    assert llamacpp["detail"].startswith("the port is closed"), llamacpp["detail"]
     mlx = next(rt for rt in found["runtimes"] if rt["runtime"] == "mlx")
     assert mlx["latency_ms"] >= timeout * 1000 * 0.9
     up_latency = [rt["latency_ms"] for rt in found["runtimes"] if rt["state"] == "up"]

@@ -174,6 +174,8 @@ def test_cross_detect_llamacpp_and_mlx() -> None:
     ("lmstudio", obs(None, None, "network"), "refused",
      "no answer — the port is closed or CORS refused this page (a browser cannot tell which)"),
     ("vllm", obs(None, None, "connection refused"), "refused", "no answer: connection refused"),
+    ("vllm", obs(None, None, "closed"), "refused",
+     "the port is closed (connection refused): is the runtime running?"),
     ("ollama", obs(403, ""), "unauthorized",
      "403 with an empty body: Ollama does not allow this page's origin"),
     ("vllm", obs(401, {"error": "Unauthorized"}), "unauthorized",
