@@ -230,6 +230,12 @@ def runtime_facts(runtime: str, metadata: dict[str, Any] | None) -> tuple[set[st
     if v1_caps.get("trained_for_tool_use") is True:
         present.update(_TOOLS)  # False only means "not trained for it": not a denial
 
+    listed = _dict(meta.get("list"))
+    if listed.get("owned_by") == "localrate-mlx":  # our MLX bridge lists its own capabilities
+        bridge_caps = listed.get("capabilities")
+        if isinstance(bridge_caps, list):
+            present.update(c for c in bridge_caps if c in CAPABILITIES)
+
     modalities = _dict(_dict(meta.get("props")).get("modalities"))
     if modalities.get("vision") is True:
         present.add("vision")

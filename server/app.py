@@ -9,7 +9,6 @@ Text and wasm are gzipped (the zip and images are already compressed).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import mimetypes
 from pathlib import Path
@@ -63,17 +62,52 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def start_bridge_if_available(args: dict[str, Any]) -> str:
-    """HOOK for the MLX bridge: start it beside the page server where MLX runs.
+def bridge_app_if_available(no_bridge: bool, host: str, bridge_port: int, page_port: int
+                            ) -> tuple[Any | None, str]:
+    """The MLX bridge app to run beside the page, or None, and the line `serve` prints.
 
-    `args` holds the serve options (`no_bridge`, `host`). Returns the one line that
-    `localrate serve` prints about the bridge. The bridge itself is not wired in yet.
+    Started where mlx-lm imports, serving the demo model (prepared on first start).
+    Where it cannot run, the line says why in one sentence; the page is served anyway.
     """
-    if args.get("no_bridge"):
-        return "MLX bridge: not started (--no-bridge)"
-    if importlib.util.find_spec("mlx_lm") is None:
-        return "MLX bridge: not started (mlx-lm is not installed)"
-    return "MLX bridge: not started (not wired into serve yet)"
+    if no_bridge:
+        return None, "MLX bridge: not started (--no-bridge)"
+    from server.demo_model import (
+        DEMO_MODEL_ID,
+        DemoModelError,
+        RichProgress,
+        ensure_demo_model,
+        mlx_unavailable_reason,
+    )
+
+    reason = mlx_unavailable_reason()
+    if reason is not None:
+        return None, f"MLX bridge: not started, so no demo model ({reason})"
+    if not _port_free(host, bridge_port):
+        return None, (f"MLX bridge: not started ({host}:{bridge_port} is in use; "
+                      "another MLX server may be there)")
+    try:
+        with RichProgress() as progress:
+            demo = ensure_demo_model(progress, with_mlx=True)
+    except DemoModelError as exc:
+        return None, f"MLX bridge: not started ({exc})"
+    if demo.mlx_dir is None:
+        return None, f"MLX bridge: not started, so no demo model ({demo.mlx_reason})"
+    from server.bridge import make_mlx_app
+
+    app = make_mlx_app(str(demo.mlx_dir), DEMO_MODEL_ID, page_port=page_port)
+    return app, (f"MLX bridge: {DEMO_MODEL_ID} on http://{host}:{bridge_port}/v1 "
+                 "(the model loads in the background)")
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def create_app(site: Path) -> Starlette:

@@ -77,9 +77,12 @@ class LoopbackHostMiddleware:
             headers = dict(scope.get("headers") or [])
             host = headers.get(b"host", b"").decode("latin-1")
             if not is_loopback_host(host, self.extra_hosts):
-                exc = BridgeError(403, f"Host header {host!r} is not a loopback name; the bridge "
-                                       "answers only localhost, 127.0.0.1 and [::1] "
-                                       "(DNS rebinding guard)")
+                exc = BridgeError(
+                    403,
+                    f"Host header {host!r} is not a loopback name; the bridge "
+                    "answers only localhost, 127.0.0.1 and [::1] "
+                    "(DNS rebinding guard)",
+                )
                 await error_response(exc)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -130,12 +133,16 @@ class ChatResponse(Response):
             self.worker.leave()
 
     async def _stream(self, receive: Receive, send: Send) -> None:
-        headers = [(b"content-type", b"text/event-stream; charset=utf-8"),
-                   (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+        headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         reply = Reply(self.gen.info.id)
-        await send({"type": "http.response.body", "body": _sse(reply.first_chunk()),
-                    "more_body": True})
+        await send(
+            {"type": "http.response.body", "body": _sse(reply.first_chunk()), "more_body": True}
+        )
         try:
             async for kind, value in run_generation(self.worker, self.gen, self.req, receive):
                 if kind == "gone":
@@ -152,7 +159,9 @@ class ChatResponse(Response):
             return  # the client went away mid-send
         except Exception as exc:  # noqa: BLE001 - after the headers: report in the stream
             error = BridgeError(500, f"generation failed: {type(exc).__name__}: {exc}")
-            await send({"type": "http.response.body", "body": _sse(error.body()), "more_body": True})
+            await send(
+                {"type": "http.response.body", "body": _sse(error.body()), "more_body": True}
+            )
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
     async def _complete(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,10 +180,16 @@ class ChatResponse(Response):
         await response(scope, receive, send)
 
 
-def make_app(generator: Generator | None = None, *, load: Callable[[], Generator] | None = None,
-             page_port: int = DEFAULT_PAGE_PORT, allow_origins: Iterable[str] = (),
-             allow_hosts: Iterable[str] = (), max_body: int = MAX_BODY,
-             max_waiting: int = 4) -> Starlette:
+def make_app(
+    generator: Generator | None = None,
+    *,
+    load: Callable[[], Generator] | None = None,
+    page_port: int = DEFAULT_PAGE_PORT,
+    allow_origins: Iterable[str] = (),
+    allow_hosts: Iterable[str] = (),
+    max_body: int = MAX_BODY,
+    max_waiting: int = 4,
+) -> Starlette:
     """The bridge app, serving `generator`, or the one `load()` returns (called once, on
     the worker thread, at startup; `/health` says 503 "loading" until then)."""
     worker = Worker(generator, load, max_waiting=max_waiting)
@@ -182,9 +197,15 @@ def make_app(generator: Generator | None = None, *, load: Callable[[], Generator
     async def models(request: Request) -> Response:
         gen = worker.ready()
         info = gen.info
-        card = {"id": info.id, "object": "model", "created": info.created, "owned_by": OWNED_BY,
-                "capabilities": info.capabilities, "context_length": info.context_length,
-                "max_model_len": info.context_length}
+        card = {
+            "id": info.id,
+            "object": "model",
+            "created": info.created,
+            "owned_by": OWNED_BY,
+            "capabilities": info.capabilities,
+            "context_length": info.context_length,
+            "max_model_len": info.context_length,
+        }
         return JSONResponse({"object": "list", "data": [card]})
 
     async def health(request: Request) -> Response:
@@ -204,8 +225,12 @@ def make_app(generator: Generator | None = None, *, load: Callable[[], Generator
         return error_response(exc if isinstance(exc, BridgeError) else BridgeError(500, str(exc)))
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return error_response(BridgeError(getattr(exc, "status_code", 404),
-                                          f"{request.method} {request.url.path}: no such route"))
+        return error_response(
+            BridgeError(
+                getattr(exc, "status_code", 404),
+                f"{request.method} {request.url.path}: no such route",
+            )
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
@@ -223,8 +248,13 @@ def make_app(generator: Generator | None = None, *, load: Callable[[], Generator
         ],
         middleware=[
             Middleware(LoopbackHostMiddleware, extra_hosts=tuple(allow_hosts)),
-            Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                       allow_headers=["authorization", "content-type"], max_age=600),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+                max_age=600,
+            ),
         ],
         exception_handlers={BridgeError: on_error, 404: not_found, 405: not_found},
         lifespan=lifespan,

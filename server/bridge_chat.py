@@ -25,9 +25,13 @@ class BridgeError(Exception):
         self.status, self.message, self.headers = status, message, headers or {}
 
     def body(self) -> dict[str, Any]:
-        kind = {400: "invalid_request_error", 403: "permission_error", 404: "not_found_error",
-                413: "request_too_large",
-                503: "overloaded_error"}.get(self.status, "server_error")
+        kind = {
+            400: "invalid_request_error",
+            403: "permission_error",
+            404: "not_found_error",
+            413: "request_too_large",
+            503: "overloaded_error",
+        }.get(self.status, "server_error")
         return {"error": {"message": self.message, "type": kind, "code": self.status}}
 
 
@@ -63,8 +67,11 @@ def _messages(value: Any) -> list[dict[str, Any]]:
             for part in content:
                 if not isinstance(part, dict) or part.get("type") != "text":
                     kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-                    raise BridgeError(400, f"messages[{i}].content: part type {kind!r} is not "
-                                           "supported (this bridge serves text-only models)")
+                    raise BridgeError(
+                        400,
+                        f"messages[{i}].content: part type {kind!r} is not "
+                        "supported (this bridge serves text-only models)",
+                    )
         elif content is not None and not isinstance(content, str):
             raise BridgeError(400, f"messages[{i}].content: expected a string or a list of parts")
     return value
@@ -84,8 +91,9 @@ def parse_chat(body: Any, info: ModelInfo) -> ChatRequest:
         if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
             raise BridgeError(400, "tools: expected a list of tool objects")
         if info.tool is None:
-            raise BridgeError(400, f"tools: model {info.id!r} has no tool-call support "
-                                   "in its chat template")
+            raise BridgeError(
+                400, f"tools: model {info.id!r} has no tool-call support in its chat template"
+            )
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
     if max_tokens is None:
         max_tokens = DEFAULT_MAX_TOKENS
@@ -109,8 +117,14 @@ def parse_chat(body: Any, info: ModelInfo) -> ChatRequest:
         top_p=_number(body, "top_p", 1.0, 0.0, 1.0),
         seed=seed,
     )
-    return ChatRequest(_messages(body.get("messages")), tools, params, stop, stream,
-                       bool(options.get("include_usage")))
+    return ChatRequest(
+        _messages(body.get("messages")),
+        tools,
+        params,
+        stop,
+        stream,
+        bool(options.get("include_usage")),
+    )
 
 
 @dataclass
@@ -125,9 +139,13 @@ class Reply:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
 
     def first_chunk(self) -> dict[str, Any]:
         return self._chunk({"role": "assistant", "content": ""})
@@ -136,8 +154,12 @@ class Reply:
         """Record one piece of output ("content", "reasoning" text or a "tool" call) and
         return its streaming chunk."""
         if kind == "tool":
-            call = {"index": len(self.tool_calls), "id": "call_" + uuid.uuid4().hex[:24],
-                    "type": "function", "function": value}
+            call = {
+                "index": len(self.tool_calls),
+                "id": "call_" + uuid.uuid4().hex[:24],
+                "type": "function",
+                "function": value,
+            }
             self.tool_calls.append(call)
             return self._chunk({"tool_calls": [call]})
         if kind == "reasoning":
@@ -150,21 +172,35 @@ class Reply:
         return self._chunk({}, finish)
 
     def usage(self, prompt: int, completion: int) -> dict[str, int]:
-        return {"prompt_tokens": prompt, "completion_tokens": completion,
-                "total_tokens": prompt + completion}
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
 
     def usage_chunk(self, prompt: int, completion: int) -> dict[str, Any]:
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                "model": self.model, "choices": [], "usage": self.usage(prompt, completion)}
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [],
+            "usage": self.usage(prompt, completion),
+        }
 
     def completion(self, finish: str, prompt: int, completion: int) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": self.content or None}
         if self.reasoning:
             message["reasoning"] = self.reasoning
         if self.tool_calls:
-            message["tool_calls"] = [{k: v for k, v in c.items() if k != "index"}
-                                     for c in self.tool_calls]
-        return {"id": self.id, "object": "chat.completion", "created": self.created,
-                "model": self.model,
-                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": self.usage(prompt, completion)}
+            message["tool_calls"] = [
+                {k: v for k, v in c.items() if k != "index"} for c in self.tool_calls
+            ]
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": self.usage(prompt, completion),
+        }

@@ -60,7 +60,9 @@ class Generator(Protocol):
         """Generate for a chat; the iterator may be closed early to stop generation."""
         ...
 
-    def parse_tool_call(self, text: str, tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    def parse_tool_call(
+        self, text: str, tools: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]]:
         """Turn the text of one tool call into `[{"name": str, "arguments": dict}]`."""
         ...
 
@@ -128,11 +130,17 @@ class MlxGenerator:
         tool = (tok.tool_call_start, tok.tool_call_end) if tok.has_tool_calling else None
         context = _context_length(config)
         name = model_id or (Path(model).name if Path(model).is_dir() else model)
-        self.info = ModelInfo(name, capabilities_for(tool is not None, think is not None, context),
-                              context, think, tool)
+        self.info = ModelInfo(
+            name,
+            capabilities_for(tool is not None, think is not None, context),
+            context,
+            think,
+            tool,
+        )
 
-    def prompt_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
-                      ) -> list[int]:
+    def prompt_tokens(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> list[int]:
         """The chat template applied to the request, as token ids."""
         kwargs: dict[str, Any] = {"add_generation_prompt": True}
         if tools and self.info.tool is not None:
@@ -155,11 +163,14 @@ class MlxGenerator:
             if opened.rstrip().endswith(self.info.think[0]):
                 yield Piece(self.info.think[0], len(prompt), 0)
         sampler = make_sampler(temp=params.temperature, top_p=params.top_p)
-        for step in stream_generate(self._model, self._tokenizer, prompt,
-                                    max_tokens=params.max_tokens, sampler=sampler):
+        for step in stream_generate(
+            self._model, self._tokenizer, prompt, max_tokens=params.max_tokens, sampler=sampler
+        ):
             yield Piece(step.text, step.prompt_tokens, step.generation_tokens, step.finish_reason)
 
-    def parse_tool_call(self, text: str, tools: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    def parse_tool_call(
+        self, text: str, tools: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]]:
         parser: Callable[..., Any] | None = self._tokenizer.tool_parser
         if parser is None:
             raise ValueError("this model has no tool-call parser")

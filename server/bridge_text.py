@@ -70,7 +70,7 @@ class OutputSplitter:
             if hits:
                 at, kind, marker = min(hits)
                 events.append(("content", buf[:at]))
-                self._buffer = buf[at + len(marker):]
+                self._buffer = buf[at + len(marker) :]
                 if kind == "stop":
                     self.stopped, self._buffer = True, ""
                 else:
@@ -78,17 +78,17 @@ class OutputSplitter:
                 return True
             keep = _held_back(buf, [m for _, m in self._normal_markers()])
             events.append(("content", buf[: len(buf) - keep]))
-            self._buffer = buf[len(buf) - keep:]
+            self._buffer = buf[len(buf) - keep :]
             return False
         end = (self.think if self.state == "reasoning" else self.tool or ("", ""))[1]
         if end and end in buf:
             at = buf.find(end)
             self._emit_inside(events, buf[:at], closed=True)
-            self._buffer, self.state = buf[at + len(end):], "normal"
+            self._buffer, self.state = buf[at + len(end) :], "normal"
             return True
         keep = _held_back(buf, [end]) if end else 0
         self._emit_inside(events, buf[: len(buf) - keep], closed=False)
-        self._buffer = buf[len(buf) - keep:]
+        self._buffer = buf[len(buf) - keep :]
         return False
 
     def _emit_inside(self, events: list[Event], text: str, closed: bool) -> None:

@@ -31,8 +31,13 @@ T = TypeVar("T")
 class Worker:
     """Owns the model's thread, the turn lock and the count of admitted requests."""
 
-    def __init__(self, generator: Generator | None, load: Callable[[], Generator] | None,
-                 max_waiting: int = 4, retry_after_s: int = 5) -> None:
+    def __init__(
+        self,
+        generator: Generator | None,
+        load: Callable[[], Generator] | None,
+        max_waiting: int = 4,
+        retry_after_s: int = 5,
+    ) -> None:
         if generator is None and load is None:
             raise ValueError("Worker: give a generator or a load function")
         self.generator, self._load = generator, load
@@ -59,8 +64,9 @@ class Worker:
             return self.generator
         if self.load_error is not None:
             raise BridgeError(500, f"the model failed to load: {self.load_error}")
-        raise BridgeError(503, "the model is still loading",
-                          {"Retry-After": str(self.retry_after_s)})
+        raise BridgeError(
+            503, "the model is still loading", {"Retry-After": str(self.retry_after_s)}
+        )
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` on the worker thread."""
@@ -69,8 +75,11 @@ class Worker:
     def admit(self) -> None:
         """Take a place in the queue, or raise 503 when it is full."""
         if self._admitted >= 1 + self.max_waiting:
-            raise BridgeError(503, f"the bridge is busy ({self._admitted} requests running or "
-                                   "waiting); retry later", {"Retry-After": str(self.retry_after_s)})
+            raise BridgeError(
+                503,
+                f"the bridge is busy ({self._admitted} requests running or waiting); retry later",
+                {"Retry-After": str(self.retry_after_s)},
+            )
         self._admitted += 1
 
     def leave(self) -> None:
@@ -101,8 +110,9 @@ async def client_gone(receive: Receive) -> bool:
     return message.get("type") == "http.disconnect"
 
 
-def _tool_events(gen: Generator, text: str, tools: list[dict[str, Any]] | None
-                 ) -> list[tuple[str, Any]]:
+def _tool_events(
+    gen: Generator, text: str, tools: list[dict[str, Any]] | None
+) -> list[tuple[str, Any]]:
     """Parse one tool call's text; unparsable text goes back into the answer as is."""
     try:
         calls = gen.parse_tool_call(text, tools)
@@ -113,14 +123,23 @@ def _tool_events(gen: Generator, text: str, tools: list[dict[str, Any]] | None
     events: list[tuple[str, Any]] = []
     for call in calls:
         args = call.get("arguments", {})
-        events.append(("tool", {"name": str(call.get("name", "")),
-                                "arguments": args if isinstance(args, str)
-                                else json.dumps(args, ensure_ascii=False)}))
+        events.append(
+            (
+                "tool",
+                {
+                    "name": str(call.get("name", "")),
+                    "arguments": args
+                    if isinstance(args, str)
+                    else json.dumps(args, ensure_ascii=False),
+                },
+            )
+        )
     return events
 
 
-async def run_generation(worker: Worker, gen: Generator, req: ChatRequest, receive: Receive
-                         ) -> AsyncIterator[tuple[str, Any]]:
+async def run_generation(
+    worker: Worker, gen: Generator, req: ChatRequest, receive: Receive
+) -> AsyncIterator[tuple[str, Any]]:
     """Yield `("content"|"reasoning", text)`, `("tool", {"name","arguments"})`, then
     `("end", (finish_reason, prompt_tokens, completion_tokens))`, or `("gone", None)`
     when the client disconnected. Call while holding `worker.turn`."""

@@ -24,21 +24,54 @@ def _prepare_demo(with_mlx: bool | None) -> DemoModel:
 
 
 @click.command()
-@click.option("--model", "model", default=None, metavar="PATH_OR_HF_ID",
-              help="MLX model folder or Hugging Face id (from the local cache). "
-                   "Default: the demo model, prepared on first use.")
-@click.option("--model-id", default=None, help="The id /v1/models reports (default: folder name or HF id).")
-@click.option("--host", default=DEFAULT_HOST, show_default=True,
-              help="Address to bind. Anything but loopback exposes the model to your network.")
+@click.option(
+    "--model",
+    "model",
+    default=None,
+    metavar="PATH_OR_HF_ID",
+    help="MLX model folder or Hugging Face id (from the local cache). "
+    "Default: the demo model, prepared on first use.",
+)
+@click.option(
+    "--model-id", default=None, help="The id /v1/models reports (default: folder name or HF id)."
+)
+@click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    show_default=True,
+    help="Address to bind. Anything but loopback exposes the model to your network.",
+)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
-@click.option("--allow-origin", "allow_origins", multiple=True, metavar="ORIGIN",
-              help="Extra CORS origin to allow (repeatable), e.g. https://rate.example.org.")
-@click.option("--page-port", default=DEFAULT_PAGE_PORT, show_default=True, type=int,
-              help="Port of the localrate page, whose origins are always allowed.")
-@click.option("--max-waiting", default=4, show_default=True, type=int,
-              help="Requests that may wait while one generates; more get 503.")
-def bridge(model: str | None, model_id: str | None, host: str, port: int,
-           allow_origins: tuple[str, ...], page_port: int, max_waiting: int) -> None:
+@click.option(
+    "--allow-origin",
+    "allow_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Extra CORS origin to allow (repeatable), e.g. https://rate.example.org.",
+)
+@click.option(
+    "--page-port",
+    default=DEFAULT_PAGE_PORT,
+    show_default=True,
+    type=int,
+    help="Port of the localrate page, whose origins are always allowed.",
+)
+@click.option(
+    "--max-waiting",
+    default=4,
+    show_default=True,
+    type=int,
+    help="Requests that may wait while one generates; more get 503.",
+)
+def bridge(
+    model: str | None,
+    model_id: str | None,
+    host: str,
+    port: int,
+    allow_origins: tuple[str, ...],
+    page_port: int,
+    max_waiting: int,
+) -> None:
     """Run the MLX bridge alone: an OpenAI-compatible endpoint backed by mlx-lm.
 
     Serves GET /v1/models, GET /health and POST /v1/chat/completions on
@@ -66,8 +99,14 @@ def bridge(model: str | None, model_id: str | None, host: str, port: int,
 
     from server.bridge import make_mlx_app
 
-    app = make_mlx_app(model, model_id, page_port=page_port, allow_origins=allow_origins,
-                       allow_hosts=extra_hosts, max_waiting=max_waiting)
+    app = make_mlx_app(
+        model,
+        model_id,
+        page_port=page_port,
+        allow_origins=allow_origins,
+        allow_hosts=extra_hosts,
+        max_waiting=max_waiting,
+    )
     click.echo(f"MLX bridge: {model} on http://{host}:{port}/v1 (loading the model...)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
 
@@ -83,8 +122,11 @@ def demo_model(no_mlx: bool, as_json: bool) -> None:
     ${LOCALRATE_CACHE:-~/.cache/localrate}/models; a second run only checks it.
     """
     demo = _prepare_demo(with_mlx=False if no_mlx else None)
-    info = {"gguf": str(demo.gguf), "mlx": str(demo.mlx_dir) if demo.mlx_dir else None,
-            "mlx_reason": demo.mlx_reason}
+    info = {
+        "gguf": str(demo.gguf),
+        "mlx": str(demo.mlx_dir) if demo.mlx_dir else None,
+        "mlx_reason": demo.mlx_reason,
+    }
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return

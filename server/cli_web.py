@@ -54,22 +54,39 @@ def build(out: Path, base_path: str, origin: str | None, pyodide_mode: str, forc
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-bridge", is_flag=True, help="Do not start the MLX bridge.")
+@click.option("--bridge-port", default=8081, show_default=True, type=int,
+              help="Port of the MLX bridge (always on 127.0.0.1).")
 @click.option("--rebuild", is_flag=True, help="Rebuild the site even if it is up to date.")
 @click.option("--pyodide", "pyodide_mode", type=click.Choice(["vendored", "cdn"]),
               default="vendored", show_default=True, help="As for `localrate build`.")
-def serve(host: str, port: int, no_bridge: bool, rebuild: bool, pyodide_mode: str) -> None:
+def serve(host: str, port: int, no_bridge: bool, bridge_port: int, rebuild: bool,
+          pyodide_mode: str) -> None:
     """Serve the page at http://127.0.0.1:8765/local-models (building it if needed).
 
     The site is built into $LOCALRATE_CACHE/site. Responses carry the page's
-    Content-Security-Policy, compression and cache headers. Stop with Ctrl-C.
+    Content-Security-Policy, compression and cache headers. Where mlx-lm is installed,
+    the MLX bridge runs beside it on 127.0.0.1:8081 with the demo model (prepared in the
+    cache on first start); --no-bridge turns it off. Stop with Ctrl-C.
     """
+    import asyncio
+
     import uvicorn
 
-    from server.app import create_app, start_bridge_if_available
+    from server.app import bridge_app_if_available, create_app
 
     site = cache_dir() / "site"
     _build(BuildOptions(out=site, pyodide=pyodide_mode, force=rebuild))
-    click.echo(start_bridge_if_available({"no_bridge": no_bridge, "host": host}))
+    bridge_app, line = bridge_app_if_available(no_bridge, "127.0.0.1", bridge_port, port)
+    click.echo(line)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"localrate: serving http://{shown}:{port}/local-models (Ctrl-C stops)")
-    uvicorn.run(create_app(site), host=host, port=port, log_level="warning")
+    servers = [uvicorn.Server(uvicorn.Config(create_app(site), host=host, port=port,
+                                             log_level="warning"))]
+    if bridge_app is not None:
+        servers.append(uvicorn.Server(uvicorn.Config(bridge_app, host="127.0.0.1",
+                                                     port=bridge_port, log_level="warning")))
+
+    async def run_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(run_all())

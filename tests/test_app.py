@@ -10,8 +10,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from server import app as app_module
-from server.app import IMMUTABLE, create_app, start_bridge_if_available
+from server.app import IMMUTABLE, bridge_app_if_available, create_app
 from server.build import BuildOptions, build_site
 from server.cli import main
 
@@ -105,11 +104,24 @@ def test_create_app_needs_a_build(tmp_path: Path) -> None:
         create_app(tmp_path)
 
 
-def test_bridge_hook_says_why_it_did_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert start_bridge_if_available({"no_bridge": True}) == "MLX bridge: not started (--no-bridge)"
-    monkeypatch.setattr(app_module.importlib.util, "find_spec", lambda _name: None)
-    message = start_bridge_if_available({"no_bridge": False})
-    assert message == "MLX bridge: not started (mlx-lm is not installed)"
+def test_bridge_says_why_it_did_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from server import demo_model
+
+    assert bridge_app_if_available(True, "127.0.0.1", 8081, 8765) == (
+        None, "MLX bridge: not started (--no-bridge)")
+    monkeypatch.setattr(demo_model, "mlx_unavailable_reason",
+                        lambda: "mlx-lm is not installed")
+    assert bridge_app_if_available(False, "127.0.0.1", 8081, 8765) == (
+        None, "MLX bridge: not started, so no demo model (mlx-lm is not installed)")
+    monkeypatch.setattr(demo_model, "mlx_unavailable_reason", lambda: None)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        app, line = bridge_app_if_available(False, "127.0.0.1", port, 8765)
+    assert app is None and f"127.0.0.1:{port} is in use" in line
 
 
 def test_cli_build_rejects_a_bad_base_path(tmp_path: Path) -> None:

@@ -25,10 +25,20 @@ TOOL = ("<tool_call>", "</tool_call>")
 class FakeGenerator:
     """Yields fixed pieces; records calls, and whether its iterator was closed."""
 
-    def __init__(self, pieces: list[str], think: tuple[str, str] | None = None,
-                 tool: tuple[str, str] | None = None, gate: threading.Event | None = None) -> None:
-        self.info = ModelInfo("fake-model", capabilities_for(tool is not None, think is not None,
-                                                             8192), 8192, think, tool)
+    def __init__(
+        self,
+        pieces: list[str],
+        think: tuple[str, str] | None = None,
+        tool: tuple[str, str] | None = None,
+        gate: threading.Event | None = None,
+    ) -> None:
+        self.info = ModelInfo(
+            "fake-model",
+            capabilities_for(tool is not None, think is not None, 8192),
+            8192,
+            think,
+            tool,
+        )
         self.pieces, self.gate = pieces, gate
         self.calls: list[tuple[Any, Any, GenParams]] = []
         self.started = threading.Event()
@@ -87,7 +97,10 @@ def test_models_lists_only_the_served_model_with_metadata() -> None:
 
 
 def test_health_ok() -> None:
-    assert client(FakeGenerator(["x"])).get("/health").json() == {"status": "ok", "model": "fake-model"}
+    assert client(FakeGenerator(["x"])).get("/health").json() == {
+        "status": "ok",
+        "model": "fake-model",
+    }
 
 
 def test_non_streaming_completion_with_usage() -> None:
@@ -101,7 +114,8 @@ def test_non_streaming_completion_with_usage() -> None:
 @pytest.mark.parametrize("include_usage", [True, False])
 def test_streaming_chunks_and_usage(include_usage: bool) -> None:
     response = client(FakeGenerator(["Hel", "lo"])).post(
-        CHAT, json=ask(stream=True, stream_options={"include_usage": include_usage}))
+        CHAT, json=ask(stream=True, stream_options={"include_usage": include_usage})
+    )
     assert response.headers["content-type"].startswith("text/event-stream")
     events = sse(response.text)
     assert events[-1] == "[DONE]"
@@ -113,8 +127,9 @@ def test_streaming_chunks_and_usage(include_usage: bool) -> None:
     finishes = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]]
     assert finishes[-1] == "stop"
     usage = [c["usage"] for c in chunks if c.get("usage")]
-    assert usage == ([{"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}]
-                     if include_usage else [])
+    assert usage == (
+        [{"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}] if include_usage else []
+    )
 
 
 def test_reasoning_goes_to_delta_reasoning() -> None:
@@ -123,7 +138,11 @@ def test_reasoning_goes_to_delta_reasoning() -> None:
     deltas = [e["choices"][0]["delta"] for e in events]
     assert "".join(d.get("reasoning", "") for d in deltas) == "Let me think."
     assert "".join(d.get("content", "") for d in deltas) == "Paris"
-    body = client(FakeGenerator(["<think>hm</think>", "ok"], think=THINK)).post(CHAT, json=ask()).json()
+    body = (
+        client(FakeGenerator(["<think>hm</think>", "ok"], think=THINK))
+        .post(CHAT, json=ask())
+        .json()
+    )
     assert body["choices"][0]["message"]["reasoning"] == "hm"
     assert body["choices"][0]["message"]["content"] == "ok"
 
@@ -157,22 +176,32 @@ def test_stop_string_ends_generation_and_closes_the_model_iterator() -> None:
 
 def test_params_reach_the_generator() -> None:
     gen = FakeGenerator(["a", "b", "c", "d"])
-    body = client(gen).post(CHAT, json=ask(max_tokens=2, temperature=0.7, seed=42, top_p=0.9)).json()
+    body = (
+        client(gen).post(CHAT, json=ask(max_tokens=2, temperature=0.7, seed=42, top_p=0.9)).json()
+    )
     assert gen.calls[0][2] == GenParams(max_tokens=2, temperature=0.7, top_p=0.9, seed=42)
     assert body["choices"][0]["finish_reason"] == "length"
     assert body["choices"][0]["message"]["content"] == "ab"
 
 
-@pytest.mark.parametrize(("body", "status", "needle"), [
-    (b"{not json", 400, "not valid JSON"),
-    (b"[1, 2]", 400, "JSON object"),
-    (json.dumps({"messages": []}).encode(), 400, "messages"),
-    (json.dumps(ask(model="other")).encode(), 404, "'other' not found"),
-    (json.dumps(ask(max_tokens=0)).encode(), 400, "max_tokens"),
-    (json.dumps(ask(temperature="hot")).encode(), 400, "temperature"),
-    (json.dumps({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}).encode(),
-     400, "text-only"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        (b"{not json", 400, "not valid JSON"),
+        (b"[1, 2]", 400, "JSON object"),
+        (json.dumps({"messages": []}).encode(), 400, "messages"),
+        (json.dumps(ask(model="other")).encode(), 404, "'other' not found"),
+        (json.dumps(ask(max_tokens=0)).encode(), 400, "max_tokens"),
+        (json.dumps(ask(temperature="hot")).encode(), 400, "temperature"),
+        (
+            json.dumps(
+                {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}
+            ).encode(),
+            400,
+            "text-only",
+        ),
+    ],
+)
 def test_json_errors(body: bytes, status: int, needle: str) -> None:
     response = client(FakeGenerator(["x"])).post(CHAT, content=body)
     assert response.status_code == status
@@ -190,12 +219,21 @@ def test_unknown_route_is_json_404() -> None:
     assert response.status_code == 404 and "error" in response.json()
 
 
-@pytest.mark.parametrize(("host", "ok"), [
-    ("127.0.0.1:8081", True), ("localhost:8081", True), ("localhost", True),
-    ("[::1]:8081", True), ("127.0.0.2", True), ("evil.example", False),
-    ("evil.example:8081", False), ("192.168.1.10:8081", False), ("", False),
-    ("127.0.0.1.evil.example", False),
-])
+@pytest.mark.parametrize(
+    ("host", "ok"),
+    [
+        ("127.0.0.1:8081", True),
+        ("localhost:8081", True),
+        ("localhost", True),
+        ("[::1]:8081", True),
+        ("127.0.0.2", True),
+        ("evil.example", False),
+        ("evil.example:8081", False),
+        ("192.168.1.10:8081", False),
+        ("", False),
+        ("127.0.0.1.evil.example", False),
+    ],
+)
 def test_loopback_host_rule(host: str, ok: bool) -> None:
     assert is_loopback_host(host) is ok
 
@@ -206,17 +244,28 @@ def test_foreign_host_header_is_refused() -> None:
     assert "evil.example" in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("origin", "allowed"), [
-    ("http://127.0.0.1:8765", True), ("http://localhost:8765", True),
-    ("https://rate.example.org", True), ("https://evil.example", False),
-    ("http://127.0.0.1:9999", False),
-])
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("http://127.0.0.1:8765", True),
+        ("http://localhost:8765", True),
+        ("https://rate.example.org", True),
+        ("https://evil.example", False),
+        ("http://127.0.0.1:9999", False),
+    ],
+)
 def test_cors_allowlist(origin: str, allowed: bool) -> None:
     c = client(FakeGenerator(["x"]), allow_origins=["https://rate.example.org"])
     simple = c.get("/v1/models", headers={"origin": origin})
     assert simple.headers.get("access-control-allow-origin") == (origin if allowed else None)
-    preflight = c.options(CHAT, headers={"origin": origin, "access-control-request-method": "POST",
-                                         "access-control-request-headers": "content-type"})
+    preflight = c.options(
+        CHAT,
+        headers={
+            "origin": origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
     assert preflight.headers.get("access-control-allow-origin") == (origin if allowed else None)
 
 
@@ -265,10 +314,19 @@ def test_client_disconnect_stops_generation() -> None:
                 if len(chunks) == 3:
                     gone.set()
 
-        scope = {"type": "http", "method": "POST", "path": CHAT, "raw_path": CHAT.encode(),
-                 "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
-                 "headers": [(b"host", b"127.0.0.1:8081"), (b"content-type", b"application/json")],
-                 "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 8081)}
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": CHAT,
+            "raw_path": CHAT.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "scheme": "http",
+            "http_version": "1.1",
+            "headers": [(b"host", b"127.0.0.1:8081"), (b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 5555),
+            "server": ("127.0.0.1", 8081),
+        }
         await asyncio.wait_for(app(scope, receive, send), 10)
 
     asyncio.run(scenario())
@@ -305,20 +363,26 @@ def test_health_while_loading_and_after_a_failed_load() -> None:
         assert "/nowhere" in c.get("/health").json()["error"]
 
 
-@pytest.mark.parametrize(("pieces", "stop", "expected"), [
-    (["ab", "c"], [], [("content", "ab"), ("content", "c")]),
-    (["a<th", "ink>r</think>c"], [], [("content", "a"), ("reasoning", "r"), ("content", "c")]),
-    (["x<t", "y"], [], [("content", "x"), ("content", "<ty")]),
-    (["one S", "TOP two"], ["STOP"], [("content", "one "), ("content", "")]),
-    (["<tool_call>{}", "</tool_call>after"], [], [("tool", "{}"), ("content", "after")]),
-    (["<tool_call>{\"a\""], [], [("tool", "{\"a\"")]),
-    (["<think>unfinished"], [], [("reasoning", "unfinished")]),
-])
-def test_output_splitter(pieces: list[str], stop: list[str], expected: list[tuple[str, str]]) -> None:
+@pytest.mark.parametrize(
+    ("pieces", "stop", "expected"),
+    [
+        (["ab", "c"], [], [("content", "ab"), ("content", "c")]),
+        (["a<th", "ink>r</think>c"], [], [("content", "a"), ("reasoning", "r"), ("content", "c")]),
+        (["x<t", "y"], [], [("content", "x"), ("content", "<ty")]),
+        (["one S", "TOP two"], ["STOP"], [("content", "one "), ("content", "")]),
+        (["<tool_call>{}", "</tool_call>after"], [], [("tool", "{}"), ("content", "after")]),
+        (['<tool_call>{"a"'], [], [("tool", '{"a"')]),
+        (["<think>unfinished"], [], [("reasoning", "unfinished")]),
+    ],
+)
+def test_output_splitter(
+    pieces: list[str], stop: list[str], expected: list[tuple[str, str]]
+) -> None:
     splitter = OutputSplitter(THINK, TOOL, stop)
     events = [e for p in pieces for e in splitter.feed(p)] + splitter.finish()
     merged = [e for e in events if e[1] or e[0] == "tool"]
     want = [e for e in expected if e[1] or e[0] == "tool"]
     assert "".join(t for k, t in merged if k == "content") == "".join(
-        t for k, t in want if k == "content")
+        t for k, t in want if k == "content"
+    )
     assert [e for e in merged if e[0] != "content"] == [e for e in want if e[0] != "content"]

@@ -211,6 +211,17 @@ def test_vllm_max_model_len() -> None:
     assert context_length("vllm", meta) == 1048576
 
 
+def test_localrate_mlx_bridge_lists_its_capabilities() -> None:
+    entry = {"id": "Qwen3-4B", "owned_by": "localrate-mlx", "max_model_len": 40960,
+             "capabilities": ["streaming", "tool-use", "not-a-capability"]}
+    got = sources(project("Qwen3-4B", "mlx", {"list": entry}))
+    assert got["streaming"] == "runtime" and got["tool-use"] == "runtime"
+    assert "not-a-capability" not in got
+    # the same list from another server is not trusted
+    other = sources(project("SmolLM2", "mlx", {"list": {**entry, "owned_by": "system"}}))
+    assert other == {"streaming": "default"}
+
+
 def test_llamacpp_props_and_meta() -> None:
     meta = {"list": {"id": "SmolLM2.gguf", "owned_by": "llamacpp",
                      "meta": {"n_ctx_train": 8192}},

@@ -48,11 +48,17 @@ def run(opts: Any) -> dict[str, Any]:
                             "expected timeout")
     page = getattr(opts, "page", None)
     if page is not None:
-        ms_runs = page.hang_times(opts.runs)
-        value = median(ms_runs)
-        out["rows"].append(row("page, Ollama hanging: every row final", value, "ms",
-                               runs=ms_runs, target=f"<= {limit:g} ms",
+        got = page.hang_times(opts.runs)
+        value = median(got["raw"])
+        out["rows"].append(row("page, Ollama hanging: every row answered", value, "ms",
+                               runs=got["raw"], target=f"<= {limit:g} ms",
                                ok=value is not None and value <= limit))
+        out["rows"].append(row("page, Ollama hanging: every row final (evaluator)",
+                               median(got["final"]), "ms", runs=got["final"],
+                               target="(info)"))
+        out["notes"].append("page: ms since navigation, reload with a warm HTTP cache; a "
+                            "row's final state needs Python, so it also waits for the "
+                            "evaluator to be ready")
     elif getattr(opts, "page_skip_reason", None):
         out["notes"].append(f"page: skipped ({opts.page_skip_reason})")
     return out

@@ -23,6 +23,8 @@ from tests.bench.common import (cache_root, localrate_cmd, measurement, median, 
 from tests.bench.m_suite import MODEL, SCRIPT, SUITE
 from tests.bench.promptfoo_config import write_config
 
+WEAK = SCRIPT.with_name("weak.json")  # a model that fails some cases: the checks must agree
+
 PROMPTFOO_VERSION = "0.120.27"  # the newest release whose engines accept Node 20.20
 TARGET = 0.5
 QUIET_ENV = {"PROMPTFOO_DISABLE_TELEMETRY": "1", "PROMPTFOO_DISABLE_UPDATE": "1",
@@ -114,6 +116,13 @@ def run(opts: Any) -> dict[str, Any]:
                            runs=[w for w, _, _ in default]))
     out["rows"].append(row("localrate passed", ours[-1][1], "cases", baseline=theirs[-1][1],
                            target="same as promptfoo", ok=ours[-1][1] == theirs[-1][1]))
+    with streaming_server(script=str(WEAK), model=MODEL) as url:
+        config, _ = write_config(work / "weak", suite_json, url, MODEL)
+        weak_ours, weak_theirs = run_localrate(url, case_ids), run_promptfoo(exe, config, 1,
+                                                                           work / "weak")
+    out["rows"].append(row("weak script: localrate passed", weak_ours[1], "cases",
+                           baseline=weak_theirs[1], target="same as promptfoo",
+                           ok=weak_ours[1] == weak_theirs[1]))
     out["notes"].append(f"{len(case_ids)} cases (tool-call cases left out); failed: "
                         f"localrate {ours[-1][2]}, promptfoo {theirs[-1][2]}; config in {work}")
     return out

@@ -136,19 +136,24 @@ class PageBench:
                 ctx.close()
         return out
 
-    def hang_times(self, runs: int) -> list[float]:
-        """Ms until every runtime row is final, with Ollama's port hanging."""
+    def hang_times(self, runs: int) -> dict[str, list[float]]:
+        """With Ollama's port hanging, after a reload (warm cache): ms until every row
+        shows its probe's answer (``raw``) and until every row is final (``final``)."""
         with hanging_port() as port:
             env = closed_ports_env({"OLLAMA_BASE_URL": f"http://127.0.0.1:{port}"})
             site = build("hang", env)
             with serve(site) as origin:
-                times = []
-                for _ in range(runs):
-                    ctx = self.context()
-                    try:
-                        times.append(self.marks(ctx.new_page(), origin)["allFinal"])
-                    finally:
-                        ctx.close()
+                times: dict[str, list[float]] = {"raw": [], "final": []}
+                ctx = self.context()
+                try:
+                    page = ctx.new_page()
+                    self.marks(page, origin)  # the cold load fills the HTTP cache
+                    for _ in range(runs):
+                        got = self.marks(page, origin)
+                        times["raw"].append(got["rawAll"])
+                        times["final"].append(got["allFinal"])
+                finally:
+                    ctx.close()
         return times
 
     def score_in_worker(self, record: dict[str, Any], runs: int) -> dict[str, list[float]]:

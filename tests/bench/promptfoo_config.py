@@ -91,7 +91,7 @@ def write_config(folder: Path, suite_json: dict[str, Any], base_url: str, model:
         "prompts": ["file://prompt.js"],
         "providers": [{"id": f"openai:chat:{model}", "config": {
             "apiBaseUrl": base_url + "/v1", "apiKey": "bench", "temperature": 0,
-            "max_tokens": 1024}}],
+            "max_tokens": 1024, "showThinking": False}}],
         "tests": tests,
         "evaluateOptions": {"maxConcurrency": 1, "cache": False},
         "sharing": False,

@@ -42,8 +42,10 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(f"ready: llama.cpp (xllamacpp) serving {args.alias} on "
-          f"http://{args.host}:{args.port}", flush=True)
+    print(
+        f"ready: llama.cpp (xllamacpp) serving {args.alias} on http://{args.host}:{args.port}",
+        flush=True,
+    )
     stop.wait()
     del server
 

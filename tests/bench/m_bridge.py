@@ -1,0 +1,89 @@
+"""Measurement 8, bridge overhead: tok/s through the MLX bridge vs mlx-lm in-process.
+
+Runs only where ``mlx_lm`` is importable and the demo model is prepared
+(`localrate demo-model`). The bridge (`localrate bridge --model DIR`) is read by the raw
+client (tokens = the usage chunk's completion_tokens, over first to last content event);
+the baseline is tests/bench/mlx_baseline.py on the same prompt, template and greedy
+sampling, in its own process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import time
+from typing import Any
+
+import httpx
+
+from tests.bench import raw_client
+from tests.bench.common import (PYTHON, ROOT, cache_root, free_port, localrate_cmd,
+                                measurement, median, row, skipped)
+
+TARGET = 0.97
+PROMPT = "Count from 1 to 100 in words, separated by commas."
+DEMO_DIR = "models/SmolLM2-135M-Instruct-mlx-f32"
+TITLE = "8. MLX bridge overhead"
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
+    """Return when the bridge's /health says ok (RuntimeError when it dies or times out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise RuntimeError(f"localrate bridge exited {proc.returncode}: {err[-300:]}")
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the bridge at {url} was not healthy after {timeout:g} s")
+
+
+def run(opts: Any) -> dict[str, Any]:
+    """Rows: mlx-lm in-process tok/s (baseline) and through the bridge (ratio)."""
+    if importlib.util.find_spec("mlx_lm") is None:
+        return skipped("bridge", TITLE, "mlx-lm is not importable on this machine")
+    model_dir = cache_root() / DEMO_DIR
+    if not model_dir.is_dir():
+        return skipped("bridge", TITLE, f"the demo model is not prepared ({model_dir} "
+                       "missing): run `localrate demo-model` first")
+    out = measurement("bridge", TITLE)
+    max_tokens = 64 if opts.quick else 200
+    done = subprocess.run([PYTHON, "-m", "tests.bench.mlx_baseline", str(model_dir), PROMPT,
+                           str(max_tokens), str(opts.runs)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"mlx baseline exited {done.returncode}: {done.stderr[-300:]}")
+    base = json.loads(done.stdout)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([*localrate_cmd(), "bridge", "--model", str(model_dir),
+                             "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        wait_healthy(url, proc)
+        body = {"model": model_dir.name, "stream": True, "temperature": 0,
+                "max_tokens": max_tokens, "stream_options": {"include_usage": True},
+                "messages": [{"role": "user", "content": PROMPT}]}
+        raw_client.stream(url + "/v1/chat/completions", body, 600)  # warm-up
+        bridged = [raw_client.stream(url + "/v1/chat/completions", body, 600)
+                   for _ in range(opts.runs)]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    base_tok = median([b["tok_s"] for b in base])
+    out["rows"].append(row("mlx-lm stream_generate in-process (baseline)", base_tok,
+                           "tok/s", runs=[b["tok_s"] for b in base]))
+    toks = [b["usage_tok_s"] for b in bridged]
+    value = median(toks)
+    out["rows"].append(row("through the bridge (HTTP, SSE)", value, "tok/s",
+                           baseline=base_tok, runs=toks, target=f">= {TARGET} x",
+                           ok=value is not None and base_tok is not None
+                           and value / base_tok >= TARGET))
+    out["notes"].append(f"{max_tokens} tokens max; baseline generated "
+                        f"{base[-1]['tokens']:.0f}, the bridge {bridged[-1]['usage']:.0f}")
+    return out
