@@ -81,6 +81,9 @@ CORS_RECIPES: dict[str, str] = {
 
 _REFUSED = "no answer — the port is closed or CORS refused this page (a browser cannot tell which)"
 _CLOSED = "the port is closed (connection refused): is the runtime running?"
+_CORS = "the port answers, but its CORS settings refuse this page's origin"
+_OLLAMA_CORS = ("the port answers, but Ollama refuses this page's origin "
+                "(it sends an empty 403 without CORS headers): set OLLAMA_ORIGINS")
 _OLLAMA_403 = "403 with an empty body: Ollama does not allow this page's origin"
 _LOOPBACK_ALIASES = {"localhost", "0.0.0.0", "::", "[::]", ""}
 
@@ -195,7 +198,7 @@ def _detect(runtime: str, entries: list[dict[str, Any]]) -> str:
 def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> dict[str, Any]:
     """What one list probe found: state, a human detail, and the models.
 
-    `observation` = ``{"status", "body", "error": "timeout"|"network"|"closed"|str|None,
+    `observation` = ``{"status", "body", "error": "timeout"|"network"|"closed"|"cors"|str|None,
     "elapsed_ms"}``. States: up, refused, unauthorized, timeout, error, loading.
     """
     runtime, base = plan_row["runtime"], plan_row["base_url"]
@@ -208,6 +211,11 @@ def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> di
         state = "refused"
         if error == "closed":  # a client that can tell (the CLI): nothing listens there
             detail = _CLOSED
+        elif error == "cors":  # the page: an opaque no-cors request did get an answer
+            if runtime == "ollama":
+                state, detail = "unauthorized", _OLLAMA_CORS
+            else:
+                detail = _CORS
         else:
             detail = _REFUSED if error in (None, "network") else f"no answer: {error}"
     elif status in (401, 403):

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
-
 from conftest import ARTIFACTS, FAULTS, REPO, XSS_ID, Page, runtime_env, script
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 

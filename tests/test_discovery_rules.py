@@ -176,6 +176,11 @@ def test_cross_detect_llamacpp_and_mlx() -> None:
     ("vllm", obs(None, None, "connection refused"), "refused", "no answer: connection refused"),
     ("vllm", obs(None, None, "closed"), "refused",
      "the port is closed (connection refused): is the runtime running?"),
+    ("lmstudio", obs(None, None, "cors"), "refused",
+     "the port answers, but its CORS settings refuse this page's origin"),
+    ("ollama", obs(None, None, "cors"), "unauthorized",
+     "the port answers, but Ollama refuses this page's origin (it sends an empty 403 without "
+     "CORS headers): set OLLAMA_ORIGINS"),
     ("ollama", obs(403, ""), "unauthorized",
      "403 with an empty body: Ollama does not allow this page's origin"),
     ("vllm", obs(401, {"error": "Unauthorized"}), "unauthorized",

@@ -15,6 +15,7 @@ import importlib
 import json
 import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
 from tests.bench.report import print_measurement, summary_line
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             log(opts, f"bench: {name} ...")
             try:
                 result = importlib.import_module(MEASURES[name]).run(opts)
-            except Exception as exc:  # one broken measurement must not hide the others
+            except Exception as exc:  # noqa: BLE001 - one crash must not hide the others
                 crashed = True
                 result = {"name": name, "title": name, "rows": [], "skipped": None,
                           "notes": [], "error": f"{type(exc).__name__}: {exc}"}
@@ -102,12 +103,13 @@ def machine() -> dict[str, Any]:
 
     cpu = ""
     try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
-        pass
+        text = ""
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
     return {"nproc": os.cpu_count(), "arch": platform.machine(), "cpu": cpu,
             "python": platform.python_version()}
 

@@ -146,7 +146,7 @@ def time_process(cmd: list[str], env: dict[str, str] | None = None,
                  timeout: float = 60.0) -> tuple[float, subprocess.CompletedProcess[str]]:
     """Run ``cmd`` to its end; return (wall milliseconds, completed process)."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+    done = subprocess.run(cmd, check=False, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
     return (time.perf_counter() - start) * 1000, done
 

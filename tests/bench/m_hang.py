@@ -12,8 +12,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.bench.common import (closed_ports_env, hanging_port, localrate_cmd, measurement,
-                                median, row, time_process)
+from tests.bench.common import (
+    closed_ports_env,
+    hanging_port,
+    localrate_cmd,
+    measurement,
+    median,
+    row,
+    time_process,
+)
 
 PROBE_TIMEOUT_S = 1.5  # the CLI's and the page's default probe timeout
 SLACK_MS = 50.0

@@ -18,8 +18,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import (cache_root, localrate_cmd, measurement, median, row, skipped,
-                                streaming_server, time_process)
+from tests.bench.common import (
+    cache_root,
+    localrate_cmd,
+    measurement,
+    median,
+    row,
+    skipped,
+    streaming_server,
+    time_process,
+)
 from tests.bench.m_suite import MODEL, SCRIPT, SUITE
 from tests.bench.promptfoo_config import write_config
 
@@ -50,7 +58,7 @@ def ensure_promptfoo(log: Any) -> Path | str:
     log(f"bench: installing promptfoo@{PROMPTFOO_VERSION} into {folder} (once) ...")
     done = subprocess.run(["npm", "install", "--prefix", str(folder), "--no-audit",
                            "--no-fund", "--loglevel=error", f"promptfoo@{PROMPTFOO_VERSION}"],
-                          capture_output=True, text=True, timeout=1800)
+                          check=False, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0 or not exe.exists():
         return f"npm install promptfoo@{PROMPTFOO_VERSION} failed: " \
                f"{done.stderr.strip()[-300:]}"

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bench.common import (PYTHON, closed_ports_env, localrate_cmd, measurement,
-                                median, row, time_process)
+from tests.bench.common import (
+    PYTHON,
+    closed_ports_env,
+    localrate_cmd,
+    measurement,
+    median,
+    row,
+    time_process,
+)
 
 TARGET_MS = 250.0
 

@@ -16,11 +16,12 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tests.bench.common import ROOT, closed_ports_env, hanging_port
-from tests.bench.page_script import (CUSTOM_KEY, MARKS_JS, RUN_JS, SPY_JS, score_js)
+from tests.bench.page_script import CUSTOM_KEY, MARKS_JS, RUN_JS, SPY_JS, score_js
 from tests.bench.site import build, serve
 from tests.bench.suitegen import ONE_CASE
 
@@ -179,16 +180,15 @@ class PageBench:
         responses: list[Any] = []
         try:
             page = ctx.new_page()
-            page.on("response", responses.append)
+            page.on("response", lambda response: responses.append(response))
             self.marks(page)
             wire = raw = 0.0
             for response in responses:
                 sizes = response.request.sizes()
                 wire += sizes["responseBodySize"] + sizes["responseHeadersSize"]
-                try:
-                    raw += len(response.body())
-                except Exception:  # redirects and aborted requests have no body
-                    pass
+                if 300 <= response.status < 400:
+                    continue  # a redirect has no body
+                raw += len(response.body())
             return wire, raw
         finally:
             ctx.close()
@@ -205,5 +205,5 @@ def open_page(opts: Any, log: Callable[[str], None]) -> tuple[PageBench | None, 
     log("bench: building and serving the page, starting Chromium ...")
     try:
         return PageBench(log), None
-    except Exception as exc:  # a page that does not build or start is a reported skip
+    except Exception as exc:  # noqa: BLE001 - a page that does not build or start is a reported skip
         return None, f"page could not start: {type(exc).__name__}: {exc}"

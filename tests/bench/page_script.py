@@ -65,17 +65,17 @@ async () => {
   });
   document.getElementById("run-button").click();
   const late = new Promise((_, reject) => setTimeout(
-    () => reject(new Error("run did not finish: " + progress.textContent)), %d));
+    () => reject(new Error("run did not finish: " + progress.textContent)), TIMEOUT_MS));
   return Promise.race([finished, late]);
 }
-""" % RUN_TIMEOUT_MS
+""".replace("TIMEOUT_MS", str(RUN_TIMEOUT_MS))
 
 
 def score_js(module_url: str) -> str:
     """Re-score a record in the page's worker: one rescore_record, then score_case per case."""
     return """
 async (record) => {
-  const m = await import(%s);
+  const m = await import(MODULE_URL);
   await m.ready;
   const t0 = performance.now();
   await m.call("rescore_record", { record, suite: null });
@@ -85,4 +85,4 @@ async (record) => {
   }
   return { rescore: t1 - t0, per_case: performance.now() - t1 };
 }
-""" % json.dumps(module_url)
+""".replace("MODULE_URL", json.dumps(module_url))

@@ -4,7 +4,8 @@ No HTTP library, no JSON parsing of the events: it sends one HTTP/1.1 POST, read
 response bytes, splits Server-Sent Events on blank lines, and time-stamps every event that
 carries a ``"content"`` delta with a non-empty value. Timings follow the evaluator's
 definitions (evaluator/transcript.py): TTFT = first token event since the request was
-started (before connecting), tok/s = (tokens - 1) / (last token - first token).
+started (before connecting), tok/s = (tokens - 1) / (last token - first token). The usage
+chunk's ``completion_tokens`` gives ``usage_tok_s`` over the same window.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def stream(url: str, body: dict[str, Any], timeout_s: float = 60.0) -> dict[str,
                ).encode() + payload
     start = time.perf_counter()
     stamps: list[float] = []
+    usage = 0
     with socket.create_connection((parts.hostname, parts.port or 80), timeout_s) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.sendall(request)
@@ -40,7 +42,7 @@ def stream(url: str, body: dict[str, Any], timeout_s: float = 60.0) -> dict[str,
             now = time.perf_counter()
             buffer += data
             if not in_body:
-                head, sep, rest = buffer.partition(b"\r\n\r\n")
+                _head, sep, rest = buffer.partition(b"\r\n\r\n")
                 if not sep:
                     continue
                 in_body, buffer = True, rest
@@ -49,9 +51,23 @@ def stream(url: str, body: dict[str, Any], timeout_s: float = 60.0) -> dict[str,
             for event in events:
                 if b'"content":' in event and EMPTY_CONTENT not in event:
                     stamps.append(now)
+                elif b'"completion_tokens":' in event:
+                    usage = _completion_tokens(event)
     end = time.perf_counter()
     tok = len(stamps)
     decode = (stamps[-1] - stamps[0]) if tok > 1 else 0.0
-    return {"ttft_ms": (stamps[0] - start) * 1000 if stamps else float("nan"),
+    nan = float("nan")
+    return {"ttft_ms": (stamps[0] - start) * 1000 if stamps else nan,
             "total_ms": (end - start) * 1000, "tok_out": float(tok),
-            "tok_s": (tok - 1) / decode if decode > 0 else float("nan")}
+            "tok_s": (tok - 1) / decode if decode > 0 else nan,
+            "usage": float(usage),
+            "usage_tok_s": (usage - 1) / decode if decode > 0 and usage else nan}
+
+
+def _completion_tokens(event: bytes) -> int:
+    """The usage chunk's completion_tokens (0 when the event is not one)."""
+    try:
+        obj = json.loads(event.partition(b"data:")[2])
+        return int(obj["usage"]["completion_tokens"])
+    except (ValueError, KeyError, TypeError):
+        return 0

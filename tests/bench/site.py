@@ -11,7 +11,6 @@ runtime URL variables in ``env`` (the build bakes them into the page's probe pla
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ def build(name: str, env: dict[str, str]) -> Path:
     """Build the site into the bench cache with ``env``; return its folder."""
     out = cache_root() / "bench" / "sites" / name
     done = subprocess.run([*localrate_cmd(), "build", "--out", str(out)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
+                          check=False, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"localrate build --out {out} exited {done.returncode}: "
                            f"{done.stderr.strip()[-400:]}")

@@ -186,9 +186,9 @@ def load_answers(path: str | None) -> list[dict[str, Any]]:
         return []
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     answers = data.get("answers") if isinstance(data, dict) else None
-    if not isinstance(answers, list):
-        raise ValueError(f"{path}: expected an object with an 'answers' list")
-    return answers
+    if isinstance(answers, list):
+        return answers
+    raise ValueError(f"{path}: expected an object with an 'answers' list")
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:

@@ -80,8 +80,7 @@ async function probeRow(row, strip, gen) {
   view.setRaw(observation);
   try {
     await ready;
-    const { answered, ...raw } = observation;
-    const found = await call("interpret_probe", { plan_row: row.plan, observation: raw });
+    const found = await call("interpret_probe", { plan_row: row.plan, observation });
     if (gen !== generation) return;
     view.setState(found, observation);
     if (found.state !== "up") console.info(`localrate: ${row.plan.url}: ${found.state}: ${found.detail}`);
@@ -99,8 +98,9 @@ async function probeRow(row, strip, gen) {
  * GET a URL with a timeout; return the raw observation the evaluator interprets.
  * @returns {Promise<{status: number|null, body: string|null, error: string|null, elapsed_ms: number}>}
  */
-// The evaluator's interpret_probe reads `error: "network"` as "closed port or CORS". The
-// page also records `answered` (an opaque no-cors GET got a response), shown as a raw fact.
+// A failed fetch is `error: "network"` (closed port or CORS, the browser cannot tell), or
+// `error: "cors"` when an opaque no-cors GET then got an answer: the port is open and CORS
+// refused this page. The evaluator's interpret_probe turns either into a state and detail.
 export async function observe(url, { method = "GET", body = null, timeoutMs = PROBE_TIMEOUT_MS } = {}) {
   const t0 = performance.now();
   const ctl = new AbortController();
@@ -121,7 +121,7 @@ export async function observe(url, { method = "GET", body = null, timeoutMs = PR
     // A CORS refusal and a closed port look the same to fetch. An opaque (no-cors) GET
     // tells them apart: it succeeds when anything answers on the port at all.
     const answered = method === "GET" && (await answersOpaquely(url, ctl.signal));
-    return done({ status: null, body: null, error: "network", answered });
+    return done({ status: null, body: null, error: answered ? "cors" : "network" });
   } finally {
     clearTimeout(timer);
   }
@@ -192,7 +192,7 @@ function rowView(row) {
     setRaw(o) {
       const ms = `${Math.round(o.elapsed_ms)} ms`;
       if (o.error === "timeout") setState("checking", "no answer yet", `timed out after ${PROBE_TIMEOUT_MS / 1000} s`, false);
-      else if (o.answered) setState("checking", "CORS", `the port answers, but its CORS settings refuse this page · ${ms}`, true);
+      else if (o.error === "cors") setState("checking", "CORS", `the port answers, but its CORS settings refuse this page · ${ms}`, true);
       else if (o.status == null) setState("checking", "no answer", `no answer (closed port or CORS) · ${ms}`, true);
       else setState("checking", `HTTP ${o.status}`, `answered in ${ms}; reading it…`, o.status === 401 || o.status === 403);
     },
@@ -204,10 +204,7 @@ function rowView(row) {
       };
       const fixable = ["refused", "unauthorized"].includes(found.state);
       setState(found.state, badges[found.state] || found.state, found.detail, fixable, found.runtime);
-      root.dataset.answered = String(o.status != null || Boolean(o.answered));
-      if (o.answered) {
-        append(detail, el("br"), "The port answers, but its CORS settings refuse this page's origin: see the fix.");
-      }
+      root.dataset.answered = String(o.status != null || o.error === "cors");
     },
     setError(message) {
       setState("error", "error", message, false);

@@ -93,7 +93,7 @@ function summaryView(record) {
 }
 
 const COLUMNS = ["case", "status", "total ms", "TTFT", "tok in", "tok out", "tools", "tok/s"];
-const OPTIONAL = new Set(["TTFT", "tok in", "tools"]); // hidden on narrow screens
+const OPTIONAL = new Set(["TTFT", "tok in", "tok out", "tools"]); // hidden on narrow screens
 
 function tableView(runId, record) {
   const body = el("tbody");
@@ -120,7 +120,7 @@ function tableView(runId, record) {
         el("td", { class: "n" }, num(result.total_ms)),
         el("td", { class: "n opt" }, num(result.ttft_ms)),
         el("td", { class: "n opt" }, num(result.tok_in)),
-        el("td", { class: "n" }, num(result.tok_out)),
+        el("td", { class: "n opt" }, num(result.tok_out)),
         el("td", { class: "n opt" }, String((result.tool_calls || []).length)),
         el("td", { class: "n" }, num(result.tok_s, 1))),
       detail);
@@ -133,9 +133,23 @@ function tableView(runId, record) {
 
 function expectText(expect) {
   if (!expect) return "–";
-  const { kind, ...rest } = expect;
-  const value = "value" in rest && Object.keys(rest).length === 1 ? JSON.stringify(rest.value) : JSON.stringify(rest, null, 2);
-  return `${kind} ${value}`;
+  const q = (v) => JSON.stringify(v);
+  switch (expect.kind) {
+    case "contains":
+      return `contains ${q(expect.value)}${expect.case_sensitive === false ? " (any case)" : ""}`;
+    case "not_contains":
+      return `does not contain ${q(expect.value)}`;
+    case "exact":
+      return `is exactly ${q(expect.value)}`;
+    case "regex":
+      return `matches /${expect.pattern}/${expect.flags || ""}`;
+    case "json_schema":
+      return `JSON matching the schema\n${JSON.stringify(expect.schema, null, 2)}`;
+    case "tool_call":
+      return `calls ${expect.name}${expect.arguments ? ` with arguments matching\n${JSON.stringify(expect.arguments, null, 2)}` : ""}`;
+    default:
+      return JSON.stringify(expect, null, 2);
+  }
 }
 
 function block(label, ...content) {
