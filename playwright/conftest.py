@@ -98,28 +98,28 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.fake_runtime",
                                  "--config", str(cfg)], cwd=REPO, stdout=out,
                                 stderr=subprocess.STDOUT)
-    _wait_for(lambda: log.read_text().count("ready ") >= len(configs), proc, log, 20)
+    wait_for(lambda: log.read_text().count("ready ") >= len(configs), proc, log, 20)
     urls: dict[str, Any] = {k: f"http://127.0.0.1:{p}" for k, p in ports.items()}
     urls["mlx"] = f"http://127.0.0.1:{free_port()}"  # nothing listens: a closed port
     urls["log"] = log
     try:
         yield urls
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
-def _wait_for(ready: Any, proc: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
+def wait_for(ready: Any, proc: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not ready():
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args} exited with {proc.returncode}:\n{log.read_text()}")
         if time.monotonic() > deadline:
-            _stop(proc)
+            stop_process(proc)
             raise RuntimeError(f"{proc.args} not ready after {seconds} s:\n{log.read_text()}")
         time.sleep(0.1)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -139,7 +139,7 @@ def runtime_env(fakes: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def _private_cache(folder: Path) -> Path:
+def private_cache(folder: Path) -> Path:
     """A LOCALRATE_CACHE of our own (the site is built in it), sharing the downloads."""
     shared = Path(os.environ.get("LOCALRATE_CACHE") or Path.home() / ".cache" / "localrate")
     cache = folder / "cache"
@@ -155,22 +155,22 @@ def server(fakes: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> I
     """`localrate serve` on a free port; yields its root URL (http://127.0.0.1:PORT)."""
     folder = tmp_path_factory.mktemp("server")
     port = free_port()
-    env = runtime_env(fakes) | {"LOCALRATE_CACHE": str(_private_cache(folder))}
+    env = runtime_env(fakes) | {"LOCALRATE_CACHE": str(private_cache(folder))}
     log = folder / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "localrate"), "serve",
                                  "--port", str(port), "--no-bridge"], cwd=REPO, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
-    _wait_for(lambda: _answers(port), proc, log, 300)
+    wait_for(lambda: answers(port), proc, log, 300)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(proc)
+        stop_process(proc)
         if proc.returncode not in (0, -15, None):
             print(f"localrate serve log:\n{log.read_text()}", file=sys.stderr)
 
 
-def _answers(port: int) -> bool:
+def answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
