@@ -46,6 +46,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="repetitions per figure (default 3 quick, 7 full)")
     parser.add_argument("--no-page", action="store_true",
                         help="skip every browser measurement")
+    parser.add_argument("--show", metavar="FILE",
+                        help="print the tables of a saved --json run and exit")
     opts = parser.parse_args(argv)
     opts.runs = opts.runs or (3 if opts.quick else 7)
     return opts
@@ -60,6 +62,8 @@ def log(opts: argparse.Namespace, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen measurements and print them."""
     opts = parse(argv)
+    if opts.show:
+        return show(opts.show)
     names = opts.only or list(MEASURES)
     opts.page, opts.page_skip_reason = None, None
     results: list[dict[str, Any]] = []
@@ -94,6 +98,22 @@ def main(argv: list[str] | None = None) -> int:
         print(summary_line(results))
     missed = any(r.get("ok") is False for m in results for r in m["rows"])
     return 2 if crashed else 1 if missed else 0
+
+
+def show(path: str) -> int:
+    """Print the tables of a saved ``--json`` run."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        results = data["measurements"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"--show {path}: not a saved benchmark run ({exc})", file=sys.stderr)
+        return 2
+    print(f"machine: {data.get('machine')}; runs: {data.get('runs')}; "
+          f"quick: {data.get('quick')}")
+    for result in results:
+        print_measurement(result)
+    print(summary_line(results))
+    return 0
 
 
 def machine() -> dict[str, Any]:

@@ -56,10 +56,12 @@ def run(opts: Any) -> dict[str, Any]:
     page = getattr(opts, "page", None)
     if page is not None:
         got = page.hang_times(opts.runs)
-        value = median(got["raw"])
-        out["rows"].append(row("page, Ollama hanging: every row answered", value, "ms",
-                               runs=got["raw"], target=f"<= {limit:g} ms",
+        value = median(got["span"])
+        out["rows"].append(row("page, Ollama hanging: probes sent -> every row answered", value,
+                               "ms", runs=got["span"], target=f"<= {limit:g} ms",
                                ok=value is not None and value <= limit))
+        out["rows"].append(row("page, Ollama hanging: every row answered, since navigation",
+                               median(got["raw"]), "ms", runs=got["raw"], target="(info)"))
         out["rows"].append(row("page, Ollama hanging: every row final (evaluator)",
                                median(got["final"]), "ms", runs=got["final"],
                                target="(info)"))

@@ -55,8 +55,14 @@ def run(opts: Any) -> dict[str, Any]:
     out = measurement("page", TITLE)
     times = page.load_times(opts.runs)
     judged(out, "navigation -> first discovery result (cold)", times["first"], FIRST_MS)
-    judged(out, "Pyodide + evaluator ready, cold cache", times["cold"], COLD_MS)
+    bare = page.bare_pyodide(min(opts.runs, 3))
+    bare_ms = median(bare)
+    out["rows"].append(row("loadPyodide() alone, cold, no page code (baseline)", bare_ms,
+                           "ms", runs=bare))
+    judged(out, "Pyodide + evaluator ready, cold cache", times["cold"], COLD_MS, bare_ms)
     judged(out, "Pyodide + evaluator ready, warm cache (reload)", times["warm"], WARM_MS)
+    stages = "; ".join(f"{ms} ms {text}" for ms, text in times["stages"])
+    out["notes"].append(f"evaluator-status during the last cold load: {stages}")
     with streaming_server(script=str(SCRIPT), model=MODEL) as url:
         _, record = in_process(url)
     cp_cases, cp_whole = cpython_scoring(record, max(opts.runs, 5))

@@ -60,11 +60,16 @@ def run(opts: Any) -> dict[str, Any]:
     if wasm is not None:
         rel = "/" + wasm.relative_to(site).as_posix()
         targets += [("wasm, identity", rel, False, False), ("wasm, gzip", rel, True, False)]
+    with serve(site, plain=True) as origin:
+        base = wrk(origin + "/local-models", seconds, False)
+    out["rows"].append(row("bare ASGI app, same bytes, same uvicorn (baseline)", base["rps"],
+                           "req/s"))
     with serve(site) as origin:
         for label, path, gzip, judged in targets:
             r = wrk(origin + path, seconds, gzip)
             ok = r["rps"] >= TARGET_RPS and r["errors"] == 0
             out["rows"].append(row(f"{label}: requests/s", r["rps"], "req/s",
+                                   baseline=base["rps"] if judged else None,
                                    target=f">= {TARGET_RPS:g}, 0 errors" if judged else "",
                                    ok=ok if judged else None))
             out["rows"].append(row(f"{label}: p99 latency", r["p99_ms"], "ms"))

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.common import ROOT, closed_ports_env, hanging_port
-from tests.bench.page_script import CUSTOM_KEY, MARKS_JS, RUN_JS, SPY_JS, score_js
+from tests.bench.page_script import (
+    BARE_PYODIDE_JS,
+    CUSTOM_KEY,
+    MARKS_JS,
+    RUN_JS,
+    SPY_JS,
+    score_js,
+)
 from tests.bench.site import build, serve
 from tests.bench.suitegen import ONE_CASE
 
@@ -121,9 +128,9 @@ class PageBench:
         finally:
             ctx.close()
 
-    def load_times(self, runs: int) -> dict[str, list[float]]:
+    def load_times(self, runs: int) -> dict[str, Any]:
         """First probe result, cold and warm evaluator-ready times (ms since navigation)."""
-        out: dict[str, list[float]] = {"first": [], "cold": [], "warm": []}
+        out: dict[str, Any] = {"first": [], "cold": [], "warm": [], "stages": []}
         for _ in range(runs):
             ctx = self.context()
             try:
@@ -131,11 +138,30 @@ class PageBench:
                 cold = self.marks(page)
                 out["first"].append(cold["first"])
                 out["cold"].append(cold["ready"])
+                out["stages"] = cold["stages"]
                 warm = self.marks(page)  # same context: warm HTTP cache
                 out["warm"].append(warm["ready"])
             finally:
                 ctx.close()
         return out
+
+    def bare_pyodide(self, runs: int) -> list[float]:
+        """Ms for ``loadPyodide()`` alone (same files, same origin, fresh context, main
+        thread, no page code): the floor under 'evaluator ready'."""
+        version = self.manifest.get("pyodide", {}).get("version")
+        index = f"/pyodide/{version}/"
+        if not version or not (self.site / index.strip("/") / "pyodide.mjs").exists():
+            return []
+        times = []
+        for _ in range(runs):
+            ctx = self.context()
+            try:
+                page = ctx.new_page()
+                page.goto(self.origin + "/build.json")
+                times.append(float(page.evaluate(BARE_PYODIDE_JS, self.origin + index)))
+            finally:
+                ctx.close()
+        return times
 
     def hang_times(self, runs: int) -> dict[str, list[float]]:
         """With Ollama's port hanging, after a reload (warm cache): ms until every row
@@ -144,7 +170,7 @@ class PageBench:
             env = closed_ports_env({"OLLAMA_BASE_URL": f"http://127.0.0.1:{port}"})
             site = build("hang", env)
             with serve(site) as origin:
-                times: dict[str, list[float]] = {"raw": [], "final": []}
+                times: dict[str, list[float]] = {"raw": [], "final": [], "span": []}
                 ctx = self.context()
                 try:
                     page = ctx.new_page()
@@ -152,6 +178,7 @@ class PageBench:
                     for _ in range(runs):
                         got = self.marks(page, origin)
                         times["raw"].append(got["rawAll"])
+                        times["span"].append(got["rawAll"] - got["rows"])
                         times["final"].append(got["allFinal"])
                 finally:
                     ctx.close()

@@ -3,7 +3,8 @@
 SPY_JS is an init script: a MutationObserver that stamps, with ``performance.now()`` (ms
 since navigation), the first time a runtime row shows a result (its text changes: the raw
 probe answer, shown before Python is ready), the time every row has, the time every row
-has a final ``data-state`` (not ``checking``: that needs the evaluator), and the time the
+has a final ``data-state`` (not ``checking``: that needs the evaluator), the time the rows
+appear (discovery.mjs inserts each row just before sending its probe), and the time the
 ``evaluator-status`` element says ``ready``.
 """
 
@@ -17,7 +18,8 @@ RUN_TIMEOUT_MS = 600_000
 SPY_JS = """
 (() => {
   if (window.top !== window) return;
-  const b = window.__lrBench = { first: null, rawAll: null, allFinal: null, ready: null };
+  const b = window.__lrBench = { rows: null, first: null, rawAll: null, allFinal: null,
+    ready: null, stages: [] };
   const initial = new WeakMap();
   const check = () => {
     const now = performance.now();
@@ -28,11 +30,16 @@ SPY_JS = """
       if (r.textContent !== initial.get(r) || r.dataset.state !== "checking") changed++;
       if (r.dataset.state && r.dataset.state !== "checking") final++;
     }
+    if (rows.length && b.rows == null) b.rows = now;  // rows go in as their probes start
     if (rows.length && changed && b.first == null) b.first = now;
     if (rows.length && changed === rows.length && b.rawAll == null) b.rawAll = now;
     if (rows.length && final === rows.length && b.allFinal == null) b.allFinal = now;
     const st = document.querySelector('[data-testid="evaluator-status"]');
     if (st && st.dataset.stage === "ready" && b.ready == null) b.ready = now;
+    const text = st ? st.textContent : "";
+    if (text && (!b.stages.length || b.stages[b.stages.length - 1][1] !== text)) {
+      b.stages.push([Math.round(now), text]);
+    }
   };
   new MutationObserver(check).observe(document, { subtree: true, childList: true,
     characterData: true, attributes: true });
@@ -69,6 +76,16 @@ async () => {
   return Promise.race([finished, late]);
 }
 """.replace("TIMEOUT_MS", str(RUN_TIMEOUT_MS))
+
+
+BARE_PYODIDE_JS = """
+async (indexURL) => {
+  const t0 = performance.now();
+  const { loadPyodide } = await import(indexURL + "pyodide.mjs");
+  await loadPyodide({ indexURL });
+  return performance.now() - t0;
+}
+"""
 
 
 def score_js(module_url: str) -> str:

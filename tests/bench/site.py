@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tests.bench.common import PYTHON, ROOT, cache_root, free_port, localrate_cmd
 
@@ -45,10 +46,12 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def serve(site: Path) -> Iterator[str]:
-    """Serve ``site`` on a free port in a child process; yield its origin."""
+def serve(site: Path, plain: bool = False) -> Iterator[str]:
+    """Serve ``site`` on a free port in a child process; yield its origin. ``plain``: a
+    bare ASGI app answering every request with the page's bytes (uvicorn's ceiling)."""
     port = free_port()
-    proc = subprocess.Popen([PYTHON, "-m", "tests.bench.site", str(site), str(port)],
+    extra = ["--plain"] if plain else []
+    proc = subprocess.Popen([PYTHON, "-m", "tests.bench.site", str(site), str(port), *extra],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         try:
@@ -67,17 +70,34 @@ def serve(site: Path) -> Iterator[str]:
             proc.wait()
 
 
+def plain_app(body: bytes) -> Any:
+    """The smallest ASGI app: 200 with ``body`` as HTML, whatever the request."""
+    headers = [(b"content-type", b"text/html; charset=utf-8"),
+               (b"content-length", str(len(body)).encode())]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
 def main(argv: list[str]) -> int:
-    """Serve SITE_DIR on 127.0.0.1:PORT until terminated."""
+    """Serve SITE_DIR on 127.0.0.1:PORT until terminated (``--plain``: see plain_app)."""
     import uvicorn
 
     from server.app import create_app
 
-    if len(argv) != 2:
-        print("usage: python -m tests.bench.site SITE_DIR PORT", file=sys.stderr)
+    plain = "--plain" in argv
+    args = [a for a in argv if a != "--plain"]
+    if len(args) != 2:
+        print("usage: python -m tests.bench.site SITE_DIR PORT [--plain]", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(Path(argv[0])), host="127.0.0.1", port=int(argv[1]),
-                log_level="warning")
+    site = Path(args[0])
+    app = plain_app((site / "local-models.html").read_bytes()) if plain else create_app(site)
+    uvicorn.run(app, host="127.0.0.1", port=int(args[1]), log_level="warning")
     return 0
 
 
