@@ -81,6 +81,8 @@ CORS_RECIPES: dict[str, str] = {
 
 _REFUSED = "no answer — the port is closed or CORS refused this page (a browser cannot tell which)"
 _CLOSED = "the port is closed (connection refused): is the runtime running?"
+_LNA = ("Chrome's Local Network Access permission is not granted to this page ({state}): "
+        "allow it when Chrome asks, or in the site settings, then Rescan")
 _CORS = "the port answers, but its CORS settings refuse this page's origin"
 _OLLAMA_CORS = ("the port answers, but Ollama refuses this page's origin "
                 "(it sends an empty 403 without CORS headers): set OLLAMA_ORIGINS")
@@ -199,7 +201,9 @@ def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> di
     """What one list probe found: state, a human detail, and the models.
 
     `observation` = ``{"status", "body", "error": "timeout"|"network"|"closed"|"cors"|str|None,
-    "elapsed_ms"}``. States: up, refused, unauthorized, timeout, error, loading.
+    "elapsed_ms", "permission"?}``; ``permission`` is the page's Local Network Access
+    permission state (prompt, denied, granted) on a public origin. States: up, refused,
+    unauthorized, timeout, error, loading, blocked (no permission, so nothing was sent).
     """
     runtime, base = plan_row["runtime"], plan_row["base_url"]
     status, body, error = observation.get("status"), observation.get("body"), observation.get("error")
@@ -207,6 +211,12 @@ def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> di
     models: list[dict[str, Any]] = []
     if error == "timeout":
         state, detail = "timeout", f"timed out after {elapsed / 1000:.1f} s".replace(".0 s", " s")
+    elif status is None and error in (None, "network", "cors") and \
+            observation.get("permission") in ("prompt", "denied"):
+        # A public page without Chrome's Local Network Access permission: no request left
+        # the browser, so neither the port nor CORS is to blame.
+        state = "blocked"
+        detail = _LNA.format(state=observation["permission"])
     elif status is None:
         state = "refused"
         if error == "closed":  # a client that can tell (the CLI): nothing listens there

@@ -37,7 +37,8 @@ CHARSET_META = re.compile(r"<meta\s+charset=[^>]*>", re.IGNORECASE)
 HEAD_TAG = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 REDIRECT_HTML = (
     '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
-    '<meta http-equiv="refresh" content="0; url={page}">\n<title>localrate</title></head>\n'
+    '<meta http-equiv="refresh" content="0; url={page}">\n<link rel="icon" href="data:,">\n'
+    '<title>localrate</title></head>\n'
     '<body><p><a href="{page}">Go to {page}</a></p></body></html>\n'
 )
 

@@ -24,7 +24,7 @@ export function initDiscovery(data, cardsCallback) {
   onCards = cardsCallback;
   byId("rescan").addEventListener("click", () => scan());
   renderCustom(byId("custom-endpoints"), () => scan());
-  showLnaNote();
+  watchPermission();
   scan();
 }
 
@@ -41,6 +41,7 @@ function recipe(runtime) {
 /** Probe everything again (built-in probes now, custom ones once Python can plan them). */
 export async function scan() {
   const gen = ++generation;
+  await updateNote();
   cardsByRow.clear();
   emitCards();
   const strip = replace(byId("runtime-strip"));
@@ -60,6 +61,12 @@ export async function scan() {
     }));
   }
   await Promise.all(jobs);
+  await updateNote();
+}
+
+/** Show the Local Network Access note on a public origin until the permission is granted. */
+async function updateNote() {
+  byId("lna-note").hidden = !publicOrigin() || (await permissionState()) === "granted";
 }
 
 async function customRows(custom) {
@@ -77,6 +84,9 @@ async function probeRow(row, strip, gen) {
   strip.appendChild(view.root);
   const observation = await observe(row.plan.url);
   if (gen !== generation) return;
+  // Asked after the fetch: the fetch is what makes Chrome prompt the visitor.
+  const permission = await permissionState();
+  if (permission) observation.permission = permission;
   view.setRaw(observation);
   try {
     await ready;
@@ -200,7 +210,7 @@ function rowView(row) {
       const count = found.models.length;
       const badges = {
         up: `up · ${count} model${count === 1 ? "" : "s"}`, refused: "refused", unauthorized: "unauthorized",
-        timeout: "timed out", error: "error", loading: "loading",
+        timeout: "timed out", error: "error", loading: "loading", blocked: "blocked",
       };
       const fixable = ["refused", "unauthorized"].includes(found.state);
       setState(found.state, badges[found.state] || found.state, found.detail, fixable, found.runtime);
@@ -228,9 +238,32 @@ async function copyRecipe(pre, button) {
   setTimeout(() => replace(button, "Copy"), 2000);
 }
 
-function showLnaNote() {
+/** A page on a public https origin: Chrome asks for Local Network Access before 127.0.0.1. */
+function publicOrigin() {
   const host = location.hostname;
   const loopback = host === "localhost" || host.endsWith(".localhost") || host === "[::1]"
     || /^127\./.test(host);
-  byId("lna-note").hidden = !(location.protocol === "https:" && !loopback);
+  return location.protocol === "https:" && !loopback;
+}
+
+/** The Local Network Access permission state (prompt, denied, granted) on a public origin. */
+async function permissionState() {
+  if (!publicOrigin() || !navigator.permissions) return null;
+  try {
+    return (await navigator.permissions.query({ name: "local-network-access" })).state;
+  } catch (err) {
+    console.info(`localrate: local-network-access permission: ${err.message}`);
+    return null;
+  }
+}
+
+/** Rescan when the visitor grants (or revokes) the permission. */
+async function watchPermission() {
+  if (!publicOrigin() || !navigator.permissions) return;
+  try {
+    const status = await navigator.permissions.query({ name: "local-network-access" });
+    status.onchange = () => scan();
+  } catch {
+    // this browser has no such permission: nothing to watch
+  }
 }
