@@ -14,6 +14,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from server.client import httpx_module, make_client
+
 MAX_BODY = 5_000_000  # a model list bigger than this is not a model list
 
 
@@ -24,7 +26,7 @@ async def fetch(client: Any, method: str, url: str, body: Any, timeout: float
     ``error`` is ``"timeout"``, ``"network"`` (refused, reset, unreachable), another short
     text, or None. The body is decoded with replacement characters, cut at MAX_BODY bytes.
     """
-    import httpx
+    httpx = httpx_module()
 
     start = time.perf_counter()
     status: int | None = None
@@ -65,19 +67,11 @@ def _refused(exc: BaseException) -> bool:
     return False
 
 
-def make_client(timeout: float) -> Any:
-    """An httpx.AsyncClient that ignores proxy variables (loopback must stay loopback)."""
-    import httpx
-
-    return httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(timeout),
-                             follow_redirects=False)
-
-
 async def probe_all(plan: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
     """Probe every plan row in parallel → ``interpret_probe`` rows, in plan order."""
     from evaluator.discovery import interpret_probe
 
-    async with make_client(timeout) as client:
+    async with make_client(timeout, [row["url"] for row in plan]) as client:
         observations = await asyncio.gather(
             *(fetch(client, "GET", row["url"], None, timeout) for row in plan))
     return [interpret_probe(row, obs) for row, obs in zip(plan, observations)]
@@ -97,7 +91,7 @@ async def fetch_metadata(model_rows: list[dict[str, Any]], timeout: float
         for req in plan:
             unique.setdefault(_request_key(req), req)
     keys = list(unique)
-    async with make_client(timeout) as client:
+    async with make_client(timeout, [unique[k]["url"] for k in keys]) as client:
         observations = await asyncio.gather(
             *(fetch(client, unique[k]["method"], unique[k]["url"], unique[k].get("body"),
                     timeout) for k in keys))

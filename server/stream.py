@@ -88,12 +88,15 @@ async def send_case(url: str, body: dict[str, Any], timeout_s: float,
     wait for each piece of data. ``on_delta(ms, payload)`` is called per event, for live
     display only. Never raises for transport problems: they end up in ``error``.
     """
-    import httpx
+    from server.client import httpx_module, make_client
 
+    httpx = httpx_module()
     transcript: dict[str, Any] = {"url": url, "request": body, "status": None,
                                   "events": [], "ended_ms": None, "error": None}
     events: list[list[Any]] = transcript["events"]
     stall = stall_s if stall_s is not None else timeout_s
+    limits = httpx.Timeout(connect=timeout_s, read=stall, write=timeout_s, pool=timeout_s)
+    client = make_client(limits, [url])  # made before the clock starts: not the model's time
     start = time.perf_counter()
 
     def now_ms() -> float:
@@ -105,10 +108,8 @@ async def send_case(url: str, body: dict[str, Any], timeout_s: float,
         if on_delta is not None:
             on_delta(ms, payload)
 
-    limits = httpx.Timeout(connect=timeout_s, read=stall, write=timeout_s, pool=timeout_s)
     try:
-        async with (asyncio.timeout(timeout_s),
-                    httpx.AsyncClient(trust_env=False, timeout=limits) as client,
+        async with (client, asyncio.timeout(timeout_s),
                     client.stream("POST", url, json=body) as response):
             transcript["status"] = response.status_code
             transcript["error"] = await _read_body(response, max_bytes, record)

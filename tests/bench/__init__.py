@@ -1,0 +1,1 @@
+"""The localrate benchmark: `python -m tests.bench` (see docs/performance.md)."""

@@ -132,5 +132,6 @@ def run(opts: Any) -> dict[str, Any]:
                            baseline=weak_theirs[1], target="same as promptfoo",
                            ok=weak_ours[1] == weak_theirs[1]))
     out["notes"].append(f"{len(case_ids)} cases (tool-call cases left out); failed: "
-                        f"localrate {ours[-1][2]}, promptfoo {theirs[-1][2]}; config in {work}")
+                        f"localrate {ours[-1][2]}, promptfoo {theirs[-1][2]}")
+    shutil.rmtree(work, ignore_errors=True)
     return out

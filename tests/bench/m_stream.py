@@ -8,6 +8,7 @@ record); the page is Chromium running the same suite (tests/bench/page_runs.py).
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from tests.bench import raw_client
@@ -31,7 +32,18 @@ def modes(quick: bool) -> list[tuple[str, int, float | None]]:
 def run(opts: Any) -> dict[str, Any]:
     """Rows for each mode: baseline tok/s and TTFT, then the CLI's and the page's ratios."""
     out = measurement("stream", "1. Streaming overhead (tok/s and TTFT)")
-    suite = str(one_case_suite())
+    folder = one_case_suite()
+    try:
+        measure_modes(opts, out, str(folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if getattr(opts, "page_skip_reason", None):
+        out["notes"].append(f"page: skipped ({opts.page_skip_reason})")
+    return out
+
+
+def measure_modes(opts: Any, out: dict[str, Any], suite: str) -> None:
+    """Every server mode: raw client, CLI and page runs, appended to ``out``."""
     for label, tokens, rate in modes(opts.quick):
         with streaming_server(tokens=tokens, rate=rate) as url:
             raw = [raw_client.stream(url + "/v1/chat/completions", BODY)
@@ -51,9 +63,6 @@ def run(opts: Any) -> dict[str, Any]:
             if cases is None:
                 continue
             add_shell_rows(out, f"{label}: {shell}", cases, base_tok, base_ttft, ttft_target)
-    if getattr(opts, "page_skip_reason", None):
-        out["notes"].append(f"page: skipped ({opts.page_skip_reason})")
-    return out
 
 
 def add_shell_rows(out: dict[str, Any], label: str, cases: list[dict[str, Any]],

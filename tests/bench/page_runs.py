@@ -100,9 +100,10 @@ class PageBench:
         page.select_option("[data-testid=suite-select]", suite_id)
         page.wait_for_function("() => !document.getElementById('run-button').disabled",
                                timeout=60_000)
+        page.click("#clear-view")  # only this run's result section stays in view
         wall = float(page.evaluate(RUN_JS))
         with page.expect_download() as info:
-            page.locator("#results [data-testid=export-button]").first.click()
+            page.locator("#results [data-testid=export-button]").last.click()
         record = json.loads(Path(info.value.path()).read_text("utf-8"))
         return wall, record
 

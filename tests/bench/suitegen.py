@@ -22,7 +22,7 @@ cases:
 
 
 def one_case_suite() -> Path:
-    """A folder holding a one-case suite (left for the OS to clean up with the temp dir)."""
+    """A new temporary folder holding a one-case suite (the caller removes it)."""
     folder = Path(tempfile.mkdtemp(prefix="localrate-bench-suite-"))
     (folder / "suite.yaml").write_text(ONE_CASE, encoding="utf-8")
     return folder
