@@ -5,6 +5,7 @@
 #   ./dev.sh test    set up (plus Chromium and Node for the browser and Pyodide tests),
 #                    then run the whole test suite; exits with pytest's code
 #   ./dev.sh setup   the set-up steps of `test`, without running the tests
+#   ./dev.sh bench   set up (plus wrk), then the benchmark: python -m tests.bench [options]
 #   ./dev.sh lock    regenerate requirements.lock (Linux, python3.11; pip-compile options pass on)
 #
 # Safe to run again: every step checks first and skips what is already done.
@@ -194,9 +195,9 @@ setup_test_tools() {
 main() {
   local cmd=${1:-}
   case "$cmd" in
-    serve|test|setup) ;;
+    serve|test|setup|bench) ;;
     lock) shift; lock_deps "$@"; exit 0 ;;
-    *) die "usage: ./dev.sh serve | test | setup | lock" ;;
+    *) die "usage: ./dev.sh serve | test | setup | bench | lock" ;;
   esac
   shift
   setup_venv
@@ -207,6 +208,15 @@ main() {
   fi
   setup_test_tools
   [ "$cmd" = setup ] && { step "setup: done (./dev.sh test runs the tests)"; exit 0; }
+  if [ "$cmd" = bench ]; then
+    if ! command -v wrk >/dev/null 2>&1; then
+      if command -v apt-get >/dev/null 2>&1; then step "wrk: installing (apt-get)"; apt_install wrk
+      else step "wrk: not found and no apt-get: the static-serving figure will say so"
+      fi
+    fi
+    step "bench: python -m tests.bench $*"
+    exec .venv/bin/python -m tests.bench "$@"
+  fi
   step "test: pytest -q tests playwright"
   local code=0
   .venv/bin/pytest -q tests playwright "$@" || code=$?
