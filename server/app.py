@@ -4,24 +4,30 @@ Routes: `/` redirects (307) to `/local-models`, which is the page; everything el
 static file of the build. Every response carries the build's Content-Security-Policy,
 `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`. Hashed assets,
 Pyodide files and suites are cached for a year (`immutable`); the HTML is `no-cache`.
-Text and wasm are gzipped (the zip and images are already compressed).
+
+Compression is done once, by the build: a file listed in the manifest's `gzip` has a
+`.gz` sibling, sent with `Content-Encoding: gzip` to clients that accept it (both forms
+carry `Vary: Accept-Encoding`). The page itself is read once and answered from memory.
+The file table is made when the app is created: a rebuild needs a restart.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.staticfiles import NotModifiedResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.build import IMMUTABLE_PREFIXES, MANIFEST, PAGE
@@ -31,8 +37,7 @@ mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("application/wasm", ".wasm")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-GZIP_MIN_BYTES = 1024
-GZIP_LEVEL = 6  # 9 costs ~3x the CPU on the 9.6 MB wasm for ~2% less
+HTML = "text/html; charset=utf-8"
 
 
 class SecurityHeaders:
@@ -110,27 +115,105 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def accepts_gzip(accept_encoding: str) -> bool:
+    """True when an Accept-Encoding header allows gzip (`gzip`, but not `gzip;q=0`)."""
+    for item in accept_encoding.lower().split(","):
+        name, _, params = item.partition(";")
+        if name.strip() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def not_modified(etag: str, request: Request) -> bool:
+    """True when the request's If-None-Match already names `etag` (or is `*`)."""
+    tags = request.headers.get("if-none-match")
+    if tags is None:
+        return False
+    return tags.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in tags.split(",")]
+
+
+@dataclass(frozen=True)
+class SiteFile:
+    """One file of the build: its path and stat, and its `.gz` sibling's, if it has one."""
+
+    path: Path
+    stat: os.stat_result
+    media_type: str
+    gz: Path | None = None
+    gz_stat: os.stat_result | None = None
+
+
+def site_table(site: Path, gzipped: set[str]) -> dict[str, SiteFile]:
+    """URL path (no leading `/`) -> file, for every file of the build but the `.gz`
+    siblings; a folder's `index.html` also answers at `folder/`."""
+    siblings = {rel + ".gz" for rel in gzipped}
+    table: dict[str, SiteFile] = {}
+    for path in sorted(p for p in site.rglob("*") if p.is_file()):
+        rel = path.relative_to(site).as_posix()
+        if rel in siblings:
+            continue
+        gz = path.with_name(path.name + ".gz") if rel in gzipped else None
+        entry = SiteFile(path, path.stat(), mimetypes.guess_type(path.name)[0] or "text/plain",
+                         gz, gz.stat() if gz else None)
+        table[rel] = entry
+        if path.name == "index.html":
+            table[rel.removesuffix("index.html")] = entry
+    return table
+
+
 def create_app(site: Path) -> Starlette:
     """The app serving the build in `site` (made by `localrate build`)."""
     try:
         manifest = json.loads((site / MANIFEST).read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise RuntimeError(f"{site / MANIFEST}: not a localrate build ({exc})") from exc
-    page_file = site / manifest["page"]
+    gzipped = set(manifest.get("gzip", []))
+    files = site_table(site, gzipped)
+    page_plain = (site / manifest["page"]).read_bytes()
+    page_gz = (site / f"{manifest['page']}.gz").read_bytes() if manifest["page"] in gzipped \
+        else None
+    page_etags = {False: f'"{hashlib.md5(page_plain).hexdigest()}"',
+                  True: f'"{hashlib.md5(page_gz or b"").hexdigest()}"'}
 
     async def home(request: Request) -> Response:
         return RedirectResponse(url=f"/{PAGE}", status_code=307)
 
     async def page(request: Request) -> Response:
-        return FileResponse(page_file, media_type="text/html; charset=utf-8")
+        gz = page_gz is not None and accepts_gzip(request.headers.get("accept-encoding", ""))
+        body = page_gz if gz and page_gz is not None else page_plain
+        headers = {"etag": page_etags[gz]}  # lower case: NotModifiedResponse filters by it
+        if page_gz is not None:
+            headers["vary"] = "Accept-Encoding"
+        if gz:
+            headers["content-encoding"] = "gzip"
+        if not_modified(headers["etag"], request):
+            return NotModifiedResponse(Headers(headers))
+        if request.method == "HEAD":
+            headers["content-length"] = str(len(body))
+            body = b""
+        return Response(body, media_type=HTML, headers=headers)
+
+    async def static(request: Request) -> Response:
+        entry = files.get(request.path_params["path"])
+        if entry is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        headers = {}
+        path, stat = entry.path, entry.stat
+        if entry.gz is not None:
+            headers["vary"] = "Accept-Encoding"
+            if entry.gz_stat and accepts_gzip(request.headers.get("accept-encoding", "")):
+                headers["content-encoding"] = "gzip"
+                path, stat = entry.gz, entry.gz_stat
+        response = FileResponse(path, media_type=entry.media_type, headers=headers,
+                                stat_result=stat)
+        if not_modified(response.headers["etag"], request):
+            return NotModifiedResponse(response.headers)
+        return response
 
     routes = [
         Route("/", home),
         Route(f"/{PAGE}", page),
-        Mount("/", app=StaticFiles(directory=site, html=True)),
+        Route("/{path:path}", static),
     ]
-    middleware = [
-        Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL),
-        Middleware(SecurityHeaders, csp=manifest["csp"]),
-    ]
+    middleware = [Middleware(SecurityHeaders, csp=manifest["csp"])]
     return Starlette(routes=routes, middleware=middleware)

@@ -18,7 +18,7 @@ import asyncio
 import ipaddress
 import json
 from collections.abc import Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -143,18 +143,20 @@ class ChatResponse(Response):
         await send(
             {"type": "http.response.body", "body": _sse(reply.first_chunk()), "more_body": True}
         )
+        events = run_generation(self.worker, self.gen, self.req, receive)
         try:
-            async for kind, value in run_generation(self.worker, self.gen, self.req, receive):
-                if kind == "gone":
-                    return
-                if kind == "end":
-                    finish, prompt, completion = value
-                    body = _sse(reply.last_chunk(finish))
-                    if self.req.include_usage:
-                        body += _sse(reply.usage_chunk(prompt, completion))
-                else:
-                    body = _sse(reply.add(kind, value))
-                await send({"type": "http.response.body", "body": body, "more_body": True})
+            async with aclosing(events):
+                async for kind, value in events:
+                    if kind == "gone":
+                        return
+                    if kind == "end":
+                        finish, prompt, completion = value
+                        body = _sse(reply.last_chunk(finish))
+                        if self.req.include_usage:
+                            body += _sse(reply.usage_chunk(prompt, completion))
+                    else:
+                        body = _sse(reply.add(kind, value))
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
         except OSError:
             return  # the client went away mid-send
         except Exception as exc:  # noqa: BLE001 - after the headers: report in the stream
@@ -166,14 +168,16 @@ class ChatResponse(Response):
 
     async def _complete(self, scope: Scope, receive: Receive, send: Send) -> None:
         reply = Reply(self.gen.info.id)
+        events = run_generation(self.worker, self.gen, self.req, receive)
         try:
-            async for kind, value in run_generation(self.worker, self.gen, self.req, receive):
-                if kind == "gone":
-                    return
-                if kind == "end":
-                    response: Response = JSONResponse(reply.completion(*value))
-                else:
-                    reply.add(kind, value)
+            async with aclosing(events):
+                async for kind, value in events:
+                    if kind == "gone":
+                        return
+                    if kind == "end":
+                        response: Response = JSONResponse(reply.completion(*value))
+                    else:
+                        reply.add(kind, value)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a 500 JSON body
             error = BridgeError(500, f"generation failed: {type(exc).__name__}: {exc}")
             response = error_response(error)

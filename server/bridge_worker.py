@@ -3,9 +3,10 @@
 mlx-lm generation is not re-entrant, so every call into the model runs on one thread
 (a single-worker executor) and requests take turns behind an `asyncio.Lock`. At most
 `max_waiting` requests wait for their turn; one more gets 503 with Retry-After.
-`run_generation()` advances the model's iterator one piece at a time, checks between
-pieces whether the client went away, and always closes the iterator, which stops
-generation.
+`run_generation()` runs the whole token loop (`generate()`) on that thread, so the model
+never waits for the event loop: events come back through an `asyncio.Queue`, and a
+client that goes away sets a stop flag the loop checks between tokens. The model's
+iterator is always closed, on the worker thread, which stops generation.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -21,7 +23,7 @@ import anyio
 from starlette.types import Receive
 
 from server.bridge_chat import BridgeError, ChatRequest
-from server.bridge_gen import Generator, Piece
+from server.bridge_gen import Generator
 from server.bridge_text import OutputSplitter
 
 log = logging.getLogger("localrate.bridge")
@@ -68,9 +70,9 @@ class Worker:
             503, "the model is still loading", {"Retry-After": str(self.retry_after_s)}
         )
 
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(*args)` on the worker thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Start `fn(*args)` on the worker thread (now); await the result to get its value."""
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def admit(self) -> None:
         """Take a place in the queue, or raise 503 when it is full."""
@@ -90,12 +92,6 @@ class Worker:
         if self._lock is None:
             self._lock = asyncio.Lock()
         return self._lock
-
-    def close_later(self, iterator: Iterator[Piece]) -> None:
-        """Close a model iterator on the worker thread (after any step in flight)."""
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            self._executor.submit(close)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -137,41 +133,80 @@ def _tool_events(
     return events
 
 
+def generate(
+    gen: Generator,
+    req: ChatRequest,
+    emit: Callable[[tuple[str, Any]], None],
+    stop: threading.Event,
+) -> None:
+    """The token loop, run on the worker thread: `emit()` each event of `run_generation`
+    (but "gone"), return early once `stop` is set, and always close the model's iterator."""
+    splitter = OutputSplitter(gen.info.think, gen.info.tool, req.stop)
+    made_call = False
+
+    def emit_all(events: list[tuple[str, str]]) -> None:
+        nonlocal made_call
+        for kind, value in events:
+            items = _tool_events(gen, value, req.tools) if kind == "tool" else [(kind, value)]
+            for item in items:
+                made_call = made_call or item[0] == "tool"
+                emit(item)
+
+    iterator = gen.stream(req.messages, req.tools, req.params)
+    prompt = completion = 0
+    finish = "stop"
+    try:
+        for piece in iterator:
+            prompt, completion = piece.prompt_tokens, piece.completion_tokens
+            finish = piece.finish_reason or finish
+            emit_all(splitter.feed(piece.text))
+            if piece.finish_reason is not None or splitter.stopped:
+                break
+            if stop.is_set():
+                return
+        emit_all(splitter.finish())
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+    if splitter.stopped:
+        finish = "stop"
+    if made_call and finish == "stop":
+        finish = "tool_calls"
+    emit(("end", (finish, prompt, completion)))
+
+
 async def run_generation(
     worker: Worker, gen: Generator, req: ChatRequest, receive: Receive
 ) -> AsyncIterator[tuple[str, Any]]:
     """Yield `("content"|"reasoning", text)`, `("tool", {"name","arguments"})`, then
     `("end", (finish_reason, prompt_tokens, completion_tokens))`, or `("gone", None)`
-    when the client disconnected. Call while holding `worker.turn`."""
-    splitter = OutputSplitter(gen.info.think, gen.info.tool, req.stop)
-    iterator = await worker.call(gen.stream, req.messages, req.tools, req.params)
-    prompt = completion = 0
-    finish, made_call, done = "stop", False, False
+    when the client disconnected. Call while holding `worker.turn`, and close it
+    (`contextlib.aclosing`): closing early stops generation.
+
+    The whole token loop (`generate`) runs on the worker thread, so the model never
+    waits for the event loop; its events come back through an `asyncio.Queue`."""
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+    stop = threading.Event()
+
+    def emit(event: tuple[str, Any] | None) -> None:
+        loop.call_soon_threadsafe(events.put_nowait, event)
+
+    def job() -> None:
+        try:
+            generate(gen, req, emit, stop)
+        finally:
+            emit(None)
+
+    done = worker.call(job)
     try:
-        while not done:
-            piece = await worker.call(next, iterator, None)
-            if piece is None:
-                events, done = splitter.finish(), True
-            else:
-                prompt, completion = piece.prompt_tokens, piece.completion_tokens
-                finish = piece.finish_reason or finish
-                events = splitter.feed(piece.text)
-                done = piece.finish_reason is not None or splitter.stopped
-                if done:
-                    events += splitter.finish()
-            for kind, value in events:
-                items = _tool_events(gen, value, req.tools) if kind == "tool" else [(kind, value)]
-                for item in items:
-                    made_call = made_call or item[0] == "tool"
-                    yield item
-            if not done and await client_gone(receive):
+        while (event := await events.get()) is not None:
+            yield event
+            if event[0] != "end" and await client_gone(receive):
                 log.info("bridge: client disconnected, generation stopped")
                 yield ("gone", None)
                 return
-        if splitter.stopped:
-            finish = "stop"
-        if made_call and finish == "stop":
-            finish = "tool_calls"
-        yield ("end", (finish, prompt, completion))
+        await done  # raises what the token loop raised
     finally:
-        worker.close_later(iterator)
+        stop.set()

@@ -8,7 +8,8 @@ Output (every URL in the pages starts with the base path, so any base path works
     assets/evaluator.<hash>.zip                  evaluator + jsonschema & co + rpds shim
     suites/<id>.<hash>.json                      resolved suites (evaluator's own loader)
     pyodide/<version>/...                        the five pinned Pyodide files (vendored)
-    build.json                                   manifest: input hash, CSP, asset map
+    <file>.gz                                    gzip of each text or wasm file (>= 1 KiB)
+    build.json                                   manifest: input hash, CSP, asset map, .gz list
     _headers                                     the same headers for hosts that read it
 
 Hashed names and imports: each `.mjs` file's hash covers its own source and the sources of

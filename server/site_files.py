@@ -6,6 +6,8 @@ about it; `write_site` glues them and returns the manifest. Layout: see server/b
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import re
 import shutil
@@ -33,6 +35,10 @@ from server.build import (
 )
 
 DEFAULT_SUITE = "local-model-rating"
+# Written with a `.gz` sibling (zip and images are compressed already).
+GZIP_SUFFIXES = frozenset({".html", ".mjs", ".js", ".css", ".json", ".wasm", ".svg", ".txt"})
+GZIP_MIN_BYTES = 1024  # below this the headers outweigh the saving
+GZIP_CACHE_MIN_BYTES = 1 << 20  # big files (the pinned Pyodide ones) are reused across builds
 CHARSET_META = re.compile(r"<meta\s+charset=[^>]*>", re.IGNORECASE)
 HEAD_TAG = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 REDIRECT_HTML = (
@@ -173,6 +179,36 @@ def headers_file(base: str, header_csp: str) -> str:
                       for p in ("assets/", "pyodide/", "suites/")))
 
 
+def gzip_bytes(data: bytes) -> bytes:
+    """Deterministic gzip (level 9, mtime 0); big inputs are cached by content hash."""
+    if len(data) < GZIP_CACHE_MIN_BYTES:
+        return gzip.compress(data, compresslevel=9, mtime=0)
+    cached = assets.cache_dir() / "gzip" / f"{hashlib.sha256(data).hexdigest()}.gz"
+    if cached.is_file():
+        return cached.read_bytes()
+    body = gzip.compress(data, compresslevel=9, mtime=0)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    part = cached.with_name(f".{cached.name}.part")
+    part.write_bytes(body)
+    part.replace(cached)
+    return body
+
+
+def write_gzip_siblings(dest: Path, log: Log) -> list[str]:
+    """Write `x.gz` next to every compressible file `x`; returns the `x` paths, sorted."""
+    done = []
+    for path in sorted(p for p in dest.rglob("*") if p.is_file()):
+        if path.suffix not in GZIP_SUFFIXES or path.stat().st_size < GZIP_MIN_BYTES:
+            continue
+        data = path.read_bytes()
+        body = gzip_bytes(data)
+        if len(body) < len(data):
+            _write(path.with_name(path.name + ".gz"), body)
+            done.append(path.relative_to(dest).as_posix())
+    log(f"gzip: {len(done)} files precompressed")
+    return sorted(done)
+
+
 def write_site(dest: Path, opts: BuildOptions, suites_dir: Path, log: Log) -> dict[str, Any]:
     """Write the whole site into `dest`; returns the manifest (without the input hash)."""
     from evaluator.discovery import discovery_table, probe_plan
@@ -213,7 +249,8 @@ def write_site(dest: Path, opts: BuildOptions, suites_dir: Path, log: Log) -> di
     pages = render_pages(dest, opts, context, urls)
     (dest / "_headers").write_text(headers_file(base, header_csp), "utf-8")
     log(f"pages: {', '.join(pages)}")
+    gzipped = write_gzip_siblings(dest, log)
     return {"format": "localrate.build/1", "base_path": base, "page": f"{PAGE}.html",
             "pages": pages, "csp": header_csp, "csp_meta": meta_csp, "assets": urls,
             "pyodide": {"version": pyodide["version"], "mode": pyodide["mode"]},
-            "suites": [s["url"] for s in suites], "evaluator_zip": evaluator_zip["url"]}
+            "suites": [s["url"] for s in suites], "evaluator_zip": evaluator_zip["url"], "gzip": gzipped}

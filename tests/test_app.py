@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from server.app import IMMUTABLE, bridge_app_if_available, create_app
+from server.app import IMMUTABLE, accepts_gzip, bridge_app_if_available, create_app
 from server.build import BuildOptions, build_site
 from server.cli import main
 
 WEB_MIN = Path(__file__).parent / "data" / "web_min"
+PYODIDE = "/pyodide/314.0.7/"
+GZIP = {"Accept-Encoding": "gzip, deflate, br"}
+PLAIN = {"Accept-Encoding": "identity"}
 DIRECTIVES = [
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",
@@ -79,13 +84,89 @@ def test_module_and_wasm_types(client: TestClient, site: Path) -> None:
     assert wasm.content[:4] == b"\0asm"
 
 
-def test_gzip_for_text_and_wasm(client: TestClient, site: Path) -> None:
-    for path in ("/local-models", "/pyodide/314.0.7/pyodide.asm.wasm",
-                 "/pyodide/314.0.7/pyodide.asm.mjs"):
-        response = client.get(path, headers={"Accept-Encoding": "gzip"})
-        assert response.headers.get("content-encoding") == "gzip", path
-    plain = client.get("/local-models", headers={"Accept-Encoding": "identity"})
-    assert "content-encoding" not in plain.headers
+def raw_get(client: TestClient, path: str, headers: dict[str, str]) -> tuple[Any, bytes]:
+    """GET without httpx's automatic decoding: the response and the bytes on the wire."""
+    with client.stream("GET", path, headers=headers) as response:
+        return response, b"".join(response.iter_raw())
+
+
+@pytest.mark.parametrize("path, source, media_type, cache", [
+    ("/local-models", "local-models.html", "text/html; charset=utf-8", "no-cache"),
+    (PYODIDE + "pyodide.asm.mjs", PYODIDE[1:] + "pyodide.asm.mjs",
+     "text/javascript; charset=utf-8", IMMUTABLE),
+    (PYODIDE + "pyodide.asm.wasm", PYODIDE[1:] + "pyodide.asm.wasm", "application/wasm",
+     IMMUTABLE),
+])
+def test_precompressed_gzip_or_identity(client: TestClient, site: Path, path: str,
+                                        source: str, media_type: str, cache: str) -> None:
+    original = (site / source).read_bytes()
+    zipped, zipped_wire = raw_get(client, path, GZIP)
+    assert zipped.status_code == 200
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert len(zipped_wire) < len(original) and gzip.decompress(zipped_wire) == original
+    plain, plain_wire = raw_get(client, path, PLAIN)
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    assert plain_wire == original
+    for response, wire in ((zipped, zipped_wire), (plain, plain_wire)):
+        assert response.headers["content-type"] == media_type
+        assert response.headers["cache-control"] == cache
+        assert response.headers["vary"] == "Accept-Encoding"
+        assert response.headers["content-length"] == str(len(wire))
+        directives = [d.strip() for d in response.headers["content-security-policy"].split(";")]
+        assert directives == DIRECTIVES
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_files_without_a_gz_sibling_are_sent_as_they_are(client: TestClient, site: Path
+                                                         ) -> None:
+    for path in (asset_url(site, "js/app.mjs"), PYODIDE + "python_stdlib.zip"):
+        response, wire = raw_get(client, path, GZIP)
+        assert response.status_code == 200, path
+        assert "content-encoding" not in response.headers and "vary" not in response.headers
+        assert wire == (site / path.lstrip("/")).read_bytes()
+
+
+@pytest.mark.parametrize("header, accepted", [
+    ("gzip", True), ("br, GZIP", True), ("gzip;q=0.5, br", True), ("deflate, gzip ; q=1", True),
+    ("", False), ("identity", False), ("br", False), ("gzip;q=0", False), ("gzip; q=0.0", False),
+    ("x-gzip2", False),
+])
+def test_accepts_gzip(header: str, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted
+
+
+@pytest.mark.parametrize("path", ["/local-models", PYODIDE + "pyodide.asm.wasm"])
+def test_head(client: TestClient, path: str) -> None:
+    for headers in (GZIP, PLAIN):
+        get, wire = raw_get(client, path, headers)
+        head = client.head(path, headers=headers)
+        assert head.status_code == 200 and head.content == b""
+        for name in ("content-type", "content-length", "cache-control", "etag",
+                     "content-security-policy"):
+            assert head.headers[name] == get.headers[name], (path, name)
+        assert head.headers.get("content-encoding") == get.headers.get("content-encoding")
+        assert int(head.headers["content-length"]) == len(wire)
+
+
+@pytest.mark.parametrize("path", ["/local-models", PYODIDE + "pyodide.asm.mjs"])
+def test_etag_gives_not_modified(client: TestClient, path: str) -> None:
+    for headers in (GZIP, PLAIN):
+        first = client.get(path, headers=headers)
+        again = client.get(path, headers={**headers, "If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.content == b"", path
+        assert again.headers["etag"] == first.headers["etag"]
+        assert again.headers["vary"] == "Accept-Encoding"
+    plain, zipped = client.get(path, headers=PLAIN), client.get(path, headers=GZIP)
+    assert plain.headers["etag"] != zipped.headers["etag"]
+
+
+def test_unknown_paths_are_404_with_the_csp(client: TestClient) -> None:
+    for path in ("/no-such-file", "/assets/", "/pyodide/314.0.7/pyodide.asm.wasm.gz",
+                 "/local-models.html/x", "/local-models.html.gz"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["cache-control"] == "no-cache"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
 def test_cache_headers(client: TestClient, site: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +14,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.bridge import is_loopback_host, make_app
+from server.bridge_chat import ChatRequest
 from server.bridge_gen import GenParams, ModelInfo, Piece, capabilities_for
 from server.bridge_text import OutputSplitter
+from server.bridge_worker import generate
 
 BASE = "http://127.0.0.1:8081"
 CHAT = "/v1/chat/completions"
@@ -23,7 +26,8 @@ TOOL = ("<tool_call>", "</tool_call>")
 
 
 class FakeGenerator:
-    """Yields fixed pieces; records calls, and whether its iterator was closed."""
+    """Yields fixed pieces (`delay` seconds apart, like a model); records calls, whether
+    its iterator was closed, and on which thread."""
 
     def __init__(
         self,
@@ -31,6 +35,7 @@ class FakeGenerator:
         think: tuple[str, str] | None = None,
         tool: tuple[str, str] | None = None,
         gate: threading.Event | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.info = ModelInfo(
             "fake-model",
@@ -39,10 +44,11 @@ class FakeGenerator:
             think,
             tool,
         )
-        self.pieces, self.gate = pieces, gate
+        self.pieces, self.gate, self.delay = pieces, gate, delay
         self.calls: list[tuple[Any, Any, GenParams]] = []
         self.started = threading.Event()
         self.closed = threading.Event()
+        self.closed_on = ""
         self.yielded = 0
 
     def stream(self, messages: Any, tools: Any, params: GenParams) -> Iterator[Piece]:
@@ -54,6 +60,7 @@ class FakeGenerator:
                     self.started.set()
                     if self.gate is not None:
                         self.gate.wait(10)
+                    time.sleep(self.delay)
                     self.yielded = i
                     last = i == len(self.pieces)
                     finish = "stop" if last else ("length" if i == params.max_tokens else None)
@@ -61,6 +68,7 @@ class FakeGenerator:
                     if finish:
                         return
             finally:
+                self.closed_on = threading.current_thread().name
                 self.closed.set()
 
         return run()
@@ -172,6 +180,7 @@ def test_stop_string_ends_generation_and_closes_the_model_iterator() -> None:
     assert body["choices"][0]["message"]["content"] == "one two "
     assert body["choices"][0]["finish_reason"] == "stop"
     assert gen.closed.wait(5) and gen.yielded == 3
+    assert gen.closed_on.startswith("localrate-mlx")  # mlx streams are per thread
 
 
 def test_params_reach_the_generator() -> None:
@@ -291,7 +300,7 @@ def test_full_queue_gets_503_with_retry_after() -> None:
 
 def test_client_disconnect_stops_generation() -> None:
     pieces = [f"w{i} " for i in range(200)]
-    gen = FakeGenerator(pieces)
+    gen = FakeGenerator(pieces, delay=0.02)  # 4 s in all, unless stopped
     app = make_app(gen)
     body = json.dumps(ask(stream=True)).encode()
     chunks: list[bytes] = []
@@ -331,8 +340,24 @@ def test_client_disconnect_stops_generation() -> None:
 
     asyncio.run(scenario())
     assert gen.closed.wait(5)
-    assert gen.yielded < 20
+    assert gen.yielded < 50
     assert b"[DONE]" not in b"".join(chunks)
+
+
+def test_token_loop_stops_between_tokens_when_told() -> None:
+    gen = FakeGenerator([f"w{i} " for i in range(10)])
+    req = ChatRequest([{"role": "user", "content": "hi"}], None, GenParams(), [], True, False)
+    stop = threading.Event()
+    events: list[tuple[str, Any]] = []
+
+    def emit(event: tuple[str, Any]) -> None:
+        events.append(event)
+        if len(events) == 3:
+            stop.set()  # what run_generation does when the client goes away
+
+    generate(gen, req, emit, stop)
+    assert [e[1] for e in events] == ["w0 ", "w1 ", "w2 "]  # and no "end"
+    assert gen.yielded == 3 and gen.closed.is_set()
 
 
 def test_health_while_loading_and_after_a_failed_load() -> None:

@@ -6,6 +6,7 @@ real suites, the real evaluator and the pinned, cached Pyodide and wheels.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import zipfile
@@ -17,7 +18,7 @@ import pytest
 from evaluator.suite import suite_from_json
 from server import assets
 from server.build import BuildError, BuildOptions, build_site, hash_assets, normalize_base_path
-from server.site_files import check_page
+from server.site_files import GZIP_MIN_BYTES, check_page, gzip_bytes
 
 WEB_MIN = Path(__file__).parent / "data" / "web_min"
 REAL_WEB = Path(__file__).resolve().parent.parent / "web"
@@ -48,7 +49,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_asset_names_are_hashed(site: Path) -> None:
-    files = [p for p in (site / "assets").rglob("*") if p.is_file()]
+    files = [p for p in (site / "assets").rglob("*") if p.is_file() and p.suffix != ".gz"]
     assert {p.suffix for p in files} == {".mjs", ".css", ".zip"}
     for path in files:
         assert HASHED.match(path.name), path.name
@@ -57,6 +58,27 @@ def test_asset_names_are_hashed(site: Path) -> None:
                          "js/worker.mjs"}
     for url in urls.values():
         assert (site / url.removeprefix("/base/")).is_file(), url
+
+
+def test_gzip_siblings_are_listed_and_deterministic(site: Path) -> None:
+    listed = json.loads((site / "build.json").read_text("utf-8"))["gzip"]
+    on_disk = sorted(p.relative_to(site).as_posix()[: -len(".gz")] for p in site.rglob("*.gz"))
+    assert listed == on_disk
+    version = assets.PYODIDE_VERSION
+    for rel in ("local-models.html", "local-models/index.html", f"pyodide/{version}/pyodide.mjs",
+                f"pyodide/{version}/pyodide.asm.mjs", f"pyodide/{version}/pyodide.asm.wasm",
+                f"pyodide/{version}/pyodide-lock.json"):
+        assert rel in listed, rel
+    for rel in listed:
+        original, packed = (site / rel).read_bytes(), (site / f"{rel}.gz").read_bytes()
+        assert gzip.decompress(packed) == original, rel
+        assert packed[4:8] == b"\0\0\0\0" and len(packed) < len(original), rel  # mtime 0
+    assert not [r for r in listed if r.endswith(".zip")]
+    small = [p for p in site.rglob("*.mjs") if p.stat().st_size < GZIP_MIN_BYTES]
+    assert small and not [p for p in small if p.with_name(p.name + ".gz").exists()]
+    wasm = (site / f"pyodide/{version}/pyodide.asm.wasm").read_bytes()
+    assert gzip_bytes(wasm) == (site / f"pyodide/{version}/pyodide.asm.wasm.gz").read_bytes()
+    assert gzip_bytes(b"x" * 2000) == gzip_bytes(b"x" * 2000)
 
 
 def test_rewritten_imports_resolve(site: Path) -> None:

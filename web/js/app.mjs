@@ -1,5 +1,5 @@
-// Entry point of /local-models: read the page data, start Python in its worker and
-// discovery at the same time, and wire the sections together.
+// Entry point of /local-models: read the page data, start discovery and, as soon as its
+// probe requests are out, Python in its worker; wire the sections together.
 
 import { byId, el, replace, report } from "./dom.mjs";
 import { initDiscovery } from "./discovery.mjs";
@@ -49,8 +49,15 @@ function showEvaluatorStatus() {
 function main() {
   const pageData = readPageData();
   showEvaluatorStatus();
-  start(new URL("./worker.mjs", import.meta.url), pageData);
-  initDiscovery(pageData, setCards);
+  // Discovery first: its probes must not queue behind Pyodide's download and compile.
+  let probesSent;
+  try {
+    probesSent = initDiscovery(pageData, setCards);
+  } catch (err) {
+    report(`Discovery could not start: ${err.message}`);
+    console.error(err);
+  }
+  Promise.resolve(probesSent).then(() => start(new URL("./worker.mjs", import.meta.url), pageData));
   byId("select-all").addEventListener("click", () => selectAll(true));
   byId("select-none").addEventListener("click", () => selectAll(false));
   onViewChange(renderComparison);

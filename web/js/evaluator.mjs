@@ -66,7 +66,10 @@ function onMessage(data) {
   if (data.type === "status") {
     if (data.stage === "error") return fail(data.message);
     setState({ stage: data.stage, message: data.message, ms: data.ms ?? null });
-    if (data.stage === "ready") readyResolve();
+    if (data.stage === "ready") {
+      performance.mark("localrate:evaluator-ready");
+      readyResolve();
+    }
     return;
   }
   const p = pending.get(data.id);

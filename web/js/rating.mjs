@@ -8,12 +8,13 @@ import { call, ready } from "./evaluator.mjs";
 import { exportRecord } from "./files.mjs";
 import { liveNote, pushLive, startLive } from "./live.mjs";
 import { onSelectionChange, selectedCards } from "./models.mjs";
-import { showRun } from "./results.mjs";
+import { appendResult, setSummary, showRun } from "./results.mjs";
 import { record as recordCase } from "./stream.mjs";
-import { newId, putRun } from "./store.mjs";
+import { appendCase, entryResults, finishRun, newId, putRun } from "./store.mjs";
 
 const CHAT_PATH = "/v1/chat/completions";
 const DEFAULT_SUITE = "local-model-rating";
+const ENDED = ["done", "stopped", "imported"]; // states whose stored record holds every case
 
 let pageData = null;
 let onStored = () => {};
@@ -109,8 +110,8 @@ async function runSelected() {
 }
 
 /**
- * Run (or resume) the entries of one batch, in order. Cases already in an entry's record
- * are kept and not run again.
+ * Run (or resume) the entries of one batch, in order. Cases already finished (in an entry's
+ * record or stored one by one) are kept and not run again.
  * @param {object[]} entries  stored run entries
  */
 export async function runEntries(entries) {
@@ -120,13 +121,17 @@ export async function runEntries(entries) {
   updateControls();
   const progress = replace(byId("progress"));
   const bars = entries.map((entry) => progressView(progress, entry));
+  let current = null;
   try {
     const suite = await loadSuite(entries[0].suite_id);
     for (let i = 0; i < entries.length && !stopRequested; i++) {
+      current = bars[i];
       await runEntry(entries[i], suite, bars[i]);
     }
+    current = null;
     liveNote(stopRequested ? "Stopped. Finished cases are kept; Resume continues." : "Done.");
   } catch (err) {
+    current?.fail();
     report(`Run failed: ${err.message}`);
     liveNote(`Run failed: ${err.message}`);
   } finally {
@@ -142,42 +147,128 @@ function modelOf(card) {
     capabilities: (card.capabilities || []).map((c) => (typeof c === "string" ? c : c.name)) };
 }
 
+/**
+ * What the results view shows of a run that has not ended: the fields of a run record
+ * that need no evaluator (no summary until `summarize` answers). Display only: exports
+ * and the stored record always come from the evaluator's run_record.
+ * @param {object} entry    a stored run entry
+ * @param {object[]} results  its case results so far
+ */
+export function partialView(entry, results) {
+  const info = (pageData?.suites || []).find((s) => s.id === entry.suite_id) || {};
+  return {
+    suite: { id: entry.suite_id, version: info.version }, model: modelOf(entry.card),
+    started_at: entry.started_at || null, settings: entry.settings, cases: results, summary: null,
+  };
+}
+
+/**
+ * The run record of an entry that has not ended (built by the evaluator from its stored
+ * cases), or its record when it has.
+ * @param {object} entry
+ */
+export async function recordOf(entry) {
+  if (entry.record && ENDED.includes(entry.state)) return entry.record;
+  await ready;
+  const suite = await loadSuite(entry.suite_id);
+  const results = await entryResults(entry);
+  return call("run_record", {
+    suite, model: modelOf(entry.card), settings: entry.settings,
+    started_at: entry.started_at || entry.record?.started_at || nowIso(), results,
+  });
+}
+
 async function runEntry(entry, suite, bar) {
   const model = modelOf(entry.card);
-  const startedAt = entry.record?.started_at || nowIso();
-  const results = [...(entry.record?.cases || [])];
+  const results = await entryResults(entry);
   const done = new Set(results.map((r) => r.id));
-  const save = async (state) => {
-    entry.state = state;
-    entry.record = await call("run_record", { suite, model, settings: entry.settings, started_at: startedAt, results });
-    await putRun(entry);
-    showRun(entry.id, entry.record, { state, source: "live", onExport: () => exportRecord(entry.record) });
-    bar.set(results.length, suite.cases.length, state);
-    onStored();
-  };
-  await save("running");
-  for (const c of suite.cases) {
-    if (done.has(c.id)) continue;
+  const total = suite.cases.length;
+  entry.started_at = entry.started_at || entry.record?.started_at || nowIso();
+  entry.state = "running";
+  await putRun(entry);
+  onStored();
+  const exportNow = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
+  showRun(entry.id, partialView(entry, results),
+    { state: "running", source: "live", onExport: exportNow, finalRecord: () => recordOf(entry) });
+  const summary = liveSummary(entry.id, results, suite.pass_threshold);
+  summary.update();
+  bar.set(results.length, total, "running");
+
+  // Every decision a case needs before its request is asked for up front: the worker
+  // answers while the first case streams, so a case costs one round trip (score_case).
+  const todo = suite.cases.filter((c) => !done.has(c.id));
+  const plans = todo.map((c) => planCase(c, model, entry.settings));
+  for (const [i, c] of todo.entries()) {
     if (stopRequested) break;
-    const result = await runCase(c, model, entry.settings);
+    const result = await runCase(c, await plans[i], model, entry.settings);
     if (!result) break; // stopped mid-case: that case is not kept
     results.push(result);
-    await save("running");
+    await appendCase(entry.id, results.length - 1, result);
+    appendResult(entry.id, result);
+    bar.set(results.length, total, "running");
+    summary.update();
   }
-  await save(stopRequested ? "stopped" : "done");
+  await summary.settled();
+  const state = stopRequested ? "stopped" : "done";
+  entry.record = await call("run_record", {
+    suite, model, settings: entry.settings, started_at: entry.started_at, results,
+  });
+  entry.state = state;
+  await finishRun(entry);
+  showRun(entry.id, entry.record,
+    { state, source: "live", onExport: () => exportRecord(entry.record), finalRecord: null });
+  bar.set(results.length, total, state);
+  onStored();
+}
+
+/**
+ * The running summary of one run: `summarize` after a case, at most one call in flight
+ * (cases that end meanwhile are counted by the next call).
+ */
+function liveSummary(runId, results, passThreshold) {
+  let busy = null;
+  let again = false;
+  const ask = () => {
+    again = false;
+    busy = call("summarize", { results, pass_threshold: passThreshold })
+      .then((s) => setSummary(runId, s), (err) => console.info(`localrate: summarize: ${err.message}`))
+      .then(() => {
+        busy = null;
+        if (again) ask();
+      });
+  };
+  return {
+    update() {
+      if (busy) again = true;
+      else ask();
+    },
+    async settled() {
+      while (busy) await busy;
+    },
+  };
+}
+
+/**
+ * Ask the evaluator what a case needs: its skipped result, or its request body.
+ * @returns {Promise<{skipped?: object, body?: object}>}
+ */
+function planCase(c, model, settings) {
+  const plan = call("skip_reason", { case: c, caps: model.capabilities }).then((reason) => (reason
+    ? call("skipped_result", { case: c, reason }).then((skipped) => ({ skipped }))
+    : call("build_request", { case: c, model_id: model.id, settings }).then((body) => ({ body }))));
+  plan.catch(() => {}); // a plan not reached (Stop) must not be an unhandled rejection
+  return plan;
 }
 
 /** One case → its result, or null when Stop interrupted it. */
-async function runCase(c, model, settings) {
-  const reason = await call("skip_reason", { case: c, caps: model.capabilities });
-  if (reason) return call("skipped_result", { case: c, reason });
-  const body = await call("build_request", { case: c, model_id: model.id, settings });
+async function runCase(c, plan, model, settings) {
+  if (plan.skipped) return plan.skipped;
   startLive(`${model.id} · ${c.id}`);
   inFlight = new AbortController();
   updateControls();
   let transcript;
   try {
-    transcript = await recordCase(model.base_url + CHAT_PATH, body, {
+    transcript = await recordCase(model.base_url + CHAT_PATH, plan.body, {
       timeoutS: settings.timeout_s, signal: inFlight.signal, onEvent: pushLive,
     });
   } finally {
@@ -192,13 +283,18 @@ async function runCase(c, model, settings) {
 function progressView(box, entry) {
   const bar = el("progress", { max: "1", value: "0" });
   const text = el("span", { class: "progress-text" }, "queued");
-  append(box, el("li", { class: "progress-row", "data-testid": "progress", "data-model-id": entry.card.id },
-    el("span", { class: "model-id" }, entry.card.id), bar, text));
+  const row = append(box, el("li", { class: "progress-row", "data-testid": "progress", "data-model-id": entry.card.id, "data-state": "queued" },
+    el("span", { class: "model-id" }, entry.card.id), bar, text)).lastChild;
   return {
     set(doneCount, total, state) {
       bar.max = total;
       bar.value = doneCount;
+      row.dataset.state = state;
       replace(text, `${doneCount} / ${total}${state === "running" ? "" : ` · ${state}`}`);
+    },
+    fail() {
+      row.dataset.state = "error";
+      text.append(" · failed");
     },
   };
 }

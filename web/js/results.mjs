@@ -19,15 +19,43 @@ export function shownRuns() {
 }
 
 /**
- * Show (or update) one run.
+ * Show (or update) one run: its header, summary and whole table.
  * @param {string} id
- * @param {object} record  a run record (localrate.run/1), possibly partial
- * @param {{state?: string, source?: string, total?: number, onExport?: () => void}} meta
+ * @param {object} record  a run record (localrate.run/1), or a running run's view of one
+ *   (same fields; `summary` may be null, `cases` grows through appendResult)
+ * @param {{state?: string, source?: string, onExport?: () => void,
+ *   finalRecord?: () => Promise<object>}} meta  `finalRecord` builds the run record of a
+ *   run that is not finished (for the comparison export)
  */
 export function showRun(id, record, meta = {}) {
   const old = view.get(id) || {};
   view.set(id, { ...old, ...meta, record });
   render(id);
+  changed();
+}
+
+/**
+ * Add one case result to a shown run: one table row, nothing else redrawn. The caller has
+ * already pushed `result` onto the run's `record.cases`.
+ * @param {string} id
+ * @param {object} result
+ */
+export function appendResult(id, result) {
+  const body = document.getElementById(sectionId(id))?.querySelector("tbody.result-body");
+  if (body) body.append(...rowViews(id, result));
+}
+
+/**
+ * Replace the summary of a shown run (a running run's summary after each case).
+ * @param {string} id
+ * @param {object} summary  the evaluator's summary
+ */
+export function setSummary(id, summary) {
+  const shown = view.get(id);
+  const old = document.getElementById(sectionId(id))?.querySelector("[data-testid=summary]");
+  if (!shown || !old) return;
+  shown.record.summary = summary;
+  old.replaceWith(summaryView(shown.record));
   changed();
 }
 
@@ -96,39 +124,42 @@ const COLUMNS = ["case", "status", "total ms", "TTFT", "tok in", "tok out", "too
 const OPTIONAL = new Set(["TTFT", "tok in", "tok out", "tools"]); // hidden on narrow screens
 
 function tableView(runId, record) {
-  const body = el("tbody");
-  for (const result of record.cases || []) {
-    const key = `${runId}|${result.id}`;
-    const open = openRows.has(key);
-    const detailId = `d-${sectionId(runId)}-${String(result.id).replace(/[^a-z0-9-]/gi, "")}`;
-    const toggle = el("button", { type: "button", class: "row-toggle", "aria-expanded": String(open), "aria-controls": detailId }, result.id);
-    const detail = el("tr", { class: "detail-row", id: detailId, hidden: !open },
-      el("td", { colspan: COLUMNS.length }, open ? detailView(result) : null));
-    toggle.addEventListener("click", () => {
-      const now = toggle.getAttribute("aria-expanded") !== "true";
-      toggle.setAttribute("aria-expanded", String(now));
-      detail.hidden = !now;
-      if (now) {
-        openRows.add(key);
-        if (!detail.firstChild.firstChild) detail.firstChild.appendChild(detailView(result));
-      } else openRows.delete(key);
-    });
-    body.append(
-      el("tr", { class: `result-row row-${result.status}`, "data-testid": "result-row", "data-case-id": result.id, "data-status": result.status },
-        el("th", { scope: "row" }, toggle),
-        el("td", {}, el("span", { class: `status status-${result.status}` }, result.status)),
-        el("td", { class: "n" }, num(result.total_ms)),
-        el("td", { class: "n opt" }, num(result.ttft_ms)),
-        el("td", { class: "n opt" }, num(result.tok_in)),
-        el("td", { class: "n opt" }, num(result.tok_out)),
-        el("td", { class: "n opt" }, String((result.tool_calls || []).length)),
-        el("td", { class: "n" }, num(result.tok_s, 1))),
-      detail);
-  }
+  const body = el("tbody", { class: "result-body" });
+  for (const result of record.cases || []) body.append(...rowViews(runId, result));
   return el("div", { class: "table-wrap" },
     el("table", { class: "results" },
       el("thead", {}, el("tr", {}, ...COLUMNS.map((c, i) => el("th", { scope: "col", class: [i > 1 ? "n" : "", OPTIONAL.has(c) ? "opt" : ""].join(" ").trim() || null }, c)))),
       body));
+}
+
+/** The two rows of one case result: the figures and the (lazily filled) detail. */
+function rowViews(runId, result) {
+  const key = `${runId}|${result.id}`;
+  const open = openRows.has(key);
+  const detailId = `d-${sectionId(runId)}-${String(result.id).replace(/[^a-z0-9-]/gi, "")}`;
+  const toggle = el("button", { type: "button", class: "row-toggle", "aria-expanded": String(open), "aria-controls": detailId }, result.id);
+  const detail = el("tr", { class: "detail-row", id: detailId, hidden: !open },
+    el("td", { colspan: COLUMNS.length }, open ? detailView(result) : null));
+  toggle.addEventListener("click", () => {
+    const now = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(now));
+    detail.hidden = !now;
+    if (now) {
+      openRows.add(key);
+      if (!detail.firstChild.firstChild) detail.firstChild.appendChild(detailView(result));
+    } else openRows.delete(key);
+  });
+  return [
+    el("tr", { class: `result-row row-${result.status}`, "data-testid": "result-row", "data-case-id": result.id, "data-status": result.status },
+      el("th", { scope: "row" }, toggle),
+      el("td", {}, el("span", { class: `status status-${result.status}` }, result.status)),
+      el("td", { class: "n" }, num(result.total_ms)),
+      el("td", { class: "n opt" }, num(result.ttft_ms)),
+      el("td", { class: "n opt" }, num(result.tok_in)),
+      el("td", { class: "n opt" }, num(result.tok_out)),
+      el("td", { class: "n opt" }, String((result.tool_calls || []).length)),
+      el("td", { class: "n" }, num(result.tok_s, 1))),
+    detail];
 }
 
 function expectText(expect) {

@@ -4,9 +4,9 @@
 import { byId, el, pct, replace, report } from "./dom.mjs";
 import { ready } from "./evaluator.mjs";
 import { exportComparison, exportRecord, recordsFromText } from "./files.mjs";
-import { isRunning, runEntries } from "./rating.mjs";
-import { hideRun, shownRuns, showRun } from "./results.mjs";
-import { deleteRun, listRuns, newId, putRun } from "./store.mjs";
+import { isRunning, partialView, recordOf, runEntries } from "./rating.mjs";
+import { hideRun, setSummary, shownRuns, showRun } from "./results.mjs";
+import { deleteRun, entryResults, listRuns, newId, putRun } from "./store.mjs";
 
 const UNFINISHED = ["queued", "running", "stopped"];
 let firstLoad = true;
@@ -14,19 +14,42 @@ let firstLoad = true;
 /** Wire the saved-runs section and show what a previous visit left unfinished. */
 export function initRuns() {
   byId("import-input").addEventListener("change", (event) => importFiles(event.target));
-  byId("export-comparison").addEventListener("click", () => {
-    const runs = shownRuns().map((r) => r.record);
-    if (runs.length) exportComparison(runs);
+  byId("export-comparison").addEventListener("click", async () => {
+    try {
+      const runs = await Promise.all(shownRuns().map((r) => (r.finalRecord ? r.finalRecord() : r.record)));
+      if (runs.length) exportComparison(runs);
+    } catch (err) {
+      report(`Export failed: ${err.message}`);
+    }
   });
   byId("resume-button").addEventListener("click", () => resume());
   byId("discard-button").addEventListener("click", () => discard());
   refreshRuns();
 }
 
-function show(entry) {
-  showRun(entry.id, entry.record, {
-    state: entry.state, source: entry.source || "stored", onExport: () => exportRecord(entry.record),
-  });
+const ENDED = ["done", "stopped", "imported"]; // their stored record holds every case
+
+/**
+ * Show a stored run: its record, or for a run that has not ended its cases so far (shown
+ * at once, without Python) and then, once the evaluator is ready, their summary.
+ * @param {object} entry
+ * @param {object[]} [results]  its case results, when already read
+ */
+async function show(entry, results) {
+  const exportIt = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
+  if (entry.record && ENDED.includes(entry.state)) {
+    showRun(entry.id, entry.record, { state: entry.state, source: entry.source || "stored", onExport: exportIt, finalRecord: null });
+    return;
+  }
+  const view = partialView(entry, results || await entryResults(entry));
+  showRun(entry.id, view, { state: entry.state, source: "stored", onExport: exportIt, finalRecord: () => recordOf(entry) });
+  try {
+    const record = await recordOf(entry);
+    // Only if this view is still the one shown (a resumed run replaces it).
+    if (shownRuns().find((r) => r.id === entry.id)?.record === view) setSummary(entry.id, record.summary);
+  } catch (err) {
+    console.info(`localrate: summary of run ${entry.id}: ${err.message}`);
+  }
 }
 
 /** The latest batch with unfinished runs, as its entries in order (or []). */
@@ -47,20 +70,23 @@ export async function refreshRuns() {
     return;
   }
   const batch = isRunning() ? [] : unfinishedBatch(entries);
+  const results = await Promise.all(batch.map((entry) => entryResults(entry)));
   if (firstLoad) {
     firstLoad = false;
     // A reload mid-run: show everything that was done before offering to resume.
-    for (const entry of batch) if (entry.record) show(entry);
+    batch.forEach((entry, i) => {
+      if (entry.record || results[i].length) show(entry, results[i]);
+    });
   }
-  drawBanner(batch);
+  drawBanner(batch, results);
   drawList(entries);
 }
 
-function drawBanner(batch) {
+function drawBanner(batch, results) {
   const banner = byId("resume-banner");
   banner.hidden = batch.length === 0;
   if (!batch.length) return;
-  const done = batch.reduce((n, e) => n + (e.record?.cases?.length || 0), 0);
+  const done = results.reduce((n, r) => n + r.length, 0);
   const models = batch.map((e) => e.card.id).join(", ");
   replace(byId("resume-text"),
     `An unfinished run (${batch[0].suite_id}, started ${new Date(batch[0].created_at).toLocaleString()}) `
@@ -73,21 +99,26 @@ function drawList(entries) {
   replace(list, ...entries.map((entry) => {
     const rec = entry.record;
     const s = rec?.summary;
+    const viewable = Boolean(rec) || (entry.card && entry.state !== "queued");
     const label = rec
       ? `${rec.suite?.id}@${rec.suite?.version} · ${rec.started_at} · ${rec.cases.length} cases · ${pct(s?.pass_ratio)} pass`
-      : `${entry.suite_id} · not started`;
+      : `${entry.suite_id} · ${entry.state === "queued" ? "not started" : "unfinished"}`;
     return el("li", { class: "past-run", "data-testid": "past-run", "data-state": entry.state },
       el("span", { class: "model-id" }, entry.card?.id || rec?.model?.id || "?"),
       el("span", { class: "past-meta" }, label),
       el("span", { class: `run-state run-state-${entry.state}` }, entry.state),
       el("span", { class: "past-actions" },
-        el("button", { type: "button", class: "secondary small", disabled: !rec, on: { click: () => show(entry) } }, "View"),
-        el("button", { type: "button", class: "secondary small", disabled: !rec, on: { click: () => exportRecord(rec) } }, "Export"),
+        el("button", { type: "button", class: "secondary small", disabled: !viewable, on: { click: () => show(entry) } }, "View"),
+        el("button", { type: "button", class: "secondary small", disabled: !viewable, on: { click: () => exportStored(entry) } }, "Export"),
         el("button", {
           type: "button", class: "link", "aria-label": `Delete the run of ${entry.card?.id || rec?.model?.id}`,
           on: { click: async () => { await deleteRun(entry.id); hideRun(entry.id); refreshRuns(); } },
         }, "delete")));
   }));
+}
+
+function exportStored(entry) {
+  recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
 }
 
 async function resume() {
@@ -100,7 +131,6 @@ async function resume() {
     report(`Cannot resume: the evaluator did not load (${err.message})`);
     return;
   }
-  for (const entry of batch) if (entry.record) show(entry);
   await runEntries(batch.filter((e) => UNFINISHED.includes(e.state)));
 }
 

@@ -16,14 +16,16 @@ function status(stage, message, ms) {
 async function boot(config) {
   const started = performance.now();
   status("pyodide", "loading Python (Pyodide)");
+  // The evaluator zip downloads while Pyodide loads.
+  const zip = fetch(config.evaluator_zip).then((response) => {
+    if (!response.ok) throw new Error(`evaluator zip ${config.evaluator_zip}: HTTP ${response.status}`);
+    return response.arrayBuffer();
+  });
+  zip.catch(() => {}); // reported when awaited below
   const { loadPyodide } = await import(config.pyodide.module_url);
   const pyodide = await loadPyodide({ indexURL: config.pyodide.index_url });
   status("evaluator", "loading the evaluator");
-  const response = await fetch(config.evaluator_zip);
-  if (!response.ok) {
-    throw new Error(`evaluator zip ${config.evaluator_zip}: HTTP ${response.status}`);
-  }
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  const bytes = new Uint8Array(await zip);
   const sitePackages = config.pyodide.site_packages
     || pyodide.pyimport("sysconfig").get_path("purelib");
   pyodide.unpackArchive(bytes, "zip", { extractDir: sitePackages });
