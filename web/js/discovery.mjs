@@ -11,26 +11,38 @@ const METADATA_TIMEOUT_MS = 4000;
 
 let pageData = null;
 let generation = 0;
-let onCards = () => {};
+let cardsCallback = () => {};
 const cardsByRow = new Map();
 let sent = () => {};
-const probesSent = new Promise((resolve) => { sent = resolve; });
+
+/** Resolves once every built-in probe request of the first scan has been sent (or
+ * discovery failed to start): the moment to start the Python worker. */
+export const probesSent = new Promise((resolve) => { sent = resolve; });
 
 /**
  * Start discovery: render the strip, probe, and keep probing on Rescan.
- * @param {object} data  page_data
- * @param {(cards: object[]) => void} cardsCallback  called with every model card found
- * @returns {Promise<void>} resolves once every built-in probe request of the first scan
- *   has been sent (or the scan failed): the moment to start the Python worker
+ * @param {object} data  page data (pagedata.mjs)
  */
-export function initDiscovery(data, cardsCallback) {
-  pageData = data;
-  onCards = cardsCallback;
-  byId("rescan").addEventListener("click", () => scan());
-  renderCustom(byId("custom-endpoints"), () => scan());
-  watchPermission();
-  scan().catch((err) => report(`Discovery failed: ${err.message}`)).finally(sent);
-  return probesSent;
+export function initDiscovery(data) {
+  try {
+    pageData = data;
+    byId("rescan").addEventListener("click", () => scan());
+    renderCustom(byId("custom-endpoints"), () => scan());
+    watchPermission();
+    scan().catch((err) => report(`Discovery failed: ${err.message}`)).finally(sent);
+  } catch (err) {
+    sent();
+    throw err;
+  }
+}
+
+/**
+ * Be given every model card found, now and after every change.
+ * @param {(cards: object[]) => void} fn
+ */
+export function onCards(fn) {
+  cardsCallback = fn;
+  emitCards();
 }
 
 /** Set a performance mark once per page (the benchmark reads the first). */
@@ -171,7 +183,7 @@ async function describe(model) {
 }
 
 function emitCards() {
-  onCards([...cardsByRow.values()].flat());
+  cardsCallback([...cardsByRow.values()].flat());
 }
 
 /** The DOM of one status row, with methods to update it. */

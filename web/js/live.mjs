@@ -12,6 +12,7 @@ let frame = 0;
 
 /** Start showing a new case. @param {string} title */
 export function startLive(title) {
+  flush(); // what the previous case sent last stays with it
   replace(byId("live-title"), title);
   thinking = document.createTextNode("");
   answer = document.createTextNode("");

@@ -3,18 +3,20 @@
 // (skip, request body, score, summary, record) is an evaluator call. Every finished case
 // is saved at once, so a reload loses nothing and the batch can be resumed.
 
-import { append, byId, el, replace, report } from "./dom.mjs";
+import { byId, el, replace, report } from "./dom.mjs";
 import { call, ready } from "./evaluator.mjs";
 import { exportRecord } from "./files.mjs";
 import { liveNote, pushLive, startLive } from "./live.mjs";
 import { onSelectionChange, selectedCards } from "./models.mjs";
-import { appendResult, setSummary, showRun } from "./results.mjs";
+import { liveSummary, progressView } from "./progress.mjs";
+import { appendResult, showRun } from "./results.mjs";
 import { record as recordCase } from "./stream.mjs";
 import { appendCase, entryResults, finishRun, newId, putRun } from "./store.mjs";
 
 const CHAT_PATH = "/v1/chat/completions";
 const DEFAULT_SUITE = "local-model-rating";
 const ENDED = ["done", "stopped", "imported"]; // states whose stored record holds every case
+const PLAN_AHEAD = 3; // cases whose evaluator plan is asked for before they run
 
 let pageData = null;
 let onStored = () => {};
@@ -105,8 +107,7 @@ async function runSelected() {
     suite_id: suiteId, settings, card, record: null,
   }));
   for (const entry of entries) await putRun(entry);
-  onStored();
-  await runEntries(entries);
+  await runEntries(entries); // lists the new entries as soon as the first one starts
 }
 
 /**
@@ -194,21 +195,40 @@ async function runEntry(entry, suite, bar) {
   summary.update();
   bar.set(results.length, total, "running");
 
-  // Every decision a case needs before its request is asked for up front: the worker
-  // answers while the first case streams, so a case costs one round trip (score_case).
+  // Between two requests the page waits only for what is already there: the evaluator's
+  // plans (skip, or request body) are asked for a few cases ahead, and a case is scored,
+  // saved and shown while the next one streams (in suite order, one case at a time).
   const todo = suite.cases.filter((c) => !done.has(c.id));
-  const plans = todo.map((c) => planCase(c, model, entry.settings));
-  for (const [i, c] of todo.entries()) {
-    if (stopRequested) break;
-    const result = await runCase(c, await plans[i], model, entry.settings);
-    if (!result) break; // stopped mid-case: that case is not kept
+  const plans = new Map();
+  const planned = (i) => {
+    for (let j = i; j < Math.min(todo.length, i + PLAN_AHEAD); j++) {
+      if (!plans.has(j)) plans.set(j, planCase(todo[j], model, entry.settings));
+    }
+    return plans.get(i);
+  };
+  const writes = [];
+  const keep = (result) => {
     results.push(result);
-    await appendCase(entry.id, results.length - 1, result);
+    writes.push(appendCase(entry.id, results.length - 1, result)); // saved at once
     appendResult(entry.id, result);
     bar.set(results.length, total, "running");
     summary.update();
+  };
+  let kept = Promise.resolve();
+  let failed = false;
+  for (const [i, c] of todo.entries()) {
+    if (stopRequested || failed) break;
+    const outcome = await runCase(c, await planned(i), model, entry.settings);
+    if (!outcome) break; // stopped mid-case: that case is not kept
+    const scored = outcome.skipped ? Promise.resolve(outcome.skipped)
+      : call("score_case", { case: c, transcript: outcome.transcript });
+    scored.catch(() => {}); // a failure is reported once, through `kept`
+    kept = kept.then(() => scored).then(keep);
+    kept.catch(() => { failed = true; });
   }
-  await summary.settled();
+  await kept;
+  summary.stop(); // the record's own summary replaces it
+  await Promise.all(writes);
   const state = stopRequested ? "stopped" : "done";
   entry.record = await call("run_record", {
     suite, model, settings: entry.settings, started_at: entry.started_at, results,
@@ -219,33 +239,6 @@ async function runEntry(entry, suite, bar) {
     { state, source: "live", onExport: () => exportRecord(entry.record), finalRecord: null });
   bar.set(results.length, total, state);
   onStored();
-}
-
-/**
- * The running summary of one run: `summarize` after a case, at most one call in flight
- * (cases that end meanwhile are counted by the next call).
- */
-function liveSummary(runId, results, passThreshold) {
-  let busy = null;
-  let again = false;
-  const ask = () => {
-    again = false;
-    busy = call("summarize", { results, pass_threshold: passThreshold })
-      .then((s) => setSummary(runId, s), (err) => console.info(`localrate: summarize: ${err.message}`))
-      .then(() => {
-        busy = null;
-        if (again) ask();
-      });
-  };
-  return {
-    update() {
-      if (busy) again = true;
-      else ask();
-    },
-    async settled() {
-      while (busy) await busy;
-    },
-  };
 }
 
 /**
@@ -260,9 +253,9 @@ function planCase(c, model, settings) {
   return plan;
 }
 
-/** One case → its result, or null when Stop interrupted it. */
+/** One case → {skipped: result} or {transcript}, or null when Stop interrupted it. */
 async function runCase(c, plan, model, settings) {
-  if (plan.skipped) return plan.skipped;
+  if (plan.skipped) return plan;
   startLive(`${model.id} · ${c.id}`);
   inFlight = new AbortController();
   updateControls();
@@ -277,26 +270,7 @@ async function runCase(c, plan, model, settings) {
   }
   if (stopRequested) return null;
   if (transcript.error) console.info(`localrate: ${model.id} · ${c.id}: ${transcript.error}`);
-  return call("score_case", { case: c, transcript });
-}
-
-function progressView(box, entry) {
-  const bar = el("progress", { max: "1", value: "0" });
-  const text = el("span", { class: "progress-text" }, "queued");
-  const row = append(box, el("li", { class: "progress-row", "data-testid": "progress", "data-model-id": entry.card.id, "data-state": "queued" },
-    el("span", { class: "model-id" }, entry.card.id), bar, text)).lastChild;
-  return {
-    set(doneCount, total, state) {
-      bar.max = total;
-      bar.value = doneCount;
-      row.dataset.state = state;
-      replace(text, `${doneCount} / ${total}${state === "running" ? "" : ` · ${state}`}`);
-    },
-    fail() {
-      row.dataset.state = "error";
-      text.append(" · failed");
-    },
-  };
+  return { transcript };
 }
 
 /** Whether a batch is running now (a stored "running" entry from another load is not). */

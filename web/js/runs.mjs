@@ -10,6 +10,7 @@ import { deleteRun, entryResults, listRuns, newId, putRun } from "./store.mjs";
 
 const UNFINISHED = ["queued", "running", "stopped"];
 let firstLoad = true;
+let bannerBatch = []; // the unfinished batch the banner offers to resume
 
 /** Wire the saved-runs section and show what a previous visit left unfinished. */
 export function initRuns() {
@@ -83,6 +84,7 @@ export async function refreshRuns() {
 }
 
 function drawBanner(batch, results) {
+  bannerBatch = batch;
   const banner = byId("resume-banner");
   banner.hidden = batch.length === 0;
   if (!batch.length) return;
@@ -122,7 +124,9 @@ function exportStored(entry) {
 }
 
 async function resume() {
-  const batch = unfinishedBatch(await listRuns());
+  // The batch the banner shows, without reading the store again: the run starts (and Stop
+  // is enabled) within this click's task once the evaluator is ready.
+  const batch = bannerBatch;
   if (!batch.length || isRunning()) return;
   byId("resume-banner").hidden = true;
   try {
