@@ -18,6 +18,7 @@ Screenshots go to playwright/artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.procs import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -117,16 +120,6 @@ def wait_for(ready: Any, proc: subprocess.Popen[bytes], log: Path, seconds: floa
             stop_process(proc)
             raise RuntimeError(f"{proc.args} not ready after {seconds} s:\n{log.read_text()}")
         time.sleep(0.1)
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def runtime_env(fakes: dict[str, Any]) -> dict[str, str]:
@@ -262,10 +255,11 @@ def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
     return path
 
 
-@pytest.fixture
-def lr(chromium_browser: Any, server: str) -> Iterator[Page]:
-    """A fresh browser context (empty storage) with one /local-models page."""
-    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900},
+@contextlib.contextmanager
+def page_in_fresh_context(browser: Any, server: str) -> Iterator[Page]:
+    """A fresh browser context (empty storage) with one /local-models page on `server`;
+    fails when the page opened a dialog or threw an uncaught error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
                                   accept_downloads=True)
     page = Page(context, server)
     try:
@@ -274,3 +268,10 @@ def lr(chromium_browser: Any, server: str) -> Iterator[Page]:
         assert page.errors == [], f"uncaught errors in the page: {page.errors}"
     finally:
         context.close()
+
+
+@pytest.fixture
+def lr(chromium_browser: Any, server: str) -> Iterator[Page]:
+    """A fresh browser context (empty storage) with one /local-models page."""
+    with page_in_fresh_context(chromium_browser, server) as page:
+        yield page

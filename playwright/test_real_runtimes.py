@@ -27,6 +27,7 @@ from conftest import (
     Page,
     answers,
     free_port,
+    page_in_fresh_context,
     private_cache,
     screenshot,
     stop_process,
@@ -141,15 +142,8 @@ def real_mlx(model_servers: ModelServers, real_ports: dict[str, int],
 @pytest.fixture
 def real_lr(chromium_browser: Any, real_page: str) -> Iterator[Page]:
     """A fresh browser context on the real-runtime page (no dialogs, no uncaught errors)."""
-    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900},
-                                           accept_downloads=True)
-    page = Page(context, real_page)
-    try:
+    with page_in_fresh_context(chromium_browser, real_page) as page:
         yield page
-        assert page.dialogs == [], f"the page opened dialogs: {page.dialogs}"
-        assert page.errors == [], f"uncaught errors in the page: {page.errors}"
-    finally:
-        context.close()
 
 
 def rate_smoke(lr: Page, runtime: str, base_url: str, context: str, shot: str,

@@ -177,18 +177,18 @@ def test_cross_detect_llamacpp_and_mlx() -> None:
     ("vllm", obs(None, None, "closed"), "refused",
      "the port is closed (connection refused): is the runtime running?"),
     ("vllm", {**obs(None, None, "network"), "permission": "denied"}, "blocked",
-     "Chrome's Local Network Access permission is not granted to this page (denied): allow "
-     "it when Chrome asks, or in the site settings, then Rescan"),
+     ("Chrome's Local Network Access permission is not granted to this page (denied): allow "
+     "it when Chrome asks, or in the site settings, then Rescan")),
     ("vllm", {**obs(None, None, "network"), "permission": "prompt"}, "blocked",
-     "Chrome's Local Network Access permission is not granted to this page (prompt): allow "
-     "it when Chrome asks, or in the site settings, then Rescan"),
+     ("Chrome's Local Network Access permission is not granted to this page (prompt): allow "
+     "it when Chrome asks, or in the site settings, then Rescan")),
     ("vllm", {**obs(None, None, "network"), "permission": "granted"}, "refused",
      "no answer — the port is closed or CORS refused this page (a browser cannot tell which)"),
     ("lmstudio", obs(None, None, "cors"), "refused",
      "the port answers, but its CORS settings refuse this page's origin"),
     ("ollama", obs(None, None, "cors"), "unauthorized",
-     "the port answers, but Ollama refuses this page's origin (it sends an empty 403 without "
-     "CORS headers): set OLLAMA_ORIGINS"),
+     ("the port answers, but Ollama refuses this page's origin (it sends an empty 403 without "
+     "CORS headers): set OLLAMA_ORIGINS")),
     ("ollama", obs(403, ""), "unauthorized",
      "403 with an empty body: Ollama does not allow this page's origin"),
     ("vllm", obs(401, {"error": "Unauthorized"}), "unauthorized",

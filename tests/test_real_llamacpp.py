@@ -17,6 +17,7 @@ from tests.real.servers import (
     MODEL_ID,
     REPO,
     base_url_from_env,
+    bench_smoke,
     cli_json,
     demo_model,
     maybe_record,
@@ -61,25 +62,7 @@ def test_discover_finds_llamacpp_with_metadata(llamacpp: str) -> None:
 
 
 def test_bench_smoke_gets_real_text_usage_and_timings(llamacpp: str) -> None:
-    env = {"LLAMACPP_BASE_URL": llamacpp, "LOCALRATE_DISCOVERY": "llamacpp"}
-    code, record, err = cli_json(
-        [
-            "bench",
-            "--suite",
-            "smoke",
-            "--model",
-            MODEL_ID,
-            "--runtime",
-            "llamacpp",
-            "--json",
-            "--timeout",
-            "180",
-        ],
-        env,
-    )
-    assert code in (0, 1), err  # 0 pass / 1 below threshold; 3 would mean nothing ran
-    assert record["model"]["runtime"] == "llamacpp"
-    assert [c["id"] for c in record["cases"]] == ["capital-of-france", "echo-hello", "two-plus-two"]
+    record = bench_smoke("llamacpp", llamacpp)
     for case in record["cases"]:
         assert case["status"] in ("pass", "fail"), case["detail"]
         assert case["output"].strip(), case["id"]

@@ -18,6 +18,7 @@ from tests.real.servers import (
     CLI,
     MODEL_ID,
     base_url_from_env,
+    bench_smoke,
     cli_json,
     demo_model,
     maybe_record,
@@ -107,24 +108,7 @@ def test_foreign_host_is_refused(bridge: str) -> None:
 
 
 def test_bench_smoke_against_the_bridge(bridge: str) -> None:
-    env = {"MLX_BASE_URL": bridge, "LOCALRATE_DISCOVERY": "mlx"}
-    code, record, err = cli_json(
-        [
-            "bench",
-            "--suite",
-            "smoke",
-            "--model",
-            MODEL_ID,
-            "--runtime",
-            "mlx",
-            "--json",
-            "--timeout",
-            "180",
-        ],
-        env,
-    )
-    assert code in (0, 1), err
-    assert record["model"]["runtime"] == "mlx"
+    record = bench_smoke("mlx", bridge)
     for case in record["cases"]:
         assert case["status"] in ("pass", "fail"), case["detail"]
         assert case["output"].strip() and case["tokens_source"] == "usage"

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.procs import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 RUNTIME_ENVS = ["OLLAMA_BASE_URL", "LM_STUDIO_BASE_URL", "VLLM_BASE_URL",
@@ -119,12 +121,7 @@ def process(cmd: list[str], ready_prefix: str = "ready ", timeout: float = 60.0,
                                    f"{(line or err).strip()[:300]}")
         yield line[len(ready_prefix):].strip()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace_s=5)
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.common import PYTHON, ROOT, cache_root, free_port, localrate_cmd
+from tests.procs import stop_process
 
 
 def build(name: str, env: dict[str, str]) -> Path:
@@ -62,12 +63,7 @@ def serve(site: Path, plain: bool = False) -> Iterator[str]:
             raise RuntimeError(f"page server for {site} did not start: {err[-300:]}")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace_s=5)
 
 
 def plain_app(body: bytes) -> Any:

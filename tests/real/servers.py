@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from tests.procs import stop_process
+
 REPO = Path(__file__).resolve().parents[2]
 MODEL_ID = "SmolLM2-135M-Instruct"
 TRANSCRIPTS = REPO / "tests" / "data" / "transcripts"
@@ -79,12 +81,7 @@ def running(cmd: list[str], base_url: str, log: Path, timeout_s: float = 240.0) 
             time.sleep(0.5)
         yield base_url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace_s=20)
 
 
 def cli_json(
@@ -105,6 +102,19 @@ def cli_json(
     except ValueError:
         parsed = None
     return done.returncode, parsed, done.stderr
+
+
+def bench_smoke(runtime: str, base_url: str) -> dict[str, Any]:
+    """`localrate bench --suite smoke --json` against the demo model on `runtime` (found by
+    discovery at `base_url`); asserts it ran (exit 0 or 1) and returns the run record."""
+    env = {f"{runtime.upper()}_BASE_URL": base_url, "LOCALRATE_DISCOVERY": runtime}
+    args = ["bench", "--suite", "smoke", "--model", MODEL_ID, "--runtime", runtime,
+            "--json", "--timeout", "180"]
+    code, record, err = cli_json(args, env)
+    assert code in (0, 1), err  # 0 pass / 1 below threshold; 3 would mean nothing ran
+    assert record["model"]["runtime"] == runtime
+    assert [c["id"] for c in record["cases"]] == ["capital-of-france", "echo-hello", "two-plus-two"]
+    return dict(record)
 
 
 def maybe_record(name: str, record: dict[str, Any]) -> None:
