@@ -106,7 +106,8 @@ async def read_json(request: Request, limit: int) -> Any:
 
 
 def _sse(obj: Any) -> bytes:
-    return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n".encode()
+    """One Server-Sent Event, compact JSON as OpenAI sends it (`"content":""`, no spaces)."""
+    return f"data: {json.dumps(obj, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
 
 
 class ChatResponse(Response):

@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -178,7 +178,7 @@ def generate(
 
 async def run_generation(
     worker: Worker, gen: Generator, req: ChatRequest, receive: Receive
-) -> AsyncIterator[tuple[str, Any]]:
+) -> AsyncGenerator[tuple[str, Any], None]:
     """Yield `("content"|"reasoning", text)`, `("tool", {"name","arguments"})`, then
     `("end", (finish_reason, prompt_tokens, completion_tokens))`, or `("gone", None)`
     when the client disconnected. Call while holding `worker.turn`, and close it

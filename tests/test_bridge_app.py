@@ -125,6 +125,9 @@ def test_streaming_chunks_and_usage(include_usage: bool) -> None:
         CHAT, json=ask(stream=True, stream_options={"include_usage": include_usage})
     )
     assert response.headers["content-type"].startswith("text/event-stream")
+    # compact JSON, as OpenAI sends it: clients look for '"content":""' to skip the
+    # empty first delta when they time tokens
+    assert '"delta":{"role":"assistant","content":""}' in response.text
     events = sse(response.text)
     assert events[-1] == "[DONE]"
     chunks = events[:-1]
@@ -337,9 +340,11 @@ def test_client_disconnect_stops_generation() -> None:
             "server": ("127.0.0.1", 8081),
         }
         await asyncio.wait_for(app(scope, receive, send), 10)
+        # wait with the loop still running, as a server's is (a closed loop would
+        # stop the worker's token loop on its own)
+        assert await asyncio.to_thread(gen.closed.wait, 5)
 
     asyncio.run(scenario())
-    assert gen.closed.wait(5)
     assert gen.yielded < 50
     assert b"[DONE]" not in b"".join(chunks)
 
