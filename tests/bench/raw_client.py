@@ -11,12 +11,15 @@ chunk's ``completion_tokens`` gives ``usage_tok_s`` over the same window.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
-EMPTY_CONTENT = b'"content":""'
+# A delta whose content is a non-empty string, with or without a space after the colon
+# (servers differ; `"content": ""` must not count as a token).
+TOKEN_CONTENT = re.compile(rb'"content":\s*"(?!")')
 
 
 def stream(url: str, body: dict[str, Any], timeout_s: float = 60.0) -> dict[str, float]:
@@ -49,7 +52,7 @@ def stream(url: str, body: dict[str, Any], timeout_s: float = 60.0) -> dict[str,
             events = buffer.split(b"\n\n")
             buffer = events.pop()
             for event in events:
-                if b'"content":' in event and EMPTY_CONTENT not in event:
+                if TOKEN_CONTENT.search(event):
                     stamps.append(now)
                 elif b'"completion_tokens":' in event:
                     usage = _completion_tokens(event)

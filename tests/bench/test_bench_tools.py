@@ -107,3 +107,15 @@ def test_config_leaves_out_tool_calls(tmp_path: Any) -> None:
         1 for c in suite["cases"] if c["expect"]["kind"] != "tool_call")
     assert config["providers"][0]["config"]["apiBaseUrl"] == "http://127.0.0.1:9/v1"
     assert (tmp_path / "prompt.js").exists()
+
+
+@pytest.mark.parametrize(("event", "is_token"), [
+    (b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}', False),
+    (b'data: {"choices": [{"delta": {"role": "assistant", "content": ""}}]}', False),
+    (b'data: {"choices":[{"delta":{"content":"Hi"}}]}', True),
+    (b'data: {"choices": [{"delta": {"content": "\\n"}}]}', True),
+])
+def test_raw_client_counts_only_non_empty_content(event: bytes, is_token: bool) -> None:
+    from tests.bench.raw_client import TOKEN_CONTENT
+
+    assert bool(TOKEN_CONTENT.search(event)) is is_token
