@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.fakes.config import read_script
+
 CORS = (b"Access-Control-Allow-Origin: *\r\n"
         b"Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
         b"Access-Control-Allow-Headers: *\r\n"
@@ -184,8 +186,7 @@ def load_answers(path: str | None) -> list[dict[str, Any]]:
     """The ``answers`` list of a fake-runtime script file (empty without one)."""
     if not path:
         return []
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    answers = data.get("answers") if isinstance(data, dict) else None
+    answers = read_script(path, Path.cwd(), "--script").get("answers")
     if isinstance(answers, list):
         return answers
     raise ValueError(f"{path}: expected an object with an 'answers' list")

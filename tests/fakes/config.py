@@ -114,7 +114,7 @@ def _model(raw: Any, base: Path, where: str) -> Model:
         raise ConfigError(f"{where}: expected an object with a string 'id', got {raw!r}")
     script = raw.get("script") or {}
     if isinstance(script, str):
-        script = _read_script(script, base, where)
+        script = read_script(script, base, where)
     answers = script.get("answers", [])
     if not isinstance(answers, list):
         raise ConfigError(f"{where}: script answers: expected a list, got {answers!r}")
@@ -126,7 +126,7 @@ def _model(raw: Any, base: Path, where: str) -> Model:
     return Model(id=raw["id"], answers=answers, meta=dict(raw.get("meta") or {}))
 
 
-def _read_script(name: str, base: Path, where: str) -> dict[str, Any]:
+def read_script(name: str, base: Path, where: str) -> dict[str, Any]:
     """Find a script file relative to the config, the cwd or tests/fakes/."""
     for folder in (base, Path.cwd(), HERE):
         path = folder / name
