@@ -102,12 +102,12 @@ def _not_found(model_id: str, runtime: str | None, found: dict[str, Any]) -> str
 
 async def _check_reachable(base_url: str, timeout: float) -> None:
     """Raise Unreachable when nothing answers at ``base_url`` (any HTTP status is fine)."""
-    from server.client import make_client
+    import asyncio
+
     from server.discovery import fetch
 
     url = base_url + "/v1/models"
-    async with make_client(timeout, [url]) as client:
-        obs = await fetch(client, "GET", url, None, timeout)
+    obs = await asyncio.to_thread(fetch, "GET", url, None, timeout)
     if obs["status"] is None:
         why = "timed out" if obs["error"] == "timeout" else "connection refused or failed"
         raise Unreachable(f"{base_url}: {why} (GET /v1/models); is the runtime running?")
