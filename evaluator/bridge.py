@@ -36,6 +36,14 @@ def _suite(args: dict[str, Any]) -> Suite:
     return suite_from_json(_arg(args, "suite"))
 
 
+def _suite_or_ref(args: dict[str, Any]) -> Suite | summary.SuiteRef:
+    """``suite`` (the whole resolved suite, checked again) or ``suite_ref`` (id, version,
+    sha256 and pass_threshold, as ``load_suite_json`` answered them)."""
+    if "suite_ref" in args:
+        return summary.suite_ref(args["suite_ref"])
+    return _suite(args)
+
+
 def _load_suite_json(args: dict[str, Any]) -> dict[str, Any]:
     """Validate a resolved suite (``args`` = ``{"suite": ...}`` or the suite itself).
 
@@ -92,6 +100,8 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "skip_reason": _skip_reason,
     "build_request": lambda a: request.build_request(
         _case(a), _arg(a, "model_id"), a.get("settings") or {}),
+    "plan_case": lambda a: request.plan_case(
+        _case(a), _arg(a, "model_id"), _arg(a, "caps"), a.get("settings") or {}),
     "assemble": lambda a: transcript.assemble(_arg(a, "transcript")).to_json(),
     "run_check": lambda a: checks.run_check(
         _arg(a, "expect"), _arg(a, "answer"), a.get("tool_calls") or []).to_json(),
@@ -99,7 +109,7 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "skipped_result": lambda a: result.skipped_result(_case(a), _arg(a, "reason")),
     "summarize": lambda a: summary.summarize(_arg(a, "results"), _arg(a, "pass_threshold")),
     "run_record": lambda a: summary.run_record(
-        _suite(a), _arg(a, "model"), _arg(a, "settings"), _arg(a, "started_at"),
+        _suite_or_ref(a), _arg(a, "model"), _arg(a, "settings"), _arg(a, "started_at"),
         _arg(a, "results")),
     "rescore_record": _rescore_record,
     "probe_plan": _discovery("probe_plan", "env", optional=("only", "custom")),

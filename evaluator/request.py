@@ -38,3 +38,16 @@ def build_request(case: Case, model_id: str, settings: dict[str, Any]) -> dict[s
     body.update({"stream": True, "stream_options": {"include_usage": True},
                  "temperature": merged["temperature"], "max_tokens": max_tokens})
     return body
+
+
+def plan_case(case: Case, model_id: str, caps: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    """What running ``case`` on a model takes, in one call (the CLI and the page both ask):
+    ``{"skipped": result}`` when the model lacks a capability the case requires (see
+    ``capabilities.skip_reason``), else ``{"body": build_request(...)}``."""
+    from evaluator.capabilities import skip_reason
+    from evaluator.result import skipped_result
+
+    reason = skip_reason(case, caps)
+    if reason is not None:
+        return {"skipped": skipped_result(case, reason)}
+    return {"body": build_request(case, model_id, settings)}

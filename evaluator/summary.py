@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from evaluator.result import score_case, skipped_result
 from evaluator.suite import DEFAULT_PASS_THRESHOLD, Case, Suite, case_from_json
@@ -62,7 +62,31 @@ def summarize(results: list[dict[str, Any]], pass_threshold: float) -> dict[str,
             "reasoning_ratio": _rounded(_mean(shares), 3)}
 
 
-def run_record(suite: Suite, model: dict[str, Any], settings: dict[str, Any],
+class SuiteRef(NamedTuple):
+    """What a run record needs of its suite. A shell that already had the suite checked
+    (the page: ``load_suite_json``) passes this back instead of the whole suite."""
+
+    id: str
+    version: str
+    sha256: str
+    pass_threshold: float
+
+
+def suite_ref(obj: Any) -> SuiteRef:
+    """A SuiteRef from ``{"id", "version", "sha256", "pass_threshold"}`` (extra keys, such as
+    the rest of ``load_suite_json``'s answer, are ignored); ValueError naming a bad field."""
+    if not isinstance(obj, dict):
+        raise ValueError("suite_ref: expected an object")
+    for key in ("id", "version", "sha256"):
+        if not isinstance(obj.get(key), str):
+            raise ValueError(f"suite_ref.{key}: expected a string")
+    threshold = obj.get("pass_threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise ValueError("suite_ref.pass_threshold: expected a number")
+    return SuiteRef(obj["id"], obj["version"], obj["sha256"], float(threshold))
+
+
+def run_record(suite: Suite | SuiteRef, model: dict[str, Any], settings: dict[str, Any],
                started_at: str, results: list[dict[str, Any]]) -> dict[str, Any]:
     """The run record (CLI ``--json`` = page export = page import)."""
     return {"format": RECORD_FORMAT,

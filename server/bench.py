@@ -137,9 +137,8 @@ async def run_model(suite: Any, cases: list[Any], target: Target, settings: dict
 
     ``on_case(index, case, result)`` is called before each case (result None) and after.
     """
-    from evaluator.capabilities import skip_reason
-    from evaluator.request import build_request
-    from evaluator.result import score_case, skipped_result
+    from evaluator.request import plan_case
+    from evaluator.result import score_case
     from evaluator.summary import run_record
     from server.stream import send_case
 
@@ -149,12 +148,11 @@ async def run_model(suite: Any, cases: list[Any], target: Target, settings: dict
     for index, case in enumerate(cases):
         if on_case:
             on_case(index, case, None)
-        reason = skip_reason(case, caps)
-        if reason is not None:
-            result = skipped_result(case, reason)
+        plan = plan_case(case, target.model_id, caps, settings)
+        if "skipped" in plan:
+            result = plan["skipped"]
         else:
-            body = build_request(case, target.model_id, settings)
-            transcript = await send_case(target.base_url + CHAT_PATH, body,
+            transcript = await send_case(target.base_url + CHAT_PATH, plan["body"],
                                          settings["timeout_s"])
             result = score_case(case, transcript)
         results.append(result)

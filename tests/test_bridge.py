@@ -10,7 +10,7 @@ import pytest
 
 from evaluator import bridge, capabilities, discovery
 from evaluator.checks import run_check
-from evaluator.request import build_request
+from evaluator.request import build_request, plan_case
 from evaluator.result import score_case, skipped_result
 from evaluator.suite import load_suite
 from evaluator.summary import rescore_record, run_record, summarize
@@ -63,9 +63,38 @@ def test_ops_agree_with_direct_calls() -> None:
         summarize([result], 0.6)
     assert call("run_record", suite=SUITE.to_json(), model=MODEL, settings=SETTINGS,
                 started_at="2026-01-01T00:00:00Z", results=[result]) == plain(record)
+    ref = call("load_suite_json", suite=SUITE.to_json())  # what the page passes back
+    assert call("run_record", suite_ref=ref, model=MODEL, settings=SETTINGS,
+                started_at="2026-01-01T00:00:00Z", results=[result]) == plain(record)
     assert call("rescore_record", record=plain(record)) == plain(rescore_record(record))
     assert call("rescore_record", record=plain(record), suite=SUITE.to_json()) == \
         plain(rescore_record(record, SUITE))
+
+
+def test_plan_case_skips_or_builds_the_request() -> None:
+    see = SUITE.cases[1]
+    skipped = call("plan_case", case=see.to_json(), model_id="m", caps=["streaming"],
+                   settings=SETTINGS)
+    assert skipped == {"skipped": plain(skipped_result(
+        see, "requires vision; model has: streaming"))}
+    assert skipped == plain(plan_case(see, "m", ["streaming"], SETTINGS))
+    runs = call("plan_case", case=see.to_json(), model_id="m", caps=["vision"],
+                settings=SETTINGS)
+    assert runs == {"body": build_request(see, "m", SETTINGS)}
+
+
+@pytest.mark.parametrize("ref, error", [
+    ([], "suite_ref: expected an object"),
+    ({"id": "s", "version": 1, "sha256": "x", "pass_threshold": 0.6},
+     "suite_ref.version: expected a string"),
+    ({"id": "s", "version": "1", "sha256": "x", "pass_threshold": True},
+     "suite_ref.pass_threshold: expected a number"),
+])
+def test_run_record_with_a_bad_suite_ref(ref: Any, error: str) -> None:
+    reply = json.loads(bridge.call(json.dumps({"op": "run_record", "args": {
+        "suite_ref": ref, "model": MODEL, "settings": SETTINGS, "started_at": "x",
+        "results": []}})))
+    assert reply == {"ok": False, "error": f"ValueError: {error}"}
 
 
 def test_capability_and_discovery_ops_agree() -> None:

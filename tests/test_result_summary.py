@@ -135,6 +135,23 @@ def test_run_record_shape() -> None:
     assert summary["reasoning_ratio"] is not None
 
 
+def test_the_summary_never_reads_transcripts_or_case_copies() -> None:
+    """The page sends summarize and run_record its results without ``transcript`` and
+    ``case`` (web/js/evaluator.mjs scoringFields) and puts the full ones back into the
+    record's ``cases``; both must give what the full results give."""
+    record = make_record()
+    full = record["cases"]
+    assert all("transcript" in r and "case" in r for r in full if r["status"] != "skip")
+    slim = [{k: v for k, v in r.items() if k not in ("transcript", "case")} for r in full]
+    assert summarize(slim, 0.6) == summarize(full, 0.6)
+    suite = make_suite()
+    head = run_record(suite, record["model"], record["settings"], record["started_at"], slim)
+    assert {**head, "cases": full} == record
+    assert list({**head, "cases": full}) == list(record)  # same key order in the export
+    assert run_record(suite, record["model"], record["settings"], record["started_at"],
+                      full)["cases"] is full  # copied as they are
+
+
 def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

@@ -102,3 +102,15 @@ export async function call(op, args = {}) {
     worker.postMessage({ id, request });
   });
 }
+
+/**
+ * A case result without the two fields that only scoring and re-scoring read (its
+ * transcript and its case copy): what `summarize` and `run_record` are sent, so the
+ * worker is not handed every transcript again after each case. The evaluator's summary
+ * never reads them (tests/test_result_summary.py checks).
+ * @param {object} result
+ */
+export function scoringFields(result) {
+  const { transcript: _t, case: _c, ...rest } = result;
+  return rest;
+}

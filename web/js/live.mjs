@@ -12,7 +12,12 @@ let frame = 0;
 
 /** Start showing a new case. @param {string} title */
 export function startLive(title) {
-  flush(); // what the previous case sent last stays with it
+  // The box is emptied for the new case, so text of the last case still waiting for a
+  // frame is dropped (writing it first would force a layout for nothing).
+  if (frame) cancelAnimationFrame(frame);
+  frame = 0;
+  pending = "";
+  pendingThinking = "";
   replace(byId("live-title"), title);
   thinking = document.createTextNode("");
   answer = document.createTextNode("");

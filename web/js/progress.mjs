@@ -2,7 +2,7 @@
 // summary of the model being rated (the evaluator's summarize, asked after each case).
 
 import { append, el, replace } from "./dom.mjs";
-import { call } from "./evaluator.mjs";
+import { call, scoringFields } from "./evaluator.mjs";
 import { setSummary } from "./results.mjs";
 
 /**
@@ -45,7 +45,7 @@ export function liveSummary(runId, results, passThreshold) {
   const ask = () => {
     busy = true;
     again = false;
-    call("summarize", { results, pass_threshold: passThreshold })
+    call("summarize", { results: results.map(scoringFields), pass_threshold: passThreshold })
       .then((s) => { if (!stopped) setSummary(runId, s); },
         (err) => console.info(`localrate: summarize: ${err.message}`))
       .then(() => {

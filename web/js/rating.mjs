@@ -4,7 +4,7 @@
 // is saved at once, so a reload loses nothing and the batch can be resumed.
 
 import { byId, el, replace, report } from "./dom.mjs";
-import { call, ready } from "./evaluator.mjs";
+import { call, ready, scoringFields } from "./evaluator.mjs";
 import { exportRecord } from "./files.mjs";
 import { liveNote, pushLive, startLive } from "./live.mjs";
 import { onSelectionChange, selectedCards } from "./models.mjs";
@@ -24,7 +24,8 @@ let running = false;
 let stopRequested = false;
 let inFlight = null; // AbortController of the request being streamed
 let evaluatorReady = false;
-const suites = new Map(); // suite id -> Promise<resolved suite JSON>
+const suites = new Map(); // suite id -> Promise<{json, ref}>: the resolved suite, and what
+// the evaluator said of it (load_suite_json: id, version, sha256, pass_threshold, ...)
 
 /**
  * Wire the rating controls.
@@ -61,10 +62,15 @@ function updateControls() {
   else if (!evaluatorReady) hint = "Waiting for the evaluator (Python) to load…";
   else if (!picked) hint = "Select one or more chat models above.";
   else hint = `${picked} model${picked === 1 ? "" : "s"} selected; they run one after another.`;
-  replace(byId("run-hint"), hint);
+  const shown = byId("run-hint");
+  if (shown.textContent !== hint) replace(shown, hint);
 }
 
-/** The resolved suite JSON (fetched once, checked by the evaluator). @param {string} id */
+/**
+ * The resolved suite (fetched once, checked by the evaluator once).
+ * @param {string} id
+ * @returns {Promise<{json: object, ref: object}>}  ref: the evaluator's load_suite_json answer
+ */
 export function loadSuite(id) {
   if (!suites.has(id)) {
     const entry = (pageData.suites || []).find((s) => s.id === id);
@@ -72,9 +78,9 @@ export function loadSuite(id) {
     suites.set(id, (async () => {
       const response = await fetch(entry.url);
       if (!response.ok) throw new Error(`suite ${entry.url}: HTTP ${response.status}`);
-      const suite = await response.json();
-      await call("load_suite_json", { suite });
-      return suite;
+      const json = await response.json();
+      const ref = await call("load_suite_json", { suite: json });
+      return { json, ref };
     })());
     suites.get(id).catch(() => suites.delete(id));
   }
@@ -106,7 +112,7 @@ async function runSelected() {
     id: newId("run"), batch, order, created_at: created, state: "queued",
     suite_id: suiteId, settings, card, record: null,
   }));
-  for (const entry of entries) await putRun(entry);
+  await Promise.all(entries.map(putRun));
   await runEntries(entries); // lists the new entries as soon as the first one starts
 }
 
@@ -173,32 +179,34 @@ export async function recordOf(entry) {
   await ready;
   const suite = await loadSuite(entry.suite_id);
   const results = await entryResults(entry);
-  return call("run_record", {
-    suite, model: modelOf(entry.card), settings: entry.settings,
-    started_at: entry.started_at || entry.record?.started_at || nowIso(), results,
+  return runRecord(suite, modelOf(entry.card), entry.settings,
+    entry.started_at || entry.record?.started_at || nowIso(), results);
+}
+
+/**
+ * The evaluator's run_record. It copies the results into `cases` as they are, so they
+ * travel to the worker without their transcripts and case copies, and the full ones are
+ * put back here: the same record, without sending every transcript through the worker
+ * twice more.
+ */
+async function runRecord(suite, model, settings, startedAt, results) {
+  const head = await call("run_record", {
+    suite_ref: suite.ref, model, settings, started_at: startedAt, results: results.map(scoringFields),
   });
+  return { ...head, cases: results };
 }
 
 async function runEntry(entry, suite, bar) {
   const model = modelOf(entry.card);
   const results = await entryResults(entry);
   const done = new Set(results.map((r) => r.id));
-  const total = suite.cases.length;
-  entry.started_at = entry.started_at || entry.record?.started_at || nowIso();
-  entry.state = "running";
-  await putRun(entry);
-  onStored();
-  const exportNow = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
-  showRun(entry.id, partialView(entry, results),
-    { state: "running", source: "live", onExport: exportNow, finalRecord: () => recordOf(entry) });
-  const summary = liveSummary(entry.id, results, suite.pass_threshold);
-  summary.update();
-  bar.set(results.length, total, "running");
+  const total = suite.json.cases.length;
 
   // Between two requests the page waits only for what is already there: the evaluator's
-  // plans (skip, or request body) are asked for a few cases ahead, and a case is scored,
-  // saved and shown while the next one streams (in suite order, one case at a time).
-  const todo = suite.cases.filter((c) => !done.has(c.id));
+  // plans (skip, or request body) are asked for a few cases ahead (the first ones while
+  // the run is being set up), and a case is scored, saved and shown while the next one
+  // streams (in suite order, one case at a time).
+  const todo = suite.json.cases.filter((c) => !done.has(c.id));
   const plans = new Map();
   const planned = (i) => {
     for (let j = i; j < Math.min(todo.length, i + PLAN_AHEAD); j++) {
@@ -206,7 +214,19 @@ async function runEntry(entry, suite, bar) {
     }
     return plans.get(i);
   };
-  const writes = [];
+  planned(0);
+  entry.started_at = entry.started_at || entry.record?.started_at || nowIso();
+  entry.state = "running";
+  const started = putRun(entry); // awaited with the case writes (IndexedDB keeps the order)
+  started.then(onStored, () => {});
+  const exportNow = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
+  showRun(entry.id, partialView(entry, results),
+    { state: "running", source: "live", onExport: exportNow, finalRecord: () => recordOf(entry) });
+  const summary = liveSummary(entry.id, results, suite.json.pass_threshold);
+  summary.update();
+  bar.set(results.length, total, "running");
+
+  const writes = [started];
   const keep = (result) => {
     results.push(result);
     writes.push(appendCase(entry.id, results.length - 1, result)); // saved at once
@@ -228,16 +248,17 @@ async function runEntry(entry, suite, bar) {
   }
   await kept;
   summary.stop(); // the record's own summary replaces it
-  await Promise.all(writes);
   const state = stopRequested ? "stopped" : "done";
-  entry.record = await call("run_record", {
-    suite, model, settings: entry.settings, started_at: entry.started_at, results,
-  });
+  entry.record = await runRecord(suite, model, entry.settings, entry.started_at, results);
   entry.state = state;
-  await finishRun(entry);
-  showRun(entry.id, entry.record,
-    { state, source: "live", onExport: () => exportRecord(entry.record), finalRecord: null });
+  // Every case already has its own write queued, so nothing can be lost from here; the
+  // run is shown as ended at once, and its cases are folded into the stored record after
+  // those writes (IndexedDB keeps the order; a failed save is reported by the store).
+  const saved = Promise.all(writes).then(() => finishRun(entry));
+  showRun(entry.id, entry.record, { state, source: "live", onExport: () => exportRecord(entry.record),
+    finalRecord: null, rowsShown: true });
   bar.set(results.length, total, state);
+  await saved;
   onStored();
 }
 
@@ -246,9 +267,7 @@ async function runEntry(entry, suite, bar) {
  * @returns {Promise<{skipped?: object, body?: object}>}
  */
 function planCase(c, model, settings) {
-  const plan = call("skip_reason", { case: c, caps: model.capabilities }).then((reason) => (reason
-    ? call("skipped_result", { case: c, reason }).then((skipped) => ({ skipped }))
-    : call("build_request", { case: c, model_id: model.id, settings }).then((body) => ({ body }))));
+  const plan = call("plan_case", { case: c, model_id: model.id, caps: model.capabilities, settings });
   plan.catch(() => {}); // a plan not reached (Stop) must not be an unhandled rejection
   return plan;
 }

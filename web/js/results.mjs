@@ -24,13 +24,16 @@ export function shownRuns() {
  * @param {object} record  a run record (localrate.run/1), or a running run's view of one
  *   (same fields; `summary` may be null, `cases` grows through appendResult)
  * @param {{state?: string, source?: string, onExport?: () => void,
- *   finalRecord?: () => Promise<object>}} meta  `finalRecord` builds the run record of a
- *   run that is not finished (for the comparison export)
+ *   finalRecord?: () => Promise<object>, rowsShown?: boolean}} meta  `finalRecord` builds
+ *   the run record of a run that is not finished (for the comparison export); `rowsShown`:
+ *   the table already shows every case of `record` (appended as they ended), so only the
+ *   header and summary are redrawn
  */
 export function showRun(id, record, meta = {}) {
+  const { rowsShown = false, ...keep } = meta;
   const old = view.get(id) || {};
-  view.set(id, { ...old, ...meta, record });
-  render(id);
+  view.set(id, { ...old, ...keep, record });
+  render(id, rowsShown);
   changed();
 }
 
@@ -81,7 +84,7 @@ function sectionId(id) {
   return `run-${id.replace(/[^a-z0-9-]/gi, "")}`;
 }
 
-function render(id) {
+function render(id, rowsShown = false) {
   const { record, state, source, onExport } = view.get(id);
   const box = byId("results");
   const sid = sectionId(id);
@@ -96,15 +99,14 @@ function render(id) {
   const tools = el("div", { class: "run-tools" },
     el("button", { type: "button", class: "secondary small", "data-testid": "export-button", on: { click: () => onExport?.() } }, "Export JSON"),
     el("button", { type: "button", class: "link", "aria-label": `Hide ${model.id}`, on: { click: () => hideRun(id) } }, "hide"));
-  replace(section,
-    el("header", { class: "run-head" },
-      el("h3", {}, el("span", { class: "model-id" }, model.id || "?"), status),
-      el("p", { class: "run-meta" },
-        `${model.runtime || "?"} · ${model.base_url || "?"} · ${suite.id || "?"}@${suite.version || "?"}`
-        + ` · started ${record.started_at || "?"}${source === "imported" ? " · imported" : ""}`),
-      tools),
-    summaryView(record),
-    tableView(id, record));
+  const header = el("header", { class: "run-head" },
+    el("h3", {}, el("span", { class: "model-id" }, model.id || "?"), status),
+    el("p", { class: "run-meta" },
+      `${model.runtime || "?"} · ${model.base_url || "?"} · ${suite.id || "?"}@${suite.version || "?"}`
+      + ` · started ${record.started_at || "?"}${source === "imported" ? " · imported" : ""}`),
+    tools);
+  const table = rowsShown && section.querySelector(":scope > .table-wrap");
+  replace(section, header, summaryView(record), table || tableView(id, record));
 }
 
 function summaryView(record) {
