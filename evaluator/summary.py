@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from evaluator.errors import SuiteError
 from evaluator.result import score_case, skipped_result
 from evaluator.suite import DEFAULT_PASS_THRESHOLD, Case, Suite, case_from_json
 
@@ -74,15 +75,15 @@ class SuiteRef(NamedTuple):
 
 def suite_ref(obj: Any) -> SuiteRef:
     """A SuiteRef from ``{"id", "version", "sha256", "pass_threshold"}`` (extra keys, such as
-    the rest of ``load_suite_json``'s answer, are ignored); ValueError naming a bad field."""
+    the rest of ``load_suite_json``'s answer, are ignored); SuiteError naming a bad field."""
     if not isinstance(obj, dict):
-        raise ValueError("suite_ref: expected an object")
+        raise SuiteError("suite_ref: expected an object")
     for key in ("id", "version", "sha256"):
         if not isinstance(obj.get(key), str):
-            raise ValueError(f"suite_ref.{key}: expected a string")
+            raise SuiteError(f"suite_ref.{key}: expected a string")
     threshold = obj.get("pass_threshold")
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise ValueError("suite_ref.pass_threshold: expected a number")
+        raise SuiteError("suite_ref.pass_threshold: expected a number")
     return SuiteRef(obj["id"], obj["version"], obj["sha256"], float(threshold))
 
 
