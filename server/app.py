@@ -7,8 +7,11 @@ Pyodide files and suites are cached for a year (`immutable`); the HTML is `no-ca
 
 Compression is done once, by the build: a file listed in the manifest's `gzip` has a
 `.gz` sibling, sent with `Content-Encoding: gzip` to clients that accept it (both forms
-carry `Vary: Accept-Encoding`). The page itself is read once and answered from memory.
-The file table is made when the app is created: a rebuild needs a restart.
+carry `Vary: Accept-Encoding`). The page and every file up to IN_MEMORY bytes (the
+modules, the stylesheet, the suites, the evaluator zip) are read once and answered from
+memory: a cold page load asks for a dozen of them at once, and each file read would be a
+hop to a worker thread. Pyodide's large files are streamed from disk. The file table is
+made when the app is created: a rebuild needs a restart.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("application/wasm", ".wasm")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+IN_MEMORY = 1_000_000  # bytes: files up to this size are answered from memory
 HTML = "text/html; charset=utf-8"
 
 
@@ -161,6 +165,44 @@ def site_table(site: Path, gzipped: set[str]) -> dict[str, SiteFile]:
     return table
 
 
+@dataclass(frozen=True)
+class Held:
+    """A file answered from memory: its bytes (and gzip sibling's) with their ETags."""
+
+    media_type: str
+    plain: bytes
+    gz: bytes | None
+
+    def etag(self, gz: bool) -> str:
+        body = self.gz if gz and self.gz is not None else self.plain
+        return f'"{hashlib.md5(body).hexdigest()}"'
+
+
+def hold(entry: SiteFile) -> Held | None:
+    """The file in memory when both its forms are at most IN_MEMORY bytes, else None."""
+    if entry.stat.st_size > IN_MEMORY or (entry.gz_stat and entry.gz_stat.st_size > IN_MEMORY):
+        return None
+    return Held(entry.media_type, entry.path.read_bytes(),
+                entry.gz.read_bytes() if entry.gz is not None else None)
+
+
+def answer(held: Held, request: Request) -> Response:
+    """A file from memory: gzip when the client takes it, ETag / 304, HEAD."""
+    gz = held.gz is not None and accepts_gzip(request.headers.get("accept-encoding", ""))
+    body = held.gz if gz and held.gz is not None else held.plain
+    headers = {"etag": held.etag(gz)}  # lower case: NotModifiedResponse filters by it
+    if held.gz is not None:
+        headers["vary"] = "Accept-Encoding"
+    if gz:
+        headers["content-encoding"] = "gzip"
+    if not_modified(headers["etag"], request):
+        return NotModifiedResponse(Headers(headers))
+    if request.method == "HEAD":
+        headers["content-length"] = str(len(body))
+        body = b""
+    return Response(body, media_type=held.media_type, headers=headers)
+
+
 def create_app(site: Path) -> Starlette:
     """The app serving the build in `site` (made by `localrate build`)."""
     try:
@@ -169,32 +211,22 @@ def create_app(site: Path) -> Starlette:
         raise RuntimeError(f"{site / MANIFEST}: not a localrate build ({exc})") from exc
     gzipped = set(manifest.get("gzip", []))
     files = site_table(site, gzipped)
-    page_plain = (site / manifest["page"]).read_bytes()
-    page_gz = (site / f"{manifest['page']}.gz").read_bytes() if manifest["page"] in gzipped \
-        else None
-    page_etags = {False: f'"{hashlib.md5(page_plain).hexdigest()}"',
-                  True: f'"{hashlib.md5(page_gz or b"").hexdigest()}"'}
+    page_gz = site / f"{manifest['page']}.gz"
+    the_page = Held(HTML, (site / manifest["page"]).read_bytes(),
+                    page_gz.read_bytes() if manifest["page"] in gzipped else None)
+    held = {rel: h for rel, entry in files.items() if (h := hold(entry)) is not None}
 
     async def home(request: Request) -> Response:
         return RedirectResponse(url=f"/{PAGE}", status_code=307)
 
     async def page(request: Request) -> Response:
-        gz = page_gz is not None and accepts_gzip(request.headers.get("accept-encoding", ""))
-        body = page_gz if gz and page_gz is not None else page_plain
-        headers = {"etag": page_etags[gz]}  # lower case: NotModifiedResponse filters by it
-        if page_gz is not None:
-            headers["vary"] = "Accept-Encoding"
-        if gz:
-            headers["content-encoding"] = "gzip"
-        if not_modified(headers["etag"], request):
-            return NotModifiedResponse(Headers(headers))
-        if request.method == "HEAD":
-            headers["content-length"] = str(len(body))
-            body = b""
-        return Response(body, media_type=HTML, headers=headers)
+        return answer(the_page, request)
 
     async def static(request: Request) -> Response:
-        entry = files.get(request.path_params["path"])
+        rel = request.path_params["path"]
+        if rel in held:
+            return answer(held[rel], request)
+        entry = files.get(rel)
         if entry is None:
             return PlainTextResponse("Not Found", status_code=404)
         headers = {}

@@ -210,3 +210,26 @@ def test_cli_build_rejects_a_bad_base_path(tmp_path: Path) -> None:
                                        "--base-path", "relative"])
     assert result.exit_code == 2
     assert re.search(r"--base-path 'relative': must be an absolute URL path", result.output)
+
+
+def test_small_files_come_from_memory_large_ones_from_disk(site: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    app_client = TestClient(create_app(copy))
+    module = asset_url(copy, "js/app.mjs")
+    wasm = PYODIDE + "pyodide.asm.wasm"
+    before = {p: raw_get(app_client, p, PLAIN)[1] for p in (module, wasm)}
+    assert len(before[module]) < 1_000_000 < len(before[wasm])
+    (copy / module.lstrip("/")).write_bytes(b"changed on disk")
+    assert raw_get(app_client, module, PLAIN)[1] == before[module]  # read once, at start
+    for path in (module, wasm):
+        for headers in (GZIP, PLAIN):
+            first = app_client.get(path, headers=headers)
+            head = app_client.head(path, headers=headers)
+            assert head.status_code == 200 and head.content == b""
+            assert head.headers["content-length"] == first.headers["content-length"], path
+            again = app_client.get(path, headers={**headers,
+                                                  "If-None-Match": first.headers["etag"]})
+            assert again.status_code == 304 and again.content == b"", path

@@ -242,3 +242,28 @@ def test_the_real_web_folder_builds(tmp_path: Path) -> None:
     html = (tmp_path / "site" / manifest["page"]).read_text("utf-8")
     assert 'id="localrate-data"' in html
     assert "js/worker.mjs" in page_data(tmp_path / "site")["assets"]
+
+
+STATIC_IMPORT = re.compile(r"""^(?:import|export)\b[^;]*?\bfrom\s+["'](\./[\w-]+\.mjs)["']""", re.M)
+
+
+def test_the_page_preloads_exactly_boot_mjs_and_its_static_imports() -> None:
+    """The template's modulepreload list is boot.mjs's static import graph: a module the
+    first probes need is never fetched level by level, and app.mjs's graph (loaded by
+    boot.mjs once the probes have answered) does not compete with it."""
+    template = (REAL_WEB / "templates" / "local-models.html.j2").read_text("utf-8")
+    listed = re.search(r'\{% for name in \[(.*?)\] %\}\s*<link rel="modulepreload"', template,
+                       re.S)
+    assert listed, "modulepreload loop not found in the template"
+    preloaded = set(re.findall(r'"([\w-]+)"', listed.group(1)))
+    graph, todo = set(), ["boot"]
+    while todo:
+        name = todo.pop()
+        if name in graph:
+            continue
+        graph.add(name)
+        source = (REAL_WEB / "js" / f"{name}.mjs").read_text("utf-8")
+        todo += [spec[2:-4] for spec in STATIC_IMPORT.findall(source)]
+    assert preloaded == graph
+    assert "app" not in graph and 'import("./app.mjs")' in \
+        (REAL_WEB / "js" / "boot.mjs").read_text("utf-8")

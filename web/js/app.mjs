@@ -1,10 +1,9 @@
-// Entry point of /local-models: wire the sections together and, as soon as discovery's
-// probe requests are out, start Python in its worker. Discovery itself is started by
-// boot.mjs, which runs before this module's larger graph has loaded.
+// The rest of /local-models: wire the sections together. boot.mjs loads this module once
+// discovery's probe requests are out (and has started Python in its worker by then).
 
 import { byId, el, replace, report } from "./dom.mjs";
-import { onCards, probesSent } from "./discovery.mjs";
-import { onStatus, start } from "./evaluator.mjs";
+import { onCards } from "./discovery.mjs";
+import { onStatus } from "./evaluator.mjs";
 import { pageData as readPageData } from "./pagedata.mjs";
 import { renderComparison } from "./compare.mjs";
 import { selectAll, setCards } from "./models.mjs";
@@ -26,8 +25,6 @@ function showEvaluatorStatus() {
 function main() {
   const pageData = readPageData();
   showEvaluatorStatus();
-  // After the probes: they must not queue behind Pyodide's download and compile.
-  probesSent.then(() => start(new URL("./worker.mjs", import.meta.url), pageData));
   onCards(setCards);
   byId("select-all").addEventListener("click", () => selectAll(true));
   byId("select-none").addEventListener("click", () => selectAll(false));

@@ -13,11 +13,12 @@ let pageData = null;
 let generation = 0;
 let cardsCallback = () => {};
 const cardsByRow = new Map();
-let sent = () => {};
+let answered = () => {};
 
-/** Resolves once every built-in probe request of the first scan has been sent (or
- * discovery failed to start): the moment to start the Python worker. */
-export const probesSent = new Promise((resolve) => { sent = resolve; });
+/** Resolves once every built-in probe of the first scan has its raw answer (or discovery
+ * failed to start): from then on the page may load the rest and start Python, whose
+ * start keeps both cores busy. */
+export const firstAnswers = new Promise((resolve) => { answered = resolve; });
 
 /**
  * Start discovery: render the strip, probe, and keep probing on Rescan.
@@ -29,9 +30,9 @@ export function initDiscovery(data) {
     byId("rescan").addEventListener("click", () => scan());
     renderCustom(byId("custom-endpoints"), () => scan());
     watchPermission();
-    scan().catch((err) => report(`Discovery failed: ${err.message}`)).finally(sent);
+    scan().catch((err) => report(`Discovery failed: ${err.message}`));
   } catch (err) {
-    sent();
+    answered();
     throw err;
   }
 }
@@ -68,9 +69,10 @@ export async function scan() {
   const strip = replace(byId("runtime-strip"));
   const builtIn = (pageData.probes || []).map((plan) => ({ key: plan.runtime, plan }));
   // Each probeRow sends its request before its first await: the requests are out now.
-  const jobs = builtIn.map((row) => probeRow(row, strip, gen));
+  const raw = [];
+  const jobs = builtIn.map((row) => probeRow(row, strip, gen, raw));
   markOnce("localrate:probes-sent");
-  sent();
+  Promise.all(raw).then(answered);
   jobs.push(updateNote());
   const custom = loadCustom();
   if (custom.length) {
@@ -104,10 +106,12 @@ async function customRows(custom) {
 }
 
 /** One runtime row: probe, show the raw answer, then the evaluator's reading of it. */
-async function probeRow(row, strip, gen) {
+async function probeRow(row, strip, gen, raw = []) {
   const view = rowView(row);
   strip.appendChild(view.root);
-  const observation = await observe(row.plan.url);
+  const observed = observe(row.plan.url);
+  raw.push(observed);
+  const observation = await observed;
   if (gen !== generation) return;
   // Asked after the fetch: the fetch is what makes Chrome prompt the visitor.
   const permission = await permissionState();
@@ -142,6 +146,10 @@ export async function observe(url, { method = "GET", body = null, timeoutMs = PR
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
   const done = (o) => ({ ...o, elapsed_ms: Math.round((performance.now() - t0) * 10) / 10 });
+  // A CORS refusal and a closed port look the same to fetch. An opaque (no-cors) GET
+  // tells them apart: it succeeds when anything answers on the port at all. It is sent
+  // alongside the real request, so a refusal is known as soon as the request fails.
+  const opaque = method === "GET" ? answersOpaquely(url, ctl.signal) : Promise.resolve(false);
   try {
     const init = { method, signal: ctl.signal, cache: "no-store", targetAddressSpace: "loopback" };
     if (body != null) {
@@ -154,10 +162,7 @@ export async function observe(url, { method = "GET", body = null, timeoutMs = PR
   } catch (err) {
     if (ctl.signal.aborted) return done({ status: null, body: null, error: "timeout" });
     console.info(`localrate: ${url}: ${err.message}`);
-    // A CORS refusal and a closed port look the same to fetch. An opaque (no-cors) GET
-    // tells them apart: it succeeds when anything answers on the port at all.
-    const answered = method === "GET" && (await answersOpaquely(url, ctl.signal));
-    return done({ status: null, body: null, error: answered ? "cors" : "network" });
+    return done({ status: null, body: null, error: (await opaque) ? "cors" : "network" });
   } finally {
     clearTimeout(timer);
   }
