@@ -141,3 +141,35 @@ def test_stop_keeps_what_is_done(lr: Page) -> None:
     expect(page.locator("[data-testid=resume-button]")).to_be_visible()
     page.wait_for_timeout(500)
     assert page.locator("[data-testid=result-row]").count() == kept
+
+
+SNAPSHOTS_SAVED = """async () => {
+  const store = await caches.open("localrate-python-snapshot");
+  return (await store.keys()).length === 1;
+}"""
+
+
+def test_a_returning_visit_restores_python_and_rates_the_same(lr: Page) -> None:
+    """The first start saves a memory snapshot of the started Python (Cache Storage); a
+    reload restores it instead of starting Python again, and that evaluator rates a suite
+    exactly as the fresh one did."""
+    page = lr.open()
+    status = page.locator("[data-testid=evaluator-status]")
+    expect(status).to_have_attribute("data-restored", "false")
+    page.wait_for_function(SNAPSHOTS_SAVED, timeout=60_000)
+    lr.run("local-model-rating", STRONG)
+    lr.wait_done()
+    fresh = lr.statuses(STRONG)
+    assert fresh == expected_statuses("strong")
+
+    page.reload()
+    lr.wait_ready()
+    expect(status).to_have_attribute("data-restored", "true")
+    expect(status).to_contain_text("restored")
+    page.evaluate("window.scrollTo(0, 0)")
+    lr.shot("evaluator-restored", full_page=False)
+    page.click("#clear-view")
+    lr.run("local-model-rating", STRONG)
+    lr.wait_done()
+    assert lr.statuses(STRONG) == fresh
+    assert lr.errors == [] and lr.dialogs == []

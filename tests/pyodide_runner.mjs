@@ -2,15 +2,20 @@
 //
 // Usage: node tests/pyodide_runner.mjs <pyodide dir> <evaluator zip> <table.json>
 //
-// Boots Pyodide from <pyodide dir> (the cached, verified files), unpacks the evaluator
-// zip into site-packages exactly as the page's worker does, then sends every row of the
-// table through the one bridge function `evaluator.bridge.call(jsonString)` and prints
-// one JSON array on stdout: [{"id": ..., "reply": <parsed reply of bridge.call>}, ...].
+// Starts Python with web/js/python.mjs, exactly as the page's worker does (Pyodide, the
+// evaluator zip unpacked into site-packages, a memory snapshot made), then sends every
+// row of the table through the one bridge function `evaluator.bridge.call(jsonString)`.
+// Then it starts a second Python restored from that snapshot, as a returning visitor's
+// page does, and sends the table again. Prints one JSON object on stdout:
+// {"site_packages", "results": [{"id", "reply"}...], "restored": {...same, from the snapshot},
+//  "snapshot_bytes", "ms": {"fresh", "restored"}}.
 // Python source is never built from strings: rows go in as JSON strings.
 
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+
+import { startPython } from "../web/js/python.mjs";
 
 const [pyodideDir, zipPath, tablePath] = process.argv.slice(2);
 if (!pyodideDir || !zipPath || !tablePath) {
@@ -20,18 +25,33 @@ if (!pyodideDir || !zipPath || !tablePath) {
 
 const indexURL = path.resolve(pyodideDir) + path.sep;
 const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
-const pyodide = await loadPyodide({ indexURL });
-const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
 // Node's Buffer is not accepted by unpackArchive: hand it a plain Uint8Array.
-const zipBytes = new Uint8Array(await readFile(zipPath));
-pyodide.unpackArchive(zipBytes, "zip", { extractDir: sitePackages });
-
-const bridge = pyodide.pyimport("evaluator.bridge");
+const zip = new Uint8Array(await readFile(zipPath));
 const table = JSON.parse(await readFile(tablePath, "utf8"));
 const rows = Array.isArray(table) ? table : table.rows;
-const results = rows.map((row) => {
-  const args = { expect: row.expect, answer: row.answer, tool_calls: row.tool_calls ?? [] };
-  const request = JSON.stringify({ op: "run_check", args });
-  return { id: row.id, reply: JSON.parse(bridge.call(request)) };
-});
-process.stdout.write(JSON.stringify({ site_packages: sitePackages, results }) + "\n");
+
+function runTable(bridge) {
+  return rows.map((row) => {
+    const args = { expect: row.expect, answer: row.answer, tool_calls: row.tool_calls ?? [] };
+    const request = JSON.stringify({ op: "run_check", args });
+    return { id: row.id, reply: JSON.parse(bridge.call(request)) };
+  });
+}
+
+let t0 = performance.now();
+const fresh = await startPython(loadPyodide, { indexURL, zip, makeSnapshot: true });
+const freshMs = performance.now() - t0;
+const results = runTable(fresh.bridge);
+if (!fresh.snapshot) throw new Error("no snapshot was made");
+
+t0 = performance.now();
+const again = await startPython(loadPyodide, { indexURL, zip, snapshot: fresh.snapshot });
+const restoredMs = performance.now() - t0;
+if (!again.restored) throw new Error(`the snapshot did not restore: ${again.restoreError}`);
+const restoredResults = runTable(again.bridge);
+
+process.stdout.write(JSON.stringify({
+  site_packages: fresh.sitePackages, results,
+  restored: { site_packages: again.sitePackages, results: restoredResults },
+  snapshot_bytes: fresh.snapshot.length, ms: { fresh: freshMs, restored: restoredMs },
+}) + "\n");

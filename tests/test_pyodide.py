@@ -1,7 +1,9 @@
 """The evaluator inside the vendored Pyodide (under Node) agrees with CPython.
 
-tests/pyodide_runner.mjs boots the pinned Pyodide, unpacks the same evaluator zip the page
-loads, and runs every row of tests/data/check_table.json through `evaluator.bridge.call`.
+tests/pyodide_runner.mjs starts the pinned Pyodide with the page's own start-up code
+(web/js/python.mjs: the same evaluator zip, unpacked the same way), runs every row of
+tests/data/check_table.json through `evaluator.bridge.call`, then does it again in a Python
+restored from the memory snapshot the first one made (as a returning visitor's page does).
 Each reply must be identical to the same call in CPython, and must say what the table says.
 """
 
@@ -76,3 +78,14 @@ def test_pyodide_gives_the_tables_outcomes(pyodide_run: dict[str, Any]) -> None:
         if not reply["ok"] or reply["value"]["passed"] is not row["passed"]:
             wrong.append((row["id"], reply))
     assert wrong == []
+
+
+def test_python_restored_from_its_snapshot_gives_the_same_replies(
+        pyodide_run: dict[str, Any]) -> None:
+    """The page saves a memory snapshot of the started Python and restores it on later
+    visits (web/js/python.mjs); the restored evaluator must answer exactly as the fresh
+    one, and the files it reads lazily must be there again."""
+    restored = pyodide_run["restored"]
+    assert restored["site_packages"] == assets.SITE_PACKAGES
+    assert restored["results"] == pyodide_run["results"]
+    assert pyodide_run["snapshot_bytes"] > 1_000_000

@@ -15,8 +15,11 @@ function showEvaluatorStatus() {
   const box = byId("evaluator-status");
   onStatus((s) => {
     box.dataset.stage = s.stage;
+    box.dataset.restored = String(s.restored);
+    const took = s.ms ? `${(s.ms / 1000).toFixed(1)} s` : "";
+    const how = [took, s.restored ? "restored" : ""].filter(Boolean).join(", ");
     const text = s.stage === "ready"
-      ? `Evaluator ready${s.ms ? ` (${(s.ms / 1000).toFixed(1)} s)` : ""}`
+      ? `Evaluator ready${how ? ` (${how})` : ""}`
       : s.stage === "error" ? `Evaluator failed: ${s.message}` : `Python: ${s.message}…`;
     replace(box, el("span", { class: "dot", "aria-hidden": "true" }), text);
   });

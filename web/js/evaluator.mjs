@@ -17,12 +17,12 @@ export const ready = new Promise((resolve, reject) => {
 });
 ready.catch(() => {});
 
-/** The last status message from the worker: {stage, message, ms}. */
-export let state = { stage: "starting", message: "starting Python", ms: null };
+/** The last status message from the worker: {stage, message, ms, restored}. */
+export let state = { stage: "starting", message: "starting Python", ms: null, restored: false };
 
 /**
  * Listen to loading-status changes.
- * @param {(s: {stage: string, message: string, ms: number|null}) => void} fn
+ * @param {(s: {stage: string, message: string, ms: number|null, restored: boolean}) => void} fn
  */
 export function onStatus(fn) {
   listeners.add(fn);
@@ -65,7 +65,7 @@ function fail(message) {
 function onMessage(data) {
   if (data.type === "status") {
     if (data.stage === "error") return fail(data.message);
-    setState({ stage: data.stage, message: data.message, ms: data.ms ?? null });
+    setState({ stage: data.stage, message: data.message, ms: data.ms ?? null, restored: !!data.restored });
     if (data.stage === "ready") {
       performance.mark("localrate:evaluator-ready");
       readyResolve();

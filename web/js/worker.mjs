@@ -1,38 +1,93 @@
-// The Pyodide worker: boots Python, unpacks the evaluator zip and answers bridge calls.
-// Messages in:  {type: "init", pyodide: {index_url, module_url}, evaluator_zip}
+// The Pyodide worker: starts Python with the evaluator (python.mjs) and answers bridge calls.
+// Messages in:  {type: "init", pyodide: {index_url, module_url, version}, evaluator_zip}
 //               {id, request: "<JSON string>"}
-// Messages out: {type: "status", stage: "pyodide"|"evaluator"|"ready"|"error", message, ms}
+// Messages out: {type: "status", stage: "pyodide"|"evaluator"|"ready"|"error", message, ms,
+//                restored: whether Python came from this browser's saved snapshot}
 //               {id, reply: "<JSON string>"}
 // Python is only ever reached through evaluator.bridge.call(json_string): no Python source
 // is built from strings here.
+//
+// The first start in a browser saves a memory snapshot of the started Python in Cache
+// Storage, keyed by the evaluator zip's (hashed) URL and the Pyodide version; later
+// starts restore it, which is several times faster. A snapshot that fails to restore is
+// deleted and Python starts the long way; a new build (another zip) replaces it.
 
+import { startPython } from "./python.mjs";
+
+const SNAPSHOTS = "localrate-python-snapshot";
 let bridge = null;
 let booting = null;
 
-function status(stage, message, ms) {
-  self.postMessage({ type: "status", stage, message, ms });
+function status(stage, message, ms, restored = false) {
+  self.postMessage({ type: "status", stage, message, ms, restored });
+}
+
+function snapshotKey(config) {
+  const zip = new URL(config.evaluator_zip, self.location.href);
+  return `${zip.href}.pyodide-${config.pyodide.version || "unknown"}.snapshot`;
+}
+
+async function snapshotStore() {
+  try {
+    return self.caches ? await self.caches.open(SNAPSHOTS) : null;
+  } catch {
+    return null; // no Cache Storage here (an opaque origin, a disabled store): start long
+  }
+}
+
+/** The saved snapshot's bytes (a promise, so that Pyodide can start fetching and compiling
+ * while they are read), or null when there is none. */
+async function findSnapshot(store, key) {
+  try {
+    const hit = store && (await store.match(key));
+    if (!hit) return null;
+    const bytes = hit.arrayBuffer().then((buffer) => new Uint8Array(buffer));
+    bytes.catch(() => {}); // a failed read fails the restore, which then starts afresh
+    return bytes;
+  } catch {
+    return null;
+  }
+}
+
+/** Keep only this build's snapshot. */
+async function saveSnapshot(store, key, bytes) {
+  try {
+    for (const old of await store.keys()) if (old.url !== key) await store.delete(old);
+    await store.put(key, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
+  } catch (err) {
+    console.info(`localrate: could not save the Python snapshot: ${err.message}`);
+  }
 }
 
 async function boot(config) {
   const started = performance.now();
-  status("pyodide", "loading Python (Pyodide)");
-  // The evaluator zip downloads while Pyodide loads.
+  status("pyodide", "starting Python (Pyodide)");
   const zip = fetch(config.evaluator_zip).then((response) => {
     if (!response.ok) throw new Error(`evaluator zip ${config.evaluator_zip}: HTTP ${response.status}`);
     return response.arrayBuffer();
-  });
+  }).then((buffer) => new Uint8Array(buffer));
   zip.catch(() => {}); // reported when awaited below
-  const { loadPyodide } = await import(config.pyodide.module_url);
-  const pyodide = await loadPyodide({ indexURL: config.pyodide.index_url });
-  status("evaluator", "loading the evaluator");
-  const bytes = new Uint8Array(await zip);
-  const sitePackages = config.pyodide.site_packages
-    || pyodide.pyimport("sysconfig").get_path("purelib");
-  pyodide.unpackArchive(bytes, "zip", { extractDir: sitePackages });
-  bridge = pyodide.pyimport("evaluator.bridge");
-  // Warm the import of jsonschema (the first check would otherwise pay for it).
-  bridge.call(JSON.stringify({ op: "discovery_table", args: {} }));
-  status("ready", "evaluator ready", performance.now() - started);
+  const key = snapshotKey(config);
+  const store = await snapshotStore();
+  const [{ loadPyodide }, snapshot] = await Promise.all([
+    import(config.pyodide.module_url), findSnapshot(store, key)]);
+  const messages = {
+    restore: ["pyodide", "restoring Python (saved in this browser)"],
+    pyodide: ["pyodide", "loading Python (Pyodide)"],
+    evaluator: ["evaluator", "loading the evaluator"],
+  };
+  const py = await startPython(loadPyodide, {
+    indexURL: config.pyodide.index_url, zip,
+    sitePackages: config.pyodide.site_packages, snapshot, makeSnapshot: store !== null,
+    onStage: (stage) => status(...messages[stage]),
+  });
+  if (py.restoreError) {
+    console.info(`localrate: the saved Python snapshot did not restore (${py.restoreError}); started afresh`);
+    await store?.delete(key).catch(() => {});
+  }
+  bridge = py.bridge;
+  status("ready", "evaluator ready", performance.now() - started, py.restored);
+  if (py.snapshot) saveSnapshot(store, key, py.snapshot); // after "ready": calls need not wait
 }
 
 self.onmessage = async (event) => {
@@ -51,7 +106,6 @@ self.onmessage = async (event) => {
     self.postMessage({ id, reply });
   } catch (err) {
     const message = String(err && err.message ? err.message : err);
-    // A Python traceback ends with the one line that matters.
     const lines = message.trim().split("\n");
     self.postMessage({ id, reply: JSON.stringify({ ok: false, error: lines[lines.length - 1] }) });
   }
