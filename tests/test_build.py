@@ -244,7 +244,8 @@ def test_the_real_web_folder_builds(tmp_path: Path) -> None:
     assert "js/worker.mjs" in page_data(tmp_path / "site")["assets"]
 
 
-STATIC_IMPORT = re.compile(r"""^(?:import|export)\b[^;]*?\bfrom\s+["'](\./[\w-]+\.mjs)["']""", re.M)
+STATIC_IMPORT = re.compile(r"""^(?:import|export)\b[^;]*?\bfrom\s+["'](\./[\w-]+\.mjs)["']""",
+                           re.MULTILINE)
 
 
 def test_the_page_preloads_exactly_boot_mjs_and_its_static_imports() -> None:
@@ -253,7 +254,7 @@ def test_the_page_preloads_exactly_boot_mjs_and_its_static_imports() -> None:
     boot.mjs once the probes have answered) does not compete with it."""
     template = (REAL_WEB / "templates" / "local-models.html.j2").read_text("utf-8")
     listed = re.search(r'\{% for name in \[(.*?)\] %\}\s*<link rel="modulepreload"', template,
-                       re.S)
+                       re.DOTALL)
     assert listed, "modulepreload loop not found in the template"
     preloaded = set(re.findall(r'"([\w-]+)"', listed.group(1)))
     graph, todo = set(), ["boot"]
