@@ -34,16 +34,18 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[str]:
         """Add bytes; return the payloads completed by them."""
-        self._buffer += chunk
+        buffer = self._buffer + chunk if self._buffer else chunk
         out: list[str] = []
+        pos = 0  # start of the first line not read yet (the buffer is cut once, at the end)
         while True:
-            match = _LINE_END.search(self._buffer)
+            match = _LINE_END.search(buffer, pos)
             if match is None:
                 break
-            if match.group() == b"\r" and match.end() == len(self._buffer):
+            if match.group() == b"\r" and match.end() == len(buffer):
                 break  # a "\r" at the end may be the first half of "\r\n"
-            line, self._buffer = self._buffer[:match.start()], self._buffer[match.end():]
-            self._line(line.decode("utf-8", errors="replace"), out)
+            self._line(buffer[pos:match.start()].decode("utf-8", errors="replace"), out)
+            pos = match.end()
+        self._buffer = buffer[pos:]
         return out
 
     def close(self) -> list[str]:

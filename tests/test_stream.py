@@ -1,11 +1,15 @@
-"""server/stream.py: the SSE parser, and send_case against every fake dialect and fault."""
+"""server/stream.py: the SSE parser (and the page's, which must agree), and send_case
+against every fake dialect and fault."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +31,12 @@ def parse(chunks: list[bytes]) -> list[str]:
     return out + parser.close()
 
 
-@pytest.mark.parametrize("chunks, payloads", [
+SSE_TABLE = [
     ([b"data: a\n\ndata: b\n\n"], ["a", "b"]),
     ([b"data: a\r\n\r\ndata: b\r\n\r\n"], ["a", "b"]),
     ([b"data: a\r\rdata: b\r\r"], ["a", "b"]),
     ([b"data: a\r", b"\n\r\n"], ["a"]),
+    ([b"data: a\r", b"\ndata: b\n\n"], ["a\nb"]),  # "\r" then "\n" is one line end
     ([b"da", b"ta: {\"x\"", b": 1}\n", b"\n"], ['{"x": 1}']),
     ([b": ping\n\ndata: a\n\n: keepalive 12/40\n\n"], ["a"]),
     ([b"data: line1\ndata: line2\n\n"], ["line1\nline2"]),
@@ -42,9 +47,29 @@ def parse(chunks: list[bytes]) -> list[str]:
     ([b"data: \xff\xfe ok\n\n"], ["\ufffd\ufffd ok"]),
     ([b"data: caf\xc3", b"\xa9\n\n"], ["caf\u00e9"]),
     ([b"\n\n\n"], []),
-])
+    ([b"data: " + str(i).encode() + b"\n\n" for i in range(3)] * 2 + [b"data: x\r"],
+     ["0", "1", "2", "0", "1", "2", "x"]),
+    ([b"".join(b"data: %d\r\n\r\n" % i for i in range(2000))], [str(i) for i in range(2000)]),
+]
+
+
+@pytest.mark.parametrize("chunks, payloads", SSE_TABLE)
 def test_sse_parser(chunks: list[bytes], payloads: list[str]) -> None:
     assert parse(chunks) == payloads
+
+
+def test_the_pages_sse_parser_agrees() -> None:
+    """web/js/stream.mjs's SseParser (under Node, fed as the page feeds it) gives the same
+    payloads as server/stream.py's on every row of the table."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed (./dev.sh test installs it with apt-get)")
+    rows = [[list(chunk) for chunk in chunks] for chunks, _ in SSE_TABLE]
+    done = subprocess.run([node, str(Path(__file__).parent / "sse_runner.mjs")],
+                          input=json.dumps(rows), capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == [payloads for _, payloads in SSE_TABLE]
 
 
 def run(url: str, timeout_s: float = 10, **kw: Any) -> dict[str, Any]:

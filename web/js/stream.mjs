@@ -117,22 +117,22 @@ function isSse(contentType, first) {
  * \r; ":" lines are comments; several data: lines before a blank line are one payload
  * joined by "\n"; other fields are ignored.
  */
-class SseParser {
+export class SseParser {
   constructor() {
     this.buffer = "";
     this.data = [];
   }
 
   feed(text, push) {
-    this.buffer += text;
-    for (;;) {
-      const m = /\r\n|\n|\r/.exec(this.buffer);
-      if (!m) break;
-      if (m[0] === "\r" && m.index + 1 === this.buffer.length) break; // maybe half of \r\n
-      const line = this.buffer.slice(0, m.index);
-      this.buffer = this.buffer.slice(m.index + m[0].length);
-      this.line(line, push);
+    const buffer = this.buffer + text;
+    const lineEnd = /\r\n|\n|\r/g;
+    let pos = 0; // start of the first line not read yet (the buffer is cut once, at the end)
+    for (let m = lineEnd.exec(buffer); m; m = lineEnd.exec(buffer)) {
+      if (m[0] === "\r" && m.index + 1 === buffer.length) break; // maybe half of \r\n
+      this.line(buffer.slice(pos, m.index), push);
+      pos = m.index + m[0].length;
     }
+    this.buffer = buffer.slice(pos);
   }
 
   close(text, push) {
