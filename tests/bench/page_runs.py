@@ -24,8 +24,10 @@ from tests.bench.common import ROOT, closed_ports_env, hanging_port
 from tests.bench.page_script import (
     BARE_PYODIDE_JS,
     CUSTOM_KEY,
+    DROP_SNAPSHOT_JS,
     MARKS_JS,
     RUN_JS,
+    SNAPSHOT_SAVED_JS,
     SPY_JS,
     score_js,
 )
@@ -130,8 +132,13 @@ class PageBench:
             ctx.close()
 
     def load_times(self, runs: int) -> dict[str, Any]:
-        """First probe result, cold and warm evaluator-ready times (ms since navigation)."""
-        out: dict[str, Any] = {"first": [], "cold": [], "warm": [], "stages": []}
+        """First probe result, cold and warm evaluator-ready times (ms since navigation).
+
+        Warm = a reload in the same context once the first load's Python snapshot is
+        saved (a returning visitor); ``unsaved`` = a reload with the HTTP cache warm but
+        the saved snapshot deleted (what the snapshot saves)."""
+        out: dict[str, Any] = {"first": [], "cold": [], "warm": [], "unsaved": [],
+                               "restored": [], "stages": []}
         for _ in range(runs):
             ctx = self.context()
             try:
@@ -140,8 +147,13 @@ class PageBench:
                 out["first"].append(cold["first"])
                 out["cold"].append(cold["ready"])
                 out["stages"] = cold["stages"]
-                warm = self.marks(page)  # same context: warm HTTP cache
+                page.wait_for_function(SNAPSHOT_SAVED_JS, timeout=60_000)
+                warm = self.marks(page)  # same context: warm HTTP cache, saved snapshot
                 out["warm"].append(warm["ready"])
+                out["restored"].append(page.get_attribute(
+                    "[data-testid=evaluator-status]", "data-restored") == "true")
+                page.evaluate(DROP_SNAPSHOT_JS)
+                out["unsaved"].append(self.marks(page)["ready"])
             finally:
                 ctx.close()
         return out

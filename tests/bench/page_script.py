@@ -78,6 +78,13 @@ async () => {
 """.replace("TIMEOUT_MS", str(RUN_TIMEOUT_MS))
 
 
+SNAPSHOT_CACHE = "localrate-python-snapshot"  # web/js/worker.mjs
+SNAPSHOT_SAVED_JS = """async () => (await (await caches.open("CACHE")).keys()).length > 0
+""".replace("CACHE", SNAPSHOT_CACHE)
+DROP_SNAPSHOT_JS = """async () => { await caches.delete("CACHE"); }
+""".replace("CACHE", SNAPSHOT_CACHE)
+
+
 BARE_PYODIDE_JS = """
 async (indexURL) => {
   const t0 = performance.now();
