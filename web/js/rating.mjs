@@ -112,16 +112,19 @@ async function runSelected() {
     id: newId("run"), batch, order, created_at: created, state: "queued",
     suite_id: suiteId, settings, card, record: null,
   }));
-  await Promise.all(entries.map(putRun));
-  await runEntries(entries); // lists the new entries as soon as the first one starts
+  // Not awaited: IndexedDB applies these writes before any later one (and a failed write
+  // is reported by the store); the first request need not wait for them.
+  entries.forEach((entry) => putRun(entry));
+  await runEntries(entries, { fresh: true }); // lists the new entries once the first starts
 }
 
 /**
  * Run (or resume) the entries of one batch, in order. Cases already finished (in an entry's
  * record or stored one by one) are kept and not run again.
  * @param {object[]} entries  stored run entries
+ * @param {{fresh?: boolean}} [opts]  fresh: entries just made (nothing stored to read back)
  */
-export async function runEntries(entries) {
+export async function runEntries(entries, { fresh = false } = {}) {
   if (running) return;
   running = true;
   stopRequested = false;
@@ -133,7 +136,7 @@ export async function runEntries(entries) {
     const suite = await loadSuite(entries[0].suite_id);
     for (let i = 0; i < entries.length && !stopRequested; i++) {
       current = bars[i];
-      await runEntry(entries[i], suite, bars[i]);
+      await runEntry(entries[i], suite, bars[i], fresh);
     }
     current = null;
     liveNote(stopRequested ? "Stopped. Finished cases are kept; Resume continues." : "Done.");
@@ -196,9 +199,9 @@ async function runRecord(suite, model, settings, startedAt, results) {
   return { ...head, cases: results };
 }
 
-async function runEntry(entry, suite, bar) {
+async function runEntry(entry, suite, bar, fresh) {
   const model = modelOf(entry.card);
-  const results = await entryResults(entry);
+  const results = fresh ? [] : await entryResults(entry); // a new entry has nothing stored
   const done = new Set(results.map((r) => r.id));
   const total = suite.json.cases.length;
 
