@@ -112,9 +112,7 @@ async function runSelected() {
     id: newId("run"), batch, order, created_at: created, state: "queued",
     suite_id: suiteId, settings, card, record: null,
   }));
-  // Not awaited: IndexedDB applies these writes before any later one (and a failed write
-  // is reported by the store); the first request need not wait for them.
-  entries.forEach((entry) => putRun(entry));
+  await Promise.all(entries.map(putRun));
   await runEntries(entries, { fresh: true }); // lists the new entries once the first starts
 }
 
@@ -220,8 +218,10 @@ async function runEntry(entry, suite, bar, fresh) {
   planned(0);
   entry.started_at = entry.started_at || entry.record?.started_at || nowIso();
   entry.state = "running";
-  const started = putRun(entry); // awaited with the case writes (IndexedDB keeps the order)
-  started.then(onStored, () => {});
+  // Saved before the first request: a write running beside it would be in that case's
+  // time to first token (the page's main thread serializes the entry).
+  await putRun(entry);
+  onStored();
   const exportNow = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
   showRun(entry.id, partialView(entry, results),
     { state: "running", source: "live", onExport: exportNow, finalRecord: () => recordOf(entry) });
@@ -229,7 +229,7 @@ async function runEntry(entry, suite, bar, fresh) {
   summary.update();
   bar.set(results.length, total, "running");
 
-  const writes = [started];
+  const writes = [];
   const keep = (result) => {
     results.push(result);
     writes.push(appendCase(entry.id, results.length - 1, result)); // saved at once
