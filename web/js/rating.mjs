@@ -220,8 +220,9 @@ async function runEntry(entry, suite, bar, fresh) {
   entry.state = "running";
   // Saved before the first request: a write running beside it would be in that case's
   // time to first token (the page's main thread serializes the entry).
+  // The saved-runs list is redrawn once this run's first case is kept, not now: it reads
+  // every stored run back, which would sit in the first request's time to first token.
   await putRun(entry);
-  onStored();
   const exportNow = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
   showRun(entry.id, partialView(entry, results),
     { state: "running", source: "live", onExport: exportNow, finalRecord: () => recordOf(entry) });
@@ -236,6 +237,7 @@ async function runEntry(entry, suite, bar, fresh) {
     appendResult(entry.id, result);
     bar.set(results.length, total, "running");
     summary.update();
+    if (results.length === 1) onStored();
   };
   let kept = Promise.resolve();
   let failed = false;
