@@ -135,13 +135,15 @@ async function probeRow(row, strip, gen, raw = []) {
 }
 
 /**
- * GET a URL with a timeout; return the raw observation the evaluator interprets.
+ * Send a request with a timeout; return the raw observation the evaluator interprets.
+ * A failed fetch is `error: "network"` (closed port or CORS, the browser cannot tell), or,
+ * with `tellCors` (probes), `error: "cors"` when an opaque no-cors GET got an answer: the
+ * port is open and CORS refused this page. interpret_probe turns either into a state.
+ * @param {string} url
+ * @param {{method?: string, body?: object|null, timeoutMs?: number, tellCors?: boolean}} [opts]
  * @returns {Promise<{status: number|null, body: string|null, error: string|null, elapsed_ms: number}>}
  */
-// A failed fetch is `error: "network"` (closed port or CORS, the browser cannot tell), or
-// `error: "cors"` when an opaque no-cors GET then got an answer: the port is open and CORS
-// refused this page. The evaluator's interpret_probe turns either into a state and detail.
-export async function observe(url, { method = "GET", body = null, timeoutMs = PROBE_TIMEOUT_MS } = {}) {
+export async function observe(url, { method = "GET", body = null, timeoutMs = PROBE_TIMEOUT_MS, tellCors = true } = {}) {
   const t0 = performance.now();
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
@@ -149,7 +151,8 @@ export async function observe(url, { method = "GET", body = null, timeoutMs = PR
   // A CORS refusal and a closed port look the same to fetch. An opaque (no-cors) GET
   // tells them apart: it succeeds when anything answers on the port at all. It is sent
   // alongside the real request, so a refusal is known as soon as the request fails.
-  const opaque = method === "GET" ? answersOpaquely(url, ctl.signal) : Promise.resolve(false);
+  // (Probes only: a metadata request's failure needs no such reading.)
+  const opaque = tellCors && method === "GET" ? answersOpaquely(url, ctl.signal) : Promise.resolve(false);
   try {
     const init = { method, signal: ctl.signal, cache: "no-store", targetAddressSpace: "loopback" };
     if (body != null) {
@@ -181,7 +184,7 @@ async function answersOpaquely(url, signal) {
 async function describe(model) {
   const plan = await call("metadata_plan", { model_row: model });
   const responses = await Promise.all(plan.map(async (req) => {
-    const o = await observe(req.url, { method: req.method, body: req.body, timeoutMs: METADATA_TIMEOUT_MS });
+    const o = await observe(req.url, { method: req.method, body: req.body, timeoutMs: METADATA_TIMEOUT_MS, tellCors: false });
     return { url: req.url, status: o.status, body: o.body };
   }));
   return call("merge_metadata", { model_row: model, responses });

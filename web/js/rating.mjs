@@ -113,7 +113,7 @@ async function runSelected() {
     suite_id: suiteId, settings, card, record: null,
   }));
   await Promise.all(entries.map(putRun));
-  await runEntries(entries, { fresh: true }); // lists the new entries once the first starts
+  await runEntries(entries, { fresh: true }); // the runs list shows them once a case is kept
 }
 
 /**
@@ -218,10 +218,9 @@ async function runEntry(entry, suite, bar, fresh) {
   planned(0);
   entry.started_at = entry.started_at || entry.record?.started_at || nowIso();
   entry.state = "running";
-  // Saved before the first request: a write running beside it would be in that case's
-  // time to first token (the page's main thread serializes the entry).
-  // The saved-runs list is redrawn once this run's first case is kept, not now: it reads
-  // every stored run back, which would sit in the first request's time to first token.
+  // Saved before the first request, and the saved-runs list redrawn only once the first
+  // case is kept: serializing the entry, or reading every stored run back, beside the
+  // first request would sit in that case's time to first token.
   await putRun(entry);
   const exportNow = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
   showRun(entry.id, partialView(entry, results),
