@@ -105,6 +105,10 @@ def test_full_run_matches_the_scripts_and_the_cli(lr: Page, fakes: dict[str, Any
 def test_reload_mid_run_keeps_finished_cases_and_resumes(lr: Page) -> None:
     page = lr.open()
     lr.run("local-model-rating", "slow-model")
+    # The live panel names the case and shows the model's text as it streams.
+    expect(page.locator("#live-title")).to_contain_text("slow-model · ")
+    page.wait_for_function("() => document.getElementById('live-output').textContent.length > 0",
+                           timeout=30_000)
     rows = page.locator("[data-testid=result-row]")
     expect(rows.nth(2)).to_be_visible(timeout=60_000)
     before = lr.statuses("slow-model")

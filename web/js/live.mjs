@@ -6,8 +6,7 @@ import { liveDelta } from "./stream.mjs";
 
 let answer = null;
 let thinking = null;
-let pending = "";
-let pendingThinking = "";
+let queued = []; // payloads not shown yet (the same strings the transcript holds)
 let frame = 0;
 
 /** Start showing a new case. @param {string} title */
@@ -16,8 +15,7 @@ export function startLive(title) {
   // frame is dropped (writing it first would force a layout for nothing).
   if (frame) cancelAnimationFrame(frame);
   frame = 0;
-  pending = "";
-  pendingThinking = "";
+  queued = [];
   replace(byId("live-title"), title);
   thinking = document.createTextNode("");
   answer = document.createTextNode("");
@@ -27,16 +25,26 @@ export function startLive(title) {
   replace(byId("live-output"), answer);
 }
 
-/** Feed one SSE payload (display only). @param {string} payload */
+/**
+ * Feed one SSE payload (display only). It is read at the next frame, with the others that
+ * came meanwhile, so reading the stream does no more per event than record it.
+ * @param {string} payload
+ */
 export function pushLive(payload) {
-  const d = liveDelta(payload);
-  pending += d.content + (d.tools ? `[tool call] ${d.tools}` : "");
-  pendingThinking += d.reasoning;
+  queued.push(payload);
   if (!frame) frame = requestAnimationFrame(flush);
 }
 
 function flush() {
   frame = 0;
+  let pending = "";
+  let pendingThinking = "";
+  for (const payload of queued) {
+    const d = liveDelta(payload);
+    pending += d.content + (d.tools ? `[tool call] ${d.tools}` : "");
+    pendingThinking += d.reasoning;
+  }
+  queued = [];
   if (pendingThinking && thinking) {
     thinking.appendData(pendingThinking);
     byId("live-reasoning").hidden = false;
@@ -46,8 +54,6 @@ function flush() {
     answer.appendData(pending);
     byId("live-output").scrollTop = 1e9;
   }
-  pending = "";
-  pendingThinking = "";
 }
 
 /** A one-line note in the live panel's title (idle, done, stopped). @param {string} text */
