@@ -178,12 +178,17 @@ class Held:
         return f'"{hashlib.md5(body).hexdigest()}"'
 
 
+def read(entry: SiteFile, media_type: str | None = None) -> Held:
+    """The file (and its gzip sibling) read into memory."""
+    return Held(media_type or entry.media_type, entry.path.read_bytes(),
+                entry.gz.read_bytes() if entry.gz is not None else None)
+
+
 def hold(entry: SiteFile) -> Held | None:
     """The file in memory when both its forms are at most IN_MEMORY bytes, else None."""
     if entry.stat.st_size > IN_MEMORY or (entry.gz_stat and entry.gz_stat.st_size > IN_MEMORY):
         return None
-    return Held(entry.media_type, entry.path.read_bytes(),
-                entry.gz.read_bytes() if entry.gz is not None else None)
+    return read(entry)
 
 
 def answer(held: Held, request: Request) -> Response:
@@ -211,9 +216,7 @@ def create_app(site: Path) -> Starlette:
         raise RuntimeError(f"{site / MANIFEST}: not a localrate build ({exc})") from exc
     gzipped = set(manifest.get("gzip", []))
     files = site_table(site, gzipped)
-    page_gz = site / f"{manifest['page']}.gz"
-    the_page = Held(HTML, (site / manifest["page"]).read_bytes(),
-                    page_gz.read_bytes() if manifest["page"] in gzipped else None)
+    the_page = read(files[manifest["page"]], HTML)  # whatever its size
     held = {rel: h for rel, entry in files.items() if (h := hold(entry)) is not None}
 
     async def home(request: Request) -> Response:

@@ -148,7 +148,8 @@ def fetch(method: str, url: str, body: Any, timeout: float) -> dict[str, Any]:
     """One request → an observation ``{status, body, error, elapsed_ms}``.
 
     ``error`` is ``"timeout"``, ``"closed"`` (connection refused: nothing listens),
-    ``"network"`` (reset, unreachable, not HTTP), a too-big-body text, or None. The body is
+    ``"network"`` (reset, unreachable, not HTTP), a too-big-body text, another failure's
+    ``"<ExceptionName>: <text>"``, or None. The body is
     decoded with replacement characters, cut at MAX_BODY bytes.
     """
     start = time.perf_counter()
@@ -165,6 +166,8 @@ def fetch(method: str, url: str, body: Any, timeout: float) -> dict[str, Any]:
         error = "closed"
     except (OSError, _Bad, ValueError):
         error = "network"
+    except Exception as exc:  # noqa: BLE001 - one request's failure must not end the others
+        error = f"{type(exc).__name__}: {exc}"
     elapsed_ms = round((time.perf_counter() - start) * 1000, 1)
     return {"status": status, "body": text, "error": error, "elapsed_ms": elapsed_ms}
 
@@ -186,7 +189,11 @@ def fetch_all(requests: list[dict[str, Any]], timeout: float) -> list[dict[str, 
         thread.start()
     for thread in threads:
         thread.join()
-    return [r for r in results if r is not None]
+    out = []
+    for result in results:  # in request order: fetch never raises, so each has one
+        assert result is not None
+        out.append(result)
+    return out
 
 
 def probe_all(plan: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
