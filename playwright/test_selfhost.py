@@ -116,8 +116,15 @@ def https_host(www: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         def log_message(self, format: str, *args: Any) -> None:
             log.append(format % args)
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=www))
-    httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    class TLSServer(http.server.ThreadingHTTPServer):
+        # The TLS handshake happens in each connection's own thread (on its first read),
+        # not in accept(): a browser's idle or abandoned connection must not stall the
+        # accept loop (Chromium then gives up with ERR_TOO_MANY_RETRIES).
+        def get_request(self) -> tuple[Any, Any]:
+            sock, addr = self.socket.accept()
+            return tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    httpd = TLSServer(("127.0.0.1", 0), partial(Handler, directory=www))
     threading.Thread(target=httpd.serve_forever, name="https-host", daemon=True).start()
     port = httpd.server_address[1]
     try:
