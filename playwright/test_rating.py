@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any
 
 import pytest
@@ -147,10 +148,11 @@ def test_stop_keeps_what_is_done(lr: Page) -> None:
     assert page.locator("[data-testid=result-row]").count() == kept
 
 
-SNAPSHOTS_SAVED = """async () => {
-  const store = await caches.open("localrate-python-snapshot");
-  return (await store.keys()).length === 1;
-}"""
+
+SNAPSHOT_KEYS = """async () => (await (await caches.open("localrate-python-snapshot")).keys())
+  .map((request) => request.url)"""
+PYODIDE_FOLDER = """() => JSON.parse(document.getElementById("localrate-data").textContent)
+  .pyodide.index_url"""
 
 
 def test_a_returning_visit_restores_python_and_rates_the_same(lr: Page) -> None:
@@ -160,7 +162,14 @@ def test_a_returning_visit_restores_python_and_rates_the_same(lr: Page) -> None:
     page = lr.open()
     status = page.locator("[data-testid=evaluator-status]")
     expect(status).to_have_attribute("data-restored", "false")
-    page.wait_for_function(SNAPSHOTS_SAVED, timeout=60_000)
+    # The page says the snapshot is saved once the worker's write has finished.
+    expect(status).to_have_attribute("data-saved", "true", timeout=60_000)
+    # Keyed by this build's evaluator zip and Pyodide folder (its version): a build with a
+    # new Pyodide and the same evaluator does not try to restore the old snapshot.
+    [key] = page.evaluate(SNAPSHOT_KEYS)
+    folder = page.evaluate(PYODIDE_FOLDER)
+    assert folder.startswith("/pyodide/") and folder.strip("/") != "pyodide"
+    assert "/assets/evaluator." in key and key.endswith(f".snapshot?pyodide={quote(folder, safe='')}")
     lr.run("local-model-rating", STRONG)
     lr.wait_done()
     fresh = lr.statuses(STRONG)
@@ -169,6 +178,7 @@ def test_a_returning_visit_restores_python_and_rates_the_same(lr: Page) -> None:
     page.reload()
     lr.wait_ready()
     expect(status).to_have_attribute("data-restored", "true")
+    expect(status).to_have_attribute("data-saved", "true")
     expect(status).to_contain_text("restored")
     page.evaluate("window.scrollTo(0, 0)")
     lr.shot("evaluator-restored", full_page=False)

@@ -23,6 +23,7 @@ from typing import Any
 from tests.bench.common import ROOT, closed_ports_env, hanging_port
 from tests.bench.page_script import (
     BARE_PYODIDE_JS,
+    BARE_RESTORE_JS,
     CUSTOM_KEY,
     DROP_SNAPSHOT_JS,
     MARKS_JS,
@@ -137,14 +138,29 @@ class PageBench:
         finally:
             ctx.close()
 
+    def profile(self) -> tuple[Any, Path]:
+        """A browser with its own fresh profile on disk (as a visitor's browser is), with
+        the timing spy: Chrome keeps compiled code (V8's code cache, for the wasm too)
+        there, which it does not in an incognito-like context. → (context, folder)."""
+        folder = Path(tempfile.mkdtemp(prefix="localrate-bench-profile-"))
+        ctx = self._pw.chromium.launch_persistent_context(
+            str(folder), executable_path=CHROMIUM, args=ARGS)
+        ctx.add_init_script(SPY_JS)
+        return ctx, folder
+
     def load_times(self, runs: int) -> dict[str, Any]:
         """First probe result, cold and warm evaluator-ready times (ms since navigation).
 
-        Warm = a reload in the same context once the first load's Python snapshot is
-        saved (a returning visitor); ``unsaved`` = a reload with the HTTP cache warm but
-        the saved snapshot deleted (what the snapshot saves)."""
-        out: dict[str, Any] = {"first": [], "cold": [], "warm": [], "unsaved": [],
-                               "restored": [], "stages": []}
+        Cold = a fresh incognito-like context. Warm = a returning visitor: a fresh browser
+        profile on disk, first visit, then (once its Python snapshot is saved) a reload,
+        whose time is kept; the same profile then times ``loadPyodide()`` restoring that
+        snapshot alone (``restore_alone``, the floor). ``incognito`` = the same reload in
+        the cold run's context (no code cache); ``unsaved`` = that reload again with the
+        snapshot deleted (what the snapshot saves)."""
+        out: dict[str, Any] = {"first": [], "cold": [], "warm": [], "incognito": [],
+                               "unsaved": [], "restore_alone": [], "restored": [],
+                               "stages": []}
+        index = self.pyodide_index()
         for _ in range(runs):
             ctx = self.context()
             try:
@@ -154,22 +170,41 @@ class PageBench:
                 out["cold"].append(cold["ready"])
                 out["stages"] = cold["stages"]
                 page.wait_for_function(SNAPSHOT_SAVED_JS, timeout=60_000)
-                warm = self.marks(page)  # same context: warm HTTP cache, saved snapshot
-                out["warm"].append(warm["ready"])
-                out["restored"].append(page.get_attribute(
-                    "[data-testid=evaluator-status]", "data-restored") == "true")
+                out["incognito"].append(self.marks(page)["ready"])
                 page.evaluate(DROP_SNAPSHOT_JS)
                 out["unsaved"].append(self.marks(page)["ready"])
             finally:
                 ctx.close()
+            ctx, folder = self.profile()
+            try:
+                page = ctx.new_page()
+                self.marks(page)
+                page.wait_for_function(SNAPSHOT_SAVED_JS, timeout=60_000)
+                out["warm"].append(self.marks(page)["ready"])
+                out["restored"].append(page.get_attribute(
+                    "[data-testid=evaluator-status]", "data-restored") == "true")
+                if index:
+                    page.goto(self.origin + "/build.json")
+                    out["restore_alone"].append(float(page.evaluate(
+                        BARE_RESTORE_JS, self.origin + index)))
+            finally:
+                ctx.close()
+                shutil.rmtree(folder, ignore_errors=True)
         return out
+
+    def pyodide_index(self) -> str | None:
+        """The vendored Pyodide's folder on the page's origin (``/pyodide/<version>/``)."""
+        version = self.manifest.get("pyodide", {}).get("version")
+        index = f"/pyodide/{version}/"
+        if not version or not (self.site / index.strip("/") / "pyodide.mjs").exists():
+            return None
+        return index
 
     def bare_pyodide(self, runs: int) -> list[float]:
         """Ms for ``loadPyodide()`` alone (same files, same origin, fresh context, main
         thread, no page code): the floor under 'evaluator ready'."""
-        version = self.manifest.get("pyodide", {}).get("version")
-        index = f"/pyodide/{version}/"
-        if not version or not (self.site / index.strip("/") / "pyodide.mjs").exists():
+        index = self.pyodide_index()
+        if not index:
             return []
         times = []
         for _ in range(runs):

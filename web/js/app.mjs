@@ -16,6 +16,7 @@ function showEvaluatorStatus() {
   onStatus((s) => {
     box.dataset.stage = s.stage;
     box.dataset.restored = String(s.restored);
+    box.dataset.saved = String(s.saved); // a snapshot is kept for the next visit
     const took = s.ms ? `${(s.ms / 1000).toFixed(1)} s` : "";
     const how = [took, s.restored ? "restored" : ""].filter(Boolean).join(", ");
     const text = s.stage === "ready"

@@ -17,12 +17,15 @@ export const ready = new Promise((resolve, reject) => {
 });
 ready.catch(() => {});
 
-/** The last status message from the worker: {stage, message, ms, restored}. */
-export let state = { stage: "starting", message: "starting Python", ms: null, restored: false };
+/** The last status message from the worker: {stage, message, ms, restored}, and `saved`:
+ * this browser holds a snapshot of this evaluator for the next visit (restored from one,
+ * or a new one written after "ready"). */
+export let state = { stage: "starting", message: "starting Python", ms: null, restored: false, saved: false };
 
 /**
  * Listen to loading-status changes.
- * @param {(s: {stage: string, message: string, ms: number|null, restored: boolean}) => void} fn
+ * @param {(s: {stage: string, message: string, ms: number|null, restored: boolean,
+ *   saved: boolean}) => void} fn
  */
 export function onStatus(fn) {
   listeners.add(fn);
@@ -55,7 +58,7 @@ export function start(workerUrl, pageData) {
 }
 
 function fail(message) {
-  setState({ stage: "error", message, ms: null });
+  setState({ stage: "error", message, ms: null, restored: false, saved: false });
   report(`Evaluator: ${message}`);
   readyReject(new Error(message));
   for (const [, p] of pending) p.reject(new Error(message));
@@ -63,9 +66,14 @@ function fail(message) {
 }
 
 function onMessage(data) {
+  if (data.type === "snapshot") {
+    setState({ ...state, saved: !!data.saved });
+    return;
+  }
   if (data.type === "status") {
     if (data.stage === "error") return fail(data.message);
-    setState({ stage: data.stage, message: data.message, ms: data.ms ?? null, restored: !!data.restored });
+    const restored = !!data.restored;
+    setState({ stage: data.stage, message: data.message, ms: data.ms ?? null, restored, saved: restored });
     if (data.stage === "ready") {
       performance.mark("localrate:evaluator-ready");
       readyResolve();

@@ -1,14 +1,16 @@
 // The Pyodide worker: starts Python with the evaluator (python.mjs) and answers bridge calls.
-// Messages in:  {type: "init", pyodide: {index_url, module_url, version}, evaluator_zip}
+// Messages in:  {type: "init", pyodide: {index_url, module_url}, evaluator_zip}
 //               {id, request: "<JSON string>"}
 // Messages out: {type: "status", stage: "pyodide"|"evaluator"|"ready"|"error", message, ms,
 //                restored: whether Python came from this browser's saved snapshot}
+//               {type: "snapshot", saved}: after "ready", once a new snapshot is saved
+//                (or could not be)
 //               {id, reply: "<JSON string>"}
 // Python is only ever reached through evaluator.bridge.call(json_string): no Python source
 // is built from strings here.
 //
 // The first start in a browser saves a memory snapshot of the started Python in Cache
-// Storage, keyed by the evaluator zip's (hashed) URL and the Pyodide version; later
+// Storage, keyed by the evaluator zip's (hashed) URL and Pyodide's folder; later
 // starts restore it, which is several times faster. A snapshot that fails to restore is
 // deleted and Python starts the long way; a new build (another zip) replaces it.
 
@@ -22,9 +24,12 @@ function status(stage, message, ms, restored = false) {
   self.postMessage({ type: "status", stage, message, ms, restored });
 }
 
+// Pyodide's folder names its version (the page data has no separate version field), so a
+// new Pyodide with an unchanged evaluator zip does not try the old snapshot.
 function snapshotKey(config) {
   const zip = new URL(config.evaluator_zip, self.location.href);
-  return `${zip.href}.pyodide-${config.pyodide.version || "unknown"}.snapshot`;
+  const pyodide = new URL(config.pyodide.index_url, self.location.href).pathname;
+  return `${zip.href}.snapshot?pyodide=${encodeURIComponent(pyodide)}`;
 }
 
 async function snapshotStore() {
@@ -49,13 +54,17 @@ async function findSnapshot(store, key) {
   }
 }
 
-/** Keep only this build's snapshot. */
+/** Keep only this build's snapshot; resolves with whether it was saved. Cache Storage
+ * lists the entry before its 30 MB are written, and drops it if the worker ends first
+ * (the page closed or reloaded), so only this promise tells that it is saved. */
 async function saveSnapshot(store, key, bytes) {
   try {
     for (const old of await store.keys()) if (old.url !== key) await store.delete(old);
     await store.put(key, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
+    return true;
   } catch (err) {
     console.info(`localrate: could not save the Python snapshot: ${err.message}`);
+    return false;
   }
 }
 
@@ -87,7 +96,10 @@ async function boot(config) {
   }
   bridge = py.bridge;
   status("ready", "evaluator ready", performance.now() - started, py.restored);
-  if (py.snapshot) saveSnapshot(store, key, py.snapshot); // after "ready": calls need not wait
+  if (py.snapshot) { // after "ready": calls need not wait
+    const saved = await saveSnapshot(store, key, py.snapshot);
+    self.postMessage({ type: "snapshot", saved });
+  }
 }
 
 self.onmessage = async (event) => {
