@@ -3,7 +3,9 @@
 Two server modes: N tokens as fast as the socket takes them, and a fixed rate (the shape
 of a real model). The baseline is tests/bench/raw_client.py in this process; the CLI is a
 `localrate bench --json` subprocess on a one-case suite (tok_s and ttft_ms read from the
-record); the page is Chromium running the same suite (tests/bench/page_runs.py).
+record); the page is Chromium running the same suite (tests/bench/page_runs.py). For
+information, the browser's own floor: raw_client's loop as a bare fetch + reader in the
+same Chromium with no page code (what any page pays for Chromium's network stack).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def measure_modes(opts: Any, out: dict[str, Any], suite: str) -> None:
             cli = [cli_bench(suite, "bench-model", url)[1]["cases"][0]
                    for _ in range(opts.runs)]
             page = page_cases(opts, url, tokens, rate)
+            floor = bare_browser(opts, url)
         base_tok = median([r["tok_s"] for r in raw])
         base_ttft = median([r["ttft_ms"] for r in raw])
         out["rows"].append(row(f"{label}: raw client tok/s", base_tok, "tok/s",
@@ -63,6 +66,20 @@ def measure_modes(opts: Any, out: dict[str, Any], suite: str) -> None:
             if cases is None:
                 continue
             add_shell_rows(out, f"{label}: {shell}", cases, base_tok, base_ttft, ttft_target)
+        if floor:
+            add_floor_rows(out, label, floor, base_tok, base_ttft)
+
+
+def add_floor_rows(out: dict[str, Any], label: str, floor: list[dict[str, Any]],
+                   base_tok: float | None, base_ttft: float | None) -> None:
+    """The browser's floor (info): raw_client's loop run by Chromium without page code."""
+    toks = [r["tok_s"] for r in floor if r.get("tok_s")]
+    ttfts = [r["ttft_ms"] for r in floor if r.get("ttft_ms") is not None]
+    name = f"{label}: Chromium bare fetch loop (info)"
+    out["rows"].append(row(f"{name} tok/s", median(toks), "tok/s", baseline=base_tok,
+                           runs=toks))
+    out["rows"].append(row(f"{name} TTFT", median(ttfts), "ms", baseline=base_ttft,
+                           runs=ttfts))
 
 
 def add_shell_rows(out: dict[str, Any], label: str, cases: list[dict[str, Any]],
@@ -85,6 +102,12 @@ def add_shell_rows(out: dict[str, Any], label: str, cases: list[dict[str, Any]],
     out["rows"].append(row(f"{label} TTFT", ttft, "ms", baseline=base_ttft, runs=ttfts,
                            target=f"overhead <= {ttft_target:g} ms",
                            ok=None if over is None else over <= ttft_target))
+
+
+def bare_browser(opts: Any, url: str) -> list[dict[str, Any]] | None:
+    """The same stream read by a bare fetch loop in Chromium (no page code), or None."""
+    page = getattr(opts, "page", None)
+    return None if page is None else page.bare_stream(url, BODY, opts.runs)
 
 
 def page_cases(opts: Any, url: str, tokens: int, rate: float | None

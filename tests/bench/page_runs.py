@@ -24,6 +24,7 @@ from tests.bench.common import ROOT, closed_ports_env, hanging_port
 from tests.bench.page_script import (
     BARE_PYODIDE_JS,
     BARE_RESTORE_JS,
+    BARE_STREAM_JS,
     CUSTOM_KEY,
     DROP_SNAPSHOT_JS,
     MARKS_JS,
@@ -125,6 +126,19 @@ class PageBench:
             self.settled(page)
             return [self.run_suite(page, "bench-one", "bench-model")[1]["cases"][0]
                     for _ in range(runs)]
+        finally:
+            ctx.close()
+
+    def bare_stream(self, url: str, body: dict[str, Any], runs: int) -> list[dict[str, Any]]:
+        """``runs`` streams of ``url`` read by a bare fetch loop in Chromium (no page code,
+        same origin as the page): the browser's own floor under the page's figures."""
+        ctx = self.context()
+        try:
+            page = ctx.new_page()
+            page.goto(self.origin + "/build.json")
+            chat = url.rstrip("/") + "/v1/chat/completions"
+            page.evaluate(BARE_STREAM_JS, [chat, body])  # warm-up: connection, preflight cache
+            return [dict(page.evaluate(BARE_STREAM_JS, [chat, body])) for _ in range(runs)]
         finally:
             ctx.close()
 

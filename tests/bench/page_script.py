@@ -101,6 +101,33 @@ async (indexURL) => {
 }
 """.replace("CACHE", SNAPSHOT_CACHE)
 
+# The browser's own floor for streaming: raw_client.py's loop in Chromium, with no page
+# code (a bare fetch + reader on an otherwise idle page). Same timing definitions: TTFT =
+# first event with a non-empty "content" since before fetch(); tok/s over first..last.
+BARE_STREAM_JS = r"""
+async ([url, body]) => {
+  const token = /"content":\s*"(?!")/;
+  const t0 = performance.now();
+  const response = await fetch(url, { method: "POST", body: JSON.stringify(body),
+    headers: { "Content-Type": "application/json" }, cache: "no-store" });
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const stamps = [];
+  let rest = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const now = performance.now();
+    const events = (rest + decoder.decode(value, { stream: true })).split("\n\n");
+    rest = events.pop();
+    for (const event of events) if (token.test(event)) stamps.push(now);
+  }
+  const n = stamps.length;
+  const span = n > 1 ? (stamps[n - 1] - stamps[0]) / 1000 : 0;
+  return { ttft_ms: n ? stamps[0] - t0 : null, tok_s: span > 0 ? (n - 1) / span : null, tokens: n };
+}
+"""
+
 BARE_PYODIDE_JS = """
 async (indexURL) => {
   const t0 = performance.now();

@@ -10,7 +10,7 @@ import { liveNote, pushLive, startLive } from "./live.mjs";
 import { onSelectionChange, selectedCards } from "./models.mjs";
 import { liveSummary, progressView } from "./progress.mjs";
 import { appendResult, showRun } from "./results.mjs";
-import { record as recordCase } from "./stream.mjs";
+import { recordCase, startRecorder } from "./recorder.mjs";
 import { appendCase, entryResults, finishRun, newId, putRun } from "./store.mjs";
 
 const CHAT_PATH = "/v1/chat/completions";
@@ -48,6 +48,7 @@ export function initRating(data, hooks) {
   onSelectionChange(updateControls);
   ready.then(() => { evaluatorReady = true; updateControls(); }, () => updateControls());
   updateControls();
+  startRecorder();
 }
 
 function updateControls() {
