@@ -10,7 +10,7 @@ import { liveNote, pushLive, startLive } from "./live.mjs";
 import { onSelectionChange, selectedCards } from "./models.mjs";
 import { liveSummary, progressView } from "./progress.mjs";
 import { appendResult, showRun } from "./results.mjs";
-import { recordCase, startRecorder } from "./recorder.mjs";
+import { record as recordCase } from "./stream.mjs";
 import { appendCase, entryResults, finishRun, newId, putRun } from "./store.mjs";
 
 const CHAT_PATH = "/v1/chat/completions";
@@ -48,7 +48,6 @@ export function initRating(data, hooks) {
   onSelectionChange(updateControls);
   ready.then(() => { evaluatorReady = true; updateControls(); }, () => updateControls());
   updateControls();
-  startRecorder();
 }
 
 function updateControls() {
