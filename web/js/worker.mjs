@@ -96,9 +96,8 @@ async function boot(config) {
   }
   bridge = py.bridge;
   status("ready", "evaluator ready", performance.now() - started, py.restored);
-  if (py.snapshot) { // after "ready": calls need not wait
-    const saved = await saveSnapshot(store, key, py.snapshot);
-    self.postMessage({ type: "snapshot", saved });
+  if (py.snapshot) { // after "ready", not awaited: calls (which await boot) need not wait
+    saveSnapshot(store, key, py.snapshot).then((saved) => self.postMessage({ type: "snapshot", saved }));
   }
 }
 
