@@ -47,6 +47,11 @@ def scoring(record: dict[str, Any]) -> dict[str, Any]:
             "summary": {k: record["summary"].get(k) for k in SUMMARY_FIELDS}}
 
 
+CHAT_REQUESTS_IN_PAGE = """() => performance.getEntriesByType("resource")
+  .filter((e) => e.name.endsWith("/v1/chat/completions")).length"""
+PAGE_REQUESTS = """() => performance.getEntriesByType("resource").length"""
+
+
 def test_full_run_matches_the_scripts_and_the_cli(lr: Page, fakes: dict[str, Any],
                                                   tmp_path: Path) -> None:
     page = lr.open()
@@ -57,6 +62,11 @@ def test_full_run_matches_the_scripts_and_the_cli(lr: Page, fakes: dict[str, Any
     expect(page.locator("[data-testid=result-row]").first).to_be_visible(timeout=30_000)
     screenshot(page, "running")
     lr.wait_done()
+    # The chat requests were streamed by the recording worker, off the main thread (what
+    # the page draws does not delay reading them): none is in the page's own timeline.
+    assert any(w.url.rsplit("/", 1)[-1].startswith("record-worker.") for w in page.workers)
+    assert page.evaluate(CHAT_REQUESTS_IN_PAGE) == 0
+    assert page.evaluate(PAGE_REQUESTS) > 0  # (the timeline does list the page's own)
 
     for model, name in ((STRONG, "strong"), (WEAK, "weak")):
         assert lr.statuses(model) == expected_statuses(name), model

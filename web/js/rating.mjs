@@ -10,7 +10,7 @@ import { liveNote, pushLive, startLive } from "./live.mjs";
 import { onSelectionChange, selectedCards } from "./models.mjs";
 import { liveSummary, progressView } from "./progress.mjs";
 import { appendResult, showRun } from "./results.mjs";
-import { record as recordCase } from "./stream.mjs";
+import { recordCase, startRecorder } from "./recorder.mjs";
 import { appendCase, entryResults, finishRun, newId, putRun } from "./store.mjs";
 
 const CHAT_PATH = "/v1/chat/completions";
@@ -22,7 +22,8 @@ let pageData = null;
 let onStored = () => {};
 let running = false;
 let stopRequested = false;
-let inFlight = null; // AbortController of the request being streamed
+let inFlight = null; // AbortController of the request being streamed (what Skip aborts)
+const posted = new Set(); // AbortControllers of requests posted and not finished (Stop aborts all)
 let evaluatorReady = false;
 const suites = new Map(); // suite id -> Promise<{json, ref}>: the resolved suite, and what
 // the evaluator said of it (load_suite_json: id, version, sha256, pass_threshold, ...)
@@ -42,12 +43,13 @@ export function initRating(data, hooks) {
   byId("run-button").addEventListener("click", () => runSelected());
   byId("stop-button").addEventListener("click", () => {
     stopRequested = true;
-    inFlight?.abort("stopped by the user");
+    for (const ctl of posted) ctl.abort("stopped by the user"); // the waiting one too
   });
   byId("skip-button").addEventListener("click", () => inFlight?.abort("skipped by the user"));
   onSelectionChange(updateControls);
   ready.then(() => { evaluatorReady = true; updateControls(); }, () => updateControls());
   updateControls();
+  startRecorder(); // its start takes a while: not at the first request
 }
 
 function updateControls() {
@@ -215,12 +217,42 @@ async function runEntry(entry, suite, bar, fresh) {
     }
     return plans.get(i);
   };
-  planned(0);
+  // Requests go to the recording worker (recorder.mjs), which runs them one at a time: the
+  // next case's request is posted while this one streams, so it starts the moment this one
+  // ends. Its payloads wait for the live panel to show that case.
+  const sent = new Map(); // todo index -> {ctl, transcript}
+  const early = new Map(); // todo index -> payloads read before the panel showed that case
+  let shown = -1;
+  const send = (i, plan) => {
+    const ctl = new AbortController();
+    posted.add(ctl);
+    const onEvent = (payload) => {
+      if (shown === i) pushLive(payload);
+      else if (early.has(i)) early.get(i).push(payload);
+      else early.set(i, [payload]);
+    };
+    const transcript = recordCase(model.base_url + CHAT_PATH, plan.body,
+      { timeoutS: entry.settings.timeout_s, signal: ctl.signal, onEvent });
+    transcript.finally(() => posted.delete(ctl));
+    sent.set(i, { ctl, transcript });
+  };
+  const sendNext = (i) => {
+    if (i + 1 >= todo.length) return;
+    planned(i + 1).then((plan) => {
+      if (!plan.skipped && !sent.has(i + 1) && !stopRequested) send(i + 1, plan);
+    }, () => {});
+  };
+  const show = (i, title) => {
+    startLive(title);
+    shown = i;
+    for (const payload of early.get(i) || []) pushLive(payload);
+    early.delete(i);
+  };
+  sendNext(-1); // the first request goes out as soon as its plan is known
   entry.started_at = entry.started_at || entry.record?.started_at || nowIso();
   entry.state = "running";
-  // Saved before the first request, and the saved-runs list redrawn only once the first
-  // case is kept: serializing the entry, or reading every stored run back, beside the
-  // first request would sit in that case's time to first token.
+  // The saved-runs list is redrawn only once the first case is kept (reading every stored
+  // run back is not needed sooner).
   await putRun(entry);
   const exportNow = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
   showRun(entry.id, partialView(entry, results),
@@ -242,7 +274,11 @@ async function runEntry(entry, suite, bar, fresh) {
   let failed = false;
   for (const [i, c] of todo.entries()) {
     if (stopRequested || failed) break;
-    const outcome = await runCase(c, await planned(i), model, entry.settings);
+    const plan = await planned(i);
+    if (!plan.skipped && !sent.has(i)) send(i, plan);
+    if (!plan.skipped) sendNext(i);
+    const outcome = plan.skipped ? plan
+      : await runCase(c, sent.get(i), () => show(i, `${model.id} · ${c.id}`), model);
     if (!outcome) break; // stopped mid-case: that case is not kept
     const scored = outcome.skipped ? Promise.resolve(outcome.skipped)
       : call("score_case", { case: c, transcript: outcome.transcript });
@@ -250,6 +286,7 @@ async function runEntry(entry, suite, bar, fresh) {
     kept = kept.then(() => scored).then(keep);
     kept.catch(() => { failed = true; });
   }
+  for (const { ctl } of sent.values()) ctl.abort("stopped by the user"); // one posted ahead
   await kept;
   summary.stop(); // the record's own summary replaces it
   const state = stopRequested ? "stopped" : "done";
@@ -276,17 +313,14 @@ function planCase(c, model, settings) {
   return plan;
 }
 
-/** One case → {skipped: result} or {transcript}, or null when Stop interrupted it. */
-async function runCase(c, plan, model, settings) {
-  if (plan.skipped) return plan;
-  startLive(`${model.id} · ${c.id}`);
-  inFlight = new AbortController();
+/** One case's posted request → {transcript}, or null when Stop interrupted it. */
+async function runCase(c, request, show, model) {
+  show();
+  inFlight = request.ctl;
   updateControls();
   let transcript;
   try {
-    transcript = await recordCase(model.base_url + CHAT_PATH, plan.body, {
-      timeoutS: settings.timeout_s, signal: inFlight.signal, onEvent: pushLive,
-    });
+    transcript = await request.transcript;
   } finally {
     inFlight = null;
     updateControls();
