@@ -9,7 +9,7 @@
 // Messages out: {id, payloads: [...]}         data payloads read since the last message
 //               {id, transcript}              the finished transcript (after its payloads)
 
-import { record } from "./stream.mjs";
+import { newTranscript, record } from "./stream.mjs";
 
 const running = new Map(); // id -> AbortController, for requests running or waiting
 let chain = Promise.resolve(); // the requests, one after another
@@ -40,8 +40,7 @@ async function start({ id, url, body, timeoutS }, ctl) {
       timeoutS, signal: ctl.signal, onEvent: (payload) => forward(id, payload),
     });
   } catch (err) { // record() reports failures in the transcript; this is a bug's way out
-    transcript = { url, request: body, status: null, events: [], ended_ms: null,
-      error: `recording failed: ${err && err.message ? err.message : err}` };
+    transcript = newTranscript(url, body, `recording failed: ${err && err.message ? err.message : err}`);
   }
   running.delete(id);
   flush(); // this request's last payloads before its transcript

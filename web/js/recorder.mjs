@@ -3,7 +3,7 @@
 // posted before it (one at a time). Where a worker cannot start, it records on the main
 // thread instead (same code, same transcript, also one at a time).
 
-import { record } from "./stream.mjs";
+import { newTranscript, record } from "./stream.mjs";
 
 let worker = null;
 let failed = false;
@@ -40,8 +40,7 @@ function recorder() {
     event.preventDefault?.();
     const why = event.message || "unknown error (see the console)";
     for (const [, p] of pending) {
-      p.resolve({ url: p.url, request: p.body, status: null, events: [], ended_ms: null,
-        error: `the recording worker failed: ${why}` });
+      p.resolve(newTranscript(p.url, p.body, `the recording worker failed: ${why}`));
     }
     pending.clear();
     worker = null;

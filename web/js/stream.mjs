@@ -5,6 +5,16 @@
 export const OUTPUT_CAP = 1_000_000;
 
 /**
+ * A transcript with nothing received yet (`error` set when it can never get more).
+ * @param {string} url
+ * @param {object} body
+ * @param {string|null} [error]
+ */
+export function newTranscript(url, body, error = null) {
+  return { url, request: body, status: null, events: [], ended_ms: null, error };
+}
+
+/**
  * Send one request and record its transcript.
  * @param {string} url            the chat completions URL
  * @param {object} body           the exact JSON body (from the evaluator's build_request)
@@ -15,7 +25,7 @@ export const OUTPUT_CAP = 1_000_000;
  * @returns {Promise<object>} the transcript
  */
 export async function record(url, body, { timeoutS, signal, onEvent = () => {} }) {
-  const transcript = { url, request: body, status: null, events: [], ended_ms: null, error: null };
+  const transcript = newTranscript(url, body);
   const ctl = new AbortController();
   let abortReason = null;
   const abort = (reason) => {
