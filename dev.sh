@@ -23,7 +23,7 @@ LOCK=requirements.lock
 PIP_TOOLS=pip-tools==7.6.2
 APT_UPDATED=
 
-step() { printf '==> %s\n' "$*"; }
+step() { printf '==> %s\n' "$*" >&2; }  # stderr: `./dev.sh bench --json > f` stays JSON
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
 
 as_root() {
@@ -187,9 +187,9 @@ setup_test_tools() {
   else step "node: not found and no apt-get: the Pyodide tests will say so"
   fi
   step "assets: Pyodide and wheels (localrate build, cached)"
-  .venv/bin/localrate build --out _site
+  .venv/bin/localrate build --out _site >&2
   step "model: the demo model for the real llama.cpp and MLX tests (cached)"
-  .venv/bin/localrate demo-model
+  .venv/bin/localrate demo-model >&2
 }
 
 main() {
