@@ -116,6 +116,7 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "interpret_probe": _discovery("interpret_probe", "plan_row", "observation"),
     "metadata_plan": _discovery("metadata_plan", "model_row"),
     "merge_metadata": _discovery("merge_metadata", "model_row", "responses"),
+    "check_endpoint": _discovery("check_endpoint", "text", "dialect"),
     "cors_recipe": _discovery("cors_recipe", "runtime", "origin"),
     "discovery_table": _discovery("discovery_table"),
 }

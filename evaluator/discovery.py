@@ -17,7 +17,9 @@ from .capabilities import CAPABILITIES, context_length, model_kind, project
 __all__ = [
     "CORS_RECIPES",
     "DISCOVERY_ENV",
+    "ENDPOINT_MAX_CHARS",
     "RUNTIMES",
+    "check_endpoint",
     "cors_recipe",
     "discovery_table",
     "interpret_probe",
@@ -124,6 +126,72 @@ def normalize_base_url(value: str, where: str, default_port: int | None = None) 
     return f"{parts.scheme}://{host}{'' if port is None else f':{port}'}{path}"
 
 
+ENDPOINT_MAX_CHARS = 200
+# What the page's Content-Security-Policy lets it reach: this computer at 127.0.0.1.
+_ENDPOINT_HOSTS = {"127.0.0.1", "localhost", "0.0.0.0", "::"}
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+_HOST_PORT = re.compile(r"[^:/]+:[0-9]")
+_UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f]")
+
+
+def check_endpoint(text: Any, dialect: Any) -> dict[str, str | None]:
+    """Check a custom endpoint the visitor typed (or stored): ``{"base_url", "problem"}``.
+
+    ``base_url`` is the normalised ``http(s)://127.0.0.1:PORT`` (``problem`` is None), or
+    ``problem`` is one line saying what is wrong (``base_url`` is None). Accepted:
+    ``host:port`` or ``http(s)://host:port``, optionally ending in ``/`` or ``/v1``; the
+    host is this computer (127.0.0.1, localhost, 0.0.0.0 or ``::``, all read as
+    127.0.0.1: the page may reach no other host); a missing port is the dialect's default.
+    Refused: other schemes (``javascript:``, ``file:``), user names or passwords, paths,
+    queries and fragments, spaces, control characters and backslashes, ports outside
+    1-65535, and text longer than ``ENDPOINT_MAX_CHARS``.
+    """
+    def bad(what: str) -> dict[str, str | None]:
+        return {"base_url": None, "problem": what}
+
+    key = re.sub(r"[\s._-]+", "", dialect.strip().lower()) if isinstance(dialect, str) else ""
+    if key not in _BY_NAME:
+        return bad(f"unknown runtime {dialect!r}; valid: {_NAMES}")
+    if not isinstance(text, str):
+        return bad(f"the address is not text: {json.dumps(text)[:40]}")
+    raw = text.strip()
+    shown = repr(raw if len(raw) <= 60 else raw[:57] + "...")
+    if not raw:
+        return bad("enter host:port, for example 127.0.0.1:11500")
+    if len(raw) > ENDPOINT_MAX_CHARS:
+        return bad(f"{shown}: longer than {ENDPOINT_MAX_CHARS} characters")
+    if _UNSAFE.search(raw):
+        return bad(f"{shown}: spaces, control characters and backslashes are not allowed")
+    has_scheme = "://" in raw
+    scheme = _SCHEME.match(raw)
+    if has_scheme and raw.split("://", 1)[0].lower() not in ("http", "https"):
+        return bad(f"{shown}: only http:// and https:// addresses are allowed")
+    if not has_scheme and scheme and not _HOST_PORT.match(raw):
+        return bad(f"{shown}: not host:port or an http(s):// address "
+                   f"('{scheme.group(1)}:' is not allowed)")
+    parts = urlsplit(raw if has_scheme else f"http://{raw}")
+    if "?" in raw or "#" in raw:
+        return bad(f"{shown}: a query or fragment (? or #) is not allowed")
+    if "@" in parts.netloc:
+        return bad(f"{shown}: a user name or password (user@host) is not allowed")
+    try:
+        port = parts.port
+    except ValueError:
+        return bad(f"{shown}: the port must be a number from 1 to 65535")
+    if port == 0:
+        return bad(f"{shown}: the port must be a number from 1 to 65535")
+    host = (parts.hostname or "").lower()
+    if not host:
+        return bad(f"{shown}: no host: write host:port, for example 127.0.0.1:11500")
+    if parts.path.rstrip("/") not in ("", "/v1"):
+        return bad(f"{shown}: a path is not allowed (only an optional /v1)")
+    if host not in _ENDPOINT_HOSTS:
+        return bad(f"{shown}: only this computer can be reached from this page: "
+                   "use 127.0.0.1 (or localhost)")
+    port = port or int(_BY_NAME[key]["port"])
+    return {"base_url": f"{parts.scheme.lower()}://127.0.0.1:{port}", "problem": None}
+
+
 def _base_url(row: dict[str, Any], env: Mapping[str, str]) -> str:
     port = row["port"]
     if env.get(row["env"], "").strip():
@@ -139,8 +207,10 @@ def probe_plan(
     """The list probes to run: ``[{"runtime", "base_url", "url"}]``, in `RUNTIMES` order.
 
     `only` (else ``LOCALRATE_DISCOVERY``, comma-separated) limits the runtimes; `custom`
-    rows ``{"runtime", "base_url"}`` (endpoints the user added) are always probed, after
-    the others. Two rows with the same URL are probed once (the first wins).
+    rows ``{"runtime", "base_url"}`` (endpoints the user added) are probed after the
+    others, each as `check_endpoint` normalises it; a row it refuses is left out (the page
+    shows that row's problem), so one bad row never stops the others. Two rows with the
+    same URL are probed once (the first wins).
     """
     if only is None:
         names = [n for n in env.get(DISCOVERY_ENV, "").split(",") if n.strip()]
@@ -150,10 +220,12 @@ def probe_plan(
     rows = [_runtime(n, where) for n in names] if names else list(RUNTIMES)
     chosen = [r for r in RUNTIMES if r in rows]
     plan = [(row, _base_url(row, env)) for row in chosen]
-    for i, extra in enumerate(custom):
-        row = _runtime(str(extra.get("runtime", "")), f"custom endpoint {i + 1}")
-        base = str(extra.get("base_url", ""))
-        plan.append((row, normalize_base_url(base, f"custom endpoint {i + 1}", row["port"])))
+    for extra in custom:
+        if not isinstance(extra, Mapping):
+            continue
+        checked = check_endpoint(extra.get("base_url"), extra.get("runtime"))
+        if checked["base_url"] is not None:
+            plan.append((_runtime(str(extra["runtime"]), "custom endpoint"), checked["base_url"]))
     out: list[dict[str, str]] = []
     for row, base in plan:
         url = base + row["list_path"]

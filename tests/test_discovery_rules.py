@@ -9,6 +9,7 @@ import pytest
 
 from evaluator.discovery import (
     RUNTIMES,
+    check_endpoint,
     cors_recipe,
     discovery_table,
     interpret_probe,
@@ -101,10 +102,79 @@ def test_custom_endpoints_and_dedup() -> None:
         {"runtime": "vllm", "base_url": "http://127.0.0.1:9000",
          "url": "http://127.0.0.1:9000/v1/models"},
     ]
-    with pytest.raises(ValueError, match="custom endpoint 1: unknown runtime 'tgi'"):
-        probe_plan({}, custom=[{"runtime": "tgi", "base_url": "http://127.0.0.1:1"}])
     shared = probe_plan({"MLX_BASE_URL": "http://127.0.0.1:8080"})
     assert [p["runtime"] for p in shared] == ["ollama", "lmstudio", "vllm", "llamacpp"]
+
+
+# (typed text, dialect, normalised base URL or None, words the problem must contain)
+ENDPOINTS: list[tuple[Any, Any, str | None, str]] = [
+    ("127.0.0.1:11500", "ollama", "http://127.0.0.1:11500", ""),
+    ("  localhost:9000/v1/ ", "vllm", "http://127.0.0.1:9000", ""),
+    ("localhost", "ollama", "http://127.0.0.1:11434", ""),
+    ("127.0.0.1", "lmstudio", "http://127.0.0.1:1234", ""),
+    ("HTTP://LOCALHOST:5", "mlx", "http://127.0.0.1:5", ""),
+    ("https://127.0.0.1:8443/", "llamacpp", "https://127.0.0.1:8443", ""),
+    ("0.0.0.0:7000", "LM Studio", "http://127.0.0.1:7000", ""),
+    ("[::]:9000", "vllm", "http://127.0.0.1:9000", ""),
+    ("javascript:alert(1)", "ollama", None, "'javascript:' is not allowed"),
+    ("JavaScript://127.0.0.1:1/%0aalert(1)", "ollama", None, "only http:// and https://"),
+    ("data:text/html,<script>alert(1)</script>", "ollama", None, "'data:' is not allowed"),
+    ("file:///etc/passwd", "ollama", None, "only http:// and https://"),
+    ("ftp://127.0.0.1:21", "ollama", None, "only http:// and https://"),
+    ("localhost:abc", "ollama", None, "not host:port"),
+    ("http://user:pw@127.0.0.1:1234", "ollama", None, "user name or password"),
+    ("evil.example@127.0.0.1:1234", "ollama", None, "user name or password"),
+    ("127.0.0.1:1234/../../admin", "ollama", None, "a path is not allowed"),
+    ("127.0.0.1:1234/api", "ollama", None, "a path is not allowed"),
+    ("127.0.0.1:1234?x=1", "ollama", None, "query or fragment"),
+    ("127.0.0.1:1234#@evil.example", "ollama", None, "query or fragment"),
+    ("http://127.0.0.1:80\\@evil.example", "ollama", None, "backslashes"),
+    ("127.0.0.1 :1234", "ollama", None, "spaces"),
+    ("127.0.0.1:1234\n", "ollama", "http://127.0.0.1:1234", ""),
+    ("127.0.0.1:12\x0034", "ollama", None, "control characters"),
+    ("127.0.0.1:0", "ollama", None, "from 1 to 65535"),
+    ("127.0.0.1:65536", "ollama", None, "from 1 to 65535"),
+    ("127.0.0.1:-1", "ollama", None, "from 1 to 65535"),
+    ("http://", "ollama", None, "no host"),
+    (":8080", "ollama", None, "no host"),
+    ("evil.example:80", "ollama", None, "only this computer"),
+    ("10.0.0.5:11434", "ollama", None, "only this computer"),
+    ("127.0.0.2:80", "ollama", None, "only this computer"),
+    ("http://[::1]:80", "ollama", None, "only this computer"),
+    ("127.0.0.1%2f:80", "ollama", None, "only this computer"),
+    ("", "ollama", None, "enter host:port"),
+    ("   ", "ollama", None, "enter host:port"),
+    ("1" * 201, "ollama", None, "longer than 200 characters"),
+    (5, "ollama", None, "not text"),
+    (None, "ollama", None, "not text"),
+    ({"toString": "x"}, "ollama", None, "not text"),
+    ("127.0.0.1:1234", "tgi", None, "unknown runtime 'tgi'"),
+    ("127.0.0.1:1234", None, None, "unknown runtime None"),
+]
+
+
+@pytest.mark.parametrize(("text", "dialect", "base", "problem"), ENDPOINTS)
+def test_check_endpoint(text: Any, dialect: Any, base: str | None, problem: str) -> None:
+    checked = check_endpoint(text, dialect)
+    assert checked["base_url"] == base
+    if base is None:
+        assert problem in (checked["problem"] or ""), checked
+        assert "\n" not in (checked["problem"] or "")
+    else:
+        assert checked["problem"] is None
+
+
+def test_bad_custom_rows_are_left_out_and_the_others_probed() -> None:
+    """One bad stored entry (any of them, anywhere in the list) never stops the others."""
+    custom = [{"runtime": "ollama", "base_url": "javascript:alert(1)"},
+              {"runtime": "vllm", "base_url": "127.0.0.1:9000"},
+              "not a row", {"runtime": "tgi", "base_url": "127.0.0.1:1"},
+              {"runtime": "mlx", "base_url": {"toString": "x"}},
+              {"runtime": "mlx", "base_url": "http://127.0.0.1:9100/v1"}]
+    plan = probe_plan({"LOCALRATE_DISCOVERY": "ollama"}, custom=custom)  # type: ignore[arg-type]
+    assert [p["url"] for p in plan] == ["http://127.0.0.1:11434/api/tags",
+                                        "http://127.0.0.1:9000/v1/models",
+                                        "http://127.0.0.1:9100/v1/models"]
 
 
 def row(runtime: str) -> dict[str, str]:
@@ -331,3 +401,13 @@ def test_discovery_table_is_json_and_has_placeholders() -> None:
     assert first["env"] == "OLLAMA_BASE_URL" and first["list_path"] == "/api/tags"
     assert all("{origin}" in r["recipe"] for r in table["runtimes"])
     assert table["discovery_env"] == "LOCALRATE_DISCOVERY"
+
+
+def test_check_endpoint_through_the_bridge() -> None:
+    """The page's op answers exactly what the function does, for good and bad text."""
+    from evaluator.bridge import call
+
+    for text, dialect, _base, _problem in ENDPOINTS:
+        reply = json.loads(call(json.dumps({"op": "check_endpoint",
+                                            "args": {"text": text, "dialect": dialect}})))
+        assert reply == {"ok": True, "value": check_endpoint(text, dialect)}
