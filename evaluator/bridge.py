@@ -5,6 +5,15 @@ A request is ``{"op": NAME, "args": {...}}``; the reply is ``{"ok": true, "value
 args mapping and calls the evaluator function of the same name; nothing here builds code
 from strings. Suite and case arguments travel in their resolved JSON form
 (``Suite.to_json()``, ``Case.to_json()``).
+
+Importing run records (the page's Import, through the same checks as ``localrate rescore``):
+
+* ``read_records`` — args ``{"text": str, "source": str}`` (the file's text and its name) →
+  ``{"format", "runs": [record, ...]}`` (:func:`evaluator.records.read_records`); a bad
+  file is ``{"ok": false, "error": "<source>: <field>: <what>"}``, the same line the CLI
+  prints.
+* ``limits`` — no args → ``{"record_max_bytes": MAX_RECORD_BYTES}``, so the page can refuse
+  a larger file before reading it.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from evaluator import checks, request, result, summary, transcript
+from evaluator import checks, records, request, result, summary, transcript
 from evaluator.errors import SuiteError
 from evaluator.suite import Case, Suite, case_from_json, suite_from_json
 
@@ -80,6 +89,13 @@ def _rescore_record(args: dict[str, Any]) -> dict[str, Any]:
     return summary.rescore_record(_arg(args, "record"), suite)
 
 
+def _read_records(args: dict[str, Any]) -> dict[str, Any]:
+    text, source = _arg(args, "text"), _arg(args, "source")
+    if not isinstance(text, str) or not isinstance(source, str):
+        raise BridgeError("text and source must be strings")
+    return records.read_records(text, source)
+
+
 def _discovery(name: str, *params: str, optional: tuple[str, ...] = ()
                ) -> Callable[[dict[str, Any]], Any]:
     """An op calling ``evaluator.discovery.<name>`` with the named args, in order."""
@@ -112,6 +128,8 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
         _suite_or_ref(a), _arg(a, "model"), _arg(a, "settings"), _arg(a, "started_at"),
         _arg(a, "results")),
     "rescore_record": _rescore_record,
+    "read_records": _read_records,
+    "limits": lambda a: {"record_max_bytes": records.MAX_RECORD_BYTES},
     "probe_plan": _discovery("probe_plan", "env", optional=("only", "custom")),
     "interpret_probe": _discovery("interpret_probe", "plan_row", "observation"),
     "metadata_plan": _discovery("metadata_plan", "model_row"),
@@ -144,7 +162,7 @@ def call(request_json: str) -> str:
         except BridgeError as err:
             raise BridgeError(f"op {name!r}: {err}") from None
         return json.dumps({"ok": True, "value": value}, ensure_ascii=False, allow_nan=False)
-    except (SuiteError, BridgeError) as err:
+    except (SuiteError, BridgeError, records.RecordError) as err:
         message = str(err)
     except json.JSONDecodeError as err:
         message = f"request is not JSON: {err}"

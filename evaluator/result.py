@@ -3,7 +3,8 @@
 A case result carries everything a shell shows (status, score, timings, output, the check's
 reason, match spans for highlighting), the raw ``transcript`` it came from and a copy of the
 ``case`` definition, so a saved record can be re-scored on its own. Milliseconds and tok/s
-are rounded to one decimal so the JSON is stable.
+are rounded to one decimal so the JSON is stable. When the runtime sent more tool calls than
+``MAX_TOOL_CALLS``, ``tool_calls_dropped`` counts the ones not kept and ``detail`` says so.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from evaluator.checks import run_check
 from evaluator.suite import Case
-from evaluator.transcript import assemble
+from evaluator.transcript import MAX_TOOL_CALLS, assemble
 
 
 def _round1(value: float | None) -> float | None:
@@ -25,7 +26,12 @@ def _base(case: Case) -> dict[str, Any]:
             "tok_s": None, "tokens_source": None, "reasoning_tokens": None,
             "tool_calls": [], "output": "", "reasoning": "", "detail": "", "match": [],
             "finish_reason": None, "tags": list(case.tags), "transcript": None,
-            "case": case.to_json()}
+            "tool_calls_dropped": 0, "case": case.to_json()}
+
+
+def _dropped_note(dropped: int) -> str:
+    return (f" ({dropped} more tool calls were dropped: only the first {MAX_TOOL_CALLS} "
+            "are kept)") if dropped else ""
 
 
 def score_case(case: Case, transcript: dict[str, Any]) -> dict[str, Any]:
@@ -42,13 +48,16 @@ def score_case(case: Case, transcript: dict[str, Any]) -> dict[str, Any]:
         "tokens_source": done.tokens_source, "reasoning_tokens": done.reasoning_tokens,
         "tool_calls": done.tool_calls, "output": done.content, "reasoning": done.reasoning,
         "finish_reason": done.finish_reason, "transcript": transcript,
+        "tool_calls_dropped": done.tool_calls_dropped,
     })
+    note = _dropped_note(done.tool_calls_dropped)
     if done.error is not None:
-        result.update({"status": "error", "score": 0.0, "detail": done.error})
+        result.update({"status": "error", "score": 0.0, "detail": done.error + note})
         return result
     outcome = run_check(case.expect, done.content, done.tool_calls)
     result.update({"status": "pass" if outcome.passed else "fail", "score": outcome.score,
-                   "detail": outcome.reason, "match": [[a, b] for a, b in outcome.match]})
+                   "detail": outcome.reason + note,
+                   "match": [[a, b] for a, b in outcome.match]})
     return result
 
 

@@ -19,10 +19,10 @@ import math
 from typing import Any, NamedTuple
 
 from evaluator.errors import SuiteError
+from evaluator.records import RECORD_FORMAT, RecordError
 from evaluator.result import score_case, skipped_result
 from evaluator.suite import DEFAULT_PASS_THRESHOLD, Case, Suite, case_from_json
 
-RECORD_FORMAT = "localrate.run/1"
 SCORED = ("pass", "fail", "error")
 
 
@@ -96,23 +96,36 @@ def run_record(suite: Suite | SuiteRef, model: dict[str, Any], settings: dict[st
             "cases": results, "summary": summarize(results, suite.pass_threshold)}
 
 
-def _case_for(result: dict[str, Any], suite: Suite | None) -> Case:
+def _case_for(result: dict[str, Any], suite: Suite | None, where: str) -> Case:
     found = suite.case(str(result.get("id"))) if suite is not None else None
-    return found if found is not None else case_from_json(result.get("case"))
+    if found is not None:
+        return found
+    if result.get("case") is None:
+        how = "no case in the suite has this id" if suite is not None \
+            else "re-score with --suite to use the suite's definition"
+        raise RecordError(f"{where}.case: missing: the record holds no copy of case "
+                          f"{str(result.get('id'))[:40]!r}; {how}")
+    return case_from_json(result.get("case"))
 
 
-def rescore_record(record: dict[str, Any], suite: Suite | None = None) -> dict[str, Any]:
+def rescore_record(record: dict[str, Any], suite: Suite | None = None, where: str = ""
+                   ) -> dict[str, Any]:
     """Re-score every case from its stored transcript, then the summary.
 
     Case definitions come from ``suite`` when given (matched by id), else from each result's
     embedded ``case``. Skipped cases stay skipped. With nothing changed, the scoring fields
     are identical to the original's. Fields a shell added to a case result are kept.
+    ``record`` should have passed ``evaluator.records`` (``read_records``); a case it cannot
+    re-score raises :class:`RecordError` whose field path starts with ``where``
+    (``runs[1]`` in a comparison).
     """
+    prefix = f"{where}." if where else ""
     if record.get("format") != RECORD_FORMAT:
-        raise ValueError(f"format: expected {RECORD_FORMAT!r}, got {record.get('format')!r}")
+        raise RecordError(f"{prefix}format: expected {RECORD_FORMAT!r}, "
+                          f"got {str(record.get('format'))[:40]!r}")
     results = []
-    for old in record.get("cases") or []:
-        case = _case_for(old, suite)
+    for i, old in enumerate(record.get("cases") or []):
+        case = _case_for(old, suite, f"{prefix}cases[{i}]")
         new = skipped_result(case, str(old.get("detail", ""))) if old.get("status") == "skip" \
             else score_case(case, old.get("transcript"))
         results.append({**old, **new})

@@ -22,6 +22,13 @@ delta; ``decode_ms`` runs from that event to the last such event; ``tok_s`` is
 ``decode_ms`` is 0 or ``tok_out`` < 2), except with llama.cpp timings, where the runtime's
 own ``predicted_per_second`` is used. ``total_ms`` is the shell's ``ended_ms``.
 
+Hostile streams: every event is parsed with :mod:`evaluator.safejson` (an event nested
+deeper than ``MAX_DEPTH`` levels is an error on the case, never a ``RecursionError``); at most
+``MAX_TOOL_CALLS`` tool calls are kept, the number dropped is in ``tool_calls_dropped``; lone
+surrogates (``"\\ud800"`` in the JSON) become U+FFFD, so every string can be written out as
+UTF-8. A redirect (status 3xx, or the ``redirect`` object a shell records, see
+:func:`redirect_error`) is an error: localrate never follows one.
+
 ``assemble()`` never raises: any transcript, however broken, gives an :class:`Assembled`
 whose ``error`` says what went wrong.
 """
@@ -30,12 +37,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from evaluator.checks import strip_reasoning
+from evaluator.safejson import MAX_DEPTH, DeepJSONError, loads
 
 NON_JSON_PREVIEW = 60
+MAX_TOOL_CALLS = 64  # tool calls kept per response; the rest are counted, not kept
+LOCATION_PREVIEW = 200
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class Assembled:
     tok_s: float | None = None
     error: str | None = None
     reasoning_tokens: int | None = None
+    tool_calls_dropped: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form."""
@@ -78,6 +92,45 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _clean(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
+
+
+def _parse(text: str) -> Any:
+    """Depth-bounded ``json.loads`` of text from outside, lone surrogates replaced."""
+    obj = loads(text)
+    return _clean(obj) if _ESCAPED_SURROGATE.search(text) else obj
+
+
+def redirect_error(transcript: dict[str, Any]) -> str | None:
+    """The case's error when the response was a redirect, else None.
+
+    The CLI records the status (3xx) and ``redirect: {"status", "location"}``; the page's
+    ``fetch(..., {redirect: "manual"})`` sees only an opaque redirect and records
+    ``redirect: {"status": null, "location": null}``.
+    """
+    status = _int(transcript.get("status"))
+    info = transcript.get("redirect")
+    if status is not None and not 300 <= status < 400:
+        status = None
+    if status is None and not isinstance(info, dict):
+        return None
+    info = _mapping(info)
+    status = status if status is not None else _int(info.get("status"))
+    where = " ".join(_text(info.get("location")).split())[:LOCATION_PREVIEW]
+    answered = (f"HTTP {status} (redirect to {where})" if where else f"HTTP {status} (a redirect)"
+                ) if status is not None else "with a redirect (the browser does not say where to)"
+    return (f"the runtime answered {answered}; localrate does not follow redirects — "
+            "use the final address as the base URL")
+
+
 def _error_message(error: Any) -> str:
     if isinstance(error, dict):
         error = error.get("message") or error.get("error") or json.dumps(error)
@@ -90,12 +143,13 @@ class _Calls:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
         self.at: dict[Any, int] = {}
+        self.too_deep = False  # a kept call's arguments nest deeper than MAX_DEPTH
 
     def _complete(self, call: dict[str, Any]) -> bool:
         if not call["name"]:
             return False
         try:
-            json.loads(call["arguments"])
+            loads(call["arguments"])
         except ValueError:
             return False
         return True
@@ -119,18 +173,26 @@ class _Calls:
         current["name"] = current["name"] or name
         current["arguments"] += args
 
-    def result(self) -> list[dict[str, Any]]:
-        out = []
+    def result(self) -> tuple[list[dict[str, Any]], int]:
+        """The first ``MAX_TOOL_CALLS`` calls with their parsed arguments, and how many more
+        there were."""
+        out: list[dict[str, Any]] = []
+        dropped = 0
         for call in self.calls:
             raw = call["arguments"]
             if not call["name"] and not raw:
                 continue  # an empty piece of garbage, not a call
+            if len(out) == MAX_TOOL_CALLS:
+                dropped += 1
+                continue
             try:
-                parsed = json.loads(raw) if raw.strip() else {}
+                parsed = _parse(raw) if raw.strip() else {}
+            except DeepJSONError:
+                self.too_deep, parsed = True, None
             except ValueError:
                 parsed = None
             out.append({**call, "parsed": parsed})
-        return out
+        return out, dropped
 
 
 class _Reader:
@@ -150,6 +212,7 @@ class _Reader:
         self.end: float | None = None
         self.runtime_error: str | None = None
         self.non_json: str | None = None
+        self.too_deep = False
 
     def event(self, ms: float | None, data: str) -> None:
         self.end = ms if ms is not None else self.end
@@ -157,7 +220,10 @@ class _Reader:
             self.done = True
             return
         try:
-            obj = json.loads(data)
+            obj = _parse(data)
+        except DeepJSONError:
+            self.too_deep = True
+            return
         except ValueError:
             self.non_json = self.non_json or data.strip()[:NON_JSON_PREVIEW]
             return
@@ -211,9 +277,14 @@ class _Reader:
                 _num(timings.get("predicted_per_second"))
         return None, self.deltas, "estimate", None
 
-    def diagnose(self, transcript: dict[str, Any]) -> str | None:
+    def diagnose(self, transcript: dict[str, Any], calls_too_deep: bool) -> str | None:
         if transcript.get("error"):
             return _error_message(transcript["error"])
+        redirect = redirect_error(transcript)
+        if redirect is not None:
+            return redirect
+        if self.too_deep or calls_too_deep:
+            return f"runtime sent JSON nested deeper than {MAX_DEPTH} levels"
         if self.runtime_error is not None:
             return f"runtime error: {self.runtime_error}"
         status = _int(transcript.get("status"))
@@ -234,14 +305,15 @@ class _Reader:
         rate = runtime_rate
         if rate is None and decode and tok_out is not None and tok_out > 1:
             rate = (tok_out - 1) / (decode / 1000)
-        calls = self.calls.result()
+        calls, dropped = self.calls.result()
         return Assembled(
             content=answer, reasoning=reasoning, tool_calls=calls,
             finish_reason=self.finish_reason, tok_in=tok_in, tok_out=tok_out,
             tokens_source=source, ttft_ms=self.first,
             total_ms=_num(transcript.get("ended_ms")) or self.end, decode_ms=decode,
-            tok_s=rate, error=self.diagnose(transcript),
-            reasoning_tokens=self.reasoning_tokens(answer, reasoning, calls, tok_out))
+            tok_s=rate, error=self.diagnose(transcript, self.calls.too_deep),
+            reasoning_tokens=self.reasoning_tokens(answer, reasoning, calls, tok_out),
+            tool_calls_dropped=dropped)
 
     def reasoning_tokens(self, answer: str, reasoning: str, calls: list[dict[str, Any]],
                          tok_out: int | None) -> int | None:

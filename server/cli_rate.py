@@ -16,9 +16,9 @@ from typing import Any
 import click
 
 from evaluator.discovery import RUNTIMES
+from evaluator.records import COMPARISON_FORMAT
 from server.bench import BadInput
 
-COMPARISON_FORMAT = "localrate.comparison/1"
 RUNTIME_NAMES = [row["name"] for row in RUNTIMES]
 
 
@@ -160,26 +160,23 @@ def rescore(run_file: str, suite_arg: str | None, as_json: bool) -> None:
     """Re-score a saved run record's transcripts.
 
     Prints the re-scored record (or comparison) as JSON on stdout, and the table on stderr
-    unless --json is given. Exit code as for bench: 0 pass, 1 below passThreshold.
+    unless --json is given. Exit code as for bench: 0 pass, 1 below passThreshold, 2 the
+    file is not a valid run record or comparison (one line names the field).
     """
     from evaluator.errors import SuiteError
+    from evaluator.records import RecordError
     from evaluator.summary import rescore_record
     from server.report import console, print_record
 
-    try:
-        data = json.loads(Path(run_file).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise BadInput(f"{run_file}: not a JSON run record: {exc}") from exc
+    data = _read_records(run_file)
     suite = _load_suite(suite_arg) if suite_arg else None
-    is_comparison = isinstance(data, dict) and data.get("format") == COMPARISON_FORMAT
-    originals = data.get("runs") if is_comparison else [data]
-    if not isinstance(originals, list) or not all(isinstance(r, dict) for r in originals):
-        raise BadInput(f"{run_file}: expected a run record or a comparison")
+    is_comparison = data["format"] == COMPARISON_FORMAT
     try:
-        records = [rescore_record(r, suite) for r in originals]
-    except SuiteError as exc:
+        records = [rescore_record(r, suite, f"runs[{i}]" if is_comparison else "")
+                   for i, r in enumerate(data["runs"])]
+    except (RecordError, SuiteError) as exc:
         raise BadInput(f"{run_file}: {exc}") from exc
-    payload = {**data, "runs": records} if is_comparison else records[0]
+    payload = {"format": COMPARISON_FORMAT, "runs": records} if is_comparison else records[0]
     click.echo(_dump(payload))
     if not as_json:
         con = console(stderr=True)
@@ -187,6 +184,25 @@ def rescore(run_file: str, suite_arg: str | None, as_json: bool) -> None:
             print_record(record, con)
     if any(r["summary"].get("verdict") != "pass" for r in records):
         sys.exit(1)
+
+
+def _read_records(run_file: str) -> dict[str, Any]:
+    """The run file, checked by the evaluator (size, JSON, every field) → ``{"format",
+    "runs"}``; BadInput with one line naming the file and the field."""
+    from evaluator.records import MAX_RECORD_BYTES, RecordError, check_size, read_records
+
+    try:
+        with Path(run_file).open("rb") as handle:
+            check_size(run_file, os.fstat(handle.fileno()).st_size)
+            raw = handle.read(MAX_RECORD_BYTES + 1)  # bounded: a pipe or device has no size
+        check_size(run_file, len(raw))
+        return read_records(raw.decode("utf-8-sig"), run_file)
+    except OSError as exc:
+        raise BadInput(f"{run_file}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{run_file}: not UTF-8 text (byte {exc.start})") from exc
+    except RecordError as exc:
+        raise BadInput(str(exc)) from exc
 
 
 @click.command()

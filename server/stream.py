@@ -4,7 +4,9 @@
 ``data:`` payload with the milliseconds since the request was sent. It never interprets
 content: assembling the answer, finding ``[DONE]`` or diagnosing garbage is the evaluator's
 job (``evaluator.transcript.assemble``). It only reports transport failures in ``error``:
-timeout, stall, reset, HTTP status >= 400, output cap.
+timeout, stall, reset, HTTP status >= 400, output cap. Redirects are never followed: a 3xx
+answer is recorded with ``redirect: {"status", "location"}`` and its body is not read; the
+evaluator makes that the case's error.
 """
 
 from __future__ import annotations
@@ -26,34 +28,51 @@ class SSEParser:
     several ``data:`` lines before a blank line make one payload joined by ``\\n``; other
     fields (``event:``, ``id:``, ``retry:``) are ignored. Bytes are decoded per line with
     replacement characters, so invalid UTF-8 never raises.
+
+    Linear time however the stream is cut: the pieces of an unfinished line are kept in a
+    list and joined once, when its end arrives, and each byte is scanned for a line end once.
     """
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._pending: list[bytes] = []  # the unfinished line, in pieces; no line end inside
+        self._cr = False  # the last piece ends with "\r": a line end, maybe half of "\r\n"
         self._data: list[str] = []
+
+    def _take(self, tail: bytes) -> str:
+        """The pending pieces plus ``tail``, as one decoded line; nothing stays pending."""
+        raw = b"".join([*self._pending, tail]) if self._pending else tail
+        self._pending = []
+        return raw.decode("utf-8", errors="replace")
 
     def feed(self, chunk: bytes) -> list[str]:
         """Add bytes; return the payloads completed by them."""
-        buffer = self._buffer + chunk if self._buffer else chunk
         out: list[str] = []
-        pos = 0  # start of the first line not read yet (the buffer is cut once, at the end)
+        if not chunk:
+            return out
+        pos = 0  # start of the first line in chunk not read yet
+        if self._cr:
+            self._cr = False
+            self._line(self._take(b"")[:-1], out)
+            pos = 1 if chunk.startswith(b"\n") else 0
         while True:
-            match = _LINE_END.search(buffer, pos)
+            match = _LINE_END.search(chunk, pos)
             if match is None:
                 break
-            if match.group() == b"\r" and match.end() == len(buffer):
-                break  # a "\r" at the end may be the first half of "\r\n"
-            self._line(buffer[pos:match.start()].decode("utf-8", errors="replace"), out)
+            if match.group() == b"\r" and match.end() == len(chunk):
+                self._cr = True  # a "\r" at the end may be the first half of "\r\n"
+                break
+            self._line(self._take(chunk[pos:match.start()]), out)
             pos = match.end()
-        self._buffer = buffer[pos:]
+        if pos < len(chunk):
+            self._pending.append(chunk[pos:])
         return out
 
     def close(self) -> list[str]:
         """End of stream: the last line and a payload not followed by a blank line."""
         out: list[str] = []
-        if self._buffer:
-            self._line(self._buffer.rstrip(b"\r").decode("utf-8", errors="replace"), out)
-            self._buffer = b""
+        if self._pending:
+            self._line(self._take(b"").removesuffix("\r"), out)
+        self._cr = False
         self._line("", out)
         return out
 
@@ -114,7 +133,11 @@ async def send_case(url: str, body: dict[str, Any], timeout_s: float,
         async with (client, asyncio.timeout(timeout_s),
                     client.stream("POST", url, json=body) as response):
             transcript["status"] = response.status_code
-            transcript["error"] = await _read_body(response, max_bytes, record)
+            if 300 <= response.status_code < 400:  # never followed, body unread (docstring)
+                transcript["redirect"] = {"status": response.status_code,
+                                          "location": response.headers.get("location")}
+            else:
+                transcript["error"] = await _read_body(response, max_bytes, record)
     except TimeoutError:
         transcript["error"] = f"timed out after {_seconds(timeout_s)} s"
     except httpx.ConnectTimeout:

@@ -349,4 +349,4 @@ def test_rescore_rejects_a_non_record(tmp_path: Path) -> None:
     bad.write_text("{not json")
     result = invoke(["rescore", str(bad)])
     assert result.exit_code == 2
-    assert "x.json: not a JSON run record" in result.stderr
+    assert result.stderr == f"Error: {bad}: not JSON (stopped at line 1)\n"

@@ -28,6 +28,10 @@ DETAILS = {
     "drip": "timed out after 1 s",
     "reset": "connection reset by the runtime",
     "huge": "output exceeded 1000000 bytes",
+    "redirect": "the runtime answered HTTP 307 (redirect to http://127.0.0.1:9/v1/chat/"
+                "completions); localrate does not follow redirects — use the final address "
+                "as the base URL",
+    "deep_json": "runtime sent JSON nested deeper than 100 levels",
 }
 
 
@@ -93,3 +97,18 @@ def test_a_dead_model_does_not_stop_the_other(fake_runtime: Any) -> None:
                for c in runs["broken-model"]["cases"])
     assert [c["status"] for c in runs[MODEL]["cases"]] == ["pass", "pass", "pass"]
 
+
+def test_a_flood_of_tool_calls_keeps_64_and_says_so(fake_runtime: Any) -> None:
+    from evaluator.records import read_records
+    from tests.fakes.faults import TOOL_FLOOD
+
+    fake = fake_runtime({"dialect": "vllm",
+                         "models": [{"id": MODEL, "script": with_fault("tool_flood")}]})
+    code, record = bench({"LOCALRATE_DISCOVERY": "vllm", "VLLM_BASE_URL": fake.base_url},
+                         MODEL)
+    case = next(c for c in record["cases"] if c["id"] == FAULTY_CASE)
+    assert (len(case["tool_calls"]), case["tool_calls_dropped"]) == (64, TOOL_FLOOD - 64)
+    assert case["detail"].endswith(f"({TOOL_FLOOD - 64} more tool calls were dropped: only "
+                                   "the first 64 are kept)")
+    assert code == 0
+    assert read_records(json.dumps(record), "run.json")["runs"] == [record]

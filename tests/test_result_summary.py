@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from evaluator.records import RECORD_FORMAT, RecordError
 from evaluator.result import score_case, skipped_result
 from evaluator.suite import Case, Suite, load_suite
-from evaluator.summary import RECORD_FORMAT, rescore_record, run_record, summarize
+from evaluator.summary import rescore_record, run_record, summarize
+from evaluator.transcript import MAX_TOOL_CALLS
 
 CONTAINS = Case(id="echo", input="Say BENCH.", expect={"kind": "contains", "value": "BENCH"},
                 tags=("instruction-following",))
@@ -176,5 +178,36 @@ def test_rescore_uses_a_changed_suite() -> None:
 
 
 def test_rescore_rejects_other_formats() -> None:
-    with pytest.raises(ValueError, match="format: expected 'localrate.run/1'"):
-        rescore_record({"format": "aldo/1", "cases": []})
+    with pytest.raises(RecordError, match="^runs\\[2\\].format: expected 'localrate.run/1'"):
+        rescore_record({"format": "aldo/1", "cases": []}, where="runs[2]")
+
+
+def test_a_case_without_its_definition_is_a_record_error() -> None:
+    record = make_record()
+    del record["cases"][2]["case"]
+    with pytest.raises(RecordError, match=r"^cases\[2\]\.case: missing: the record holds no "
+                                          r"copy of case 'think'; re-score with --suite"):
+        rescore_record(record)
+    assert rescore_record(record, make_suite())["cases"][2]["status"] == "pass"
+
+
+def tool_flood(count: int) -> dict[str, Any]:
+    events: list[list[Any]] = [[float(i), json.dumps({"choices": [{"delta": {"tool_calls": [
+        {"index": i, "id": f"c{i}", "function": {"name": "get_weather", "arguments": "{}"}}]}}]})]
+        for i in range(count)]
+    events.append([float(count), "[DONE]"])
+    return {"url": "u", "request": {}, "status": 200, "events": events,
+            "ended_ms": float(count), "error": None}
+
+
+def test_dropped_tool_calls_are_noted_in_the_case_result() -> None:
+    result = score_case(TOOL, tool_flood(1000))
+    assert (result["status"], len(result["tool_calls"]), result["tool_calls_dropped"]) == \
+        ("pass", MAX_TOOL_CALLS, 1000 - MAX_TOOL_CALLS)
+    assert result["detail"].endswith(
+        f" (936 more tool calls were dropped: only the first {MAX_TOOL_CALLS} are kept)")
+    broken = {**tool_flood(1000), "error": "timed out after 1 s"}
+    assert score_case(TOOL, broken)["detail"] == \
+        "timed out after 1 s (936 more tool calls were dropped: only the first 64 are kept)"
+    few = score_case(TOOL, tool_flood(3))
+    assert few["tool_calls_dropped"] == 0 and "dropped" not in few["detail"]

@@ -187,3 +187,81 @@ def test_closed_port_is_a_connect_error() -> None:
     assert t["status"] is None
     assert t["error"].startswith(f"could not connect to http://127.0.0.1:{port}/")
     assert t["events"] == []
+
+
+# -- hostile streams (issue 11) ------------------------------------------------------------
+
+def node_path() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed (./dev.sh test installs it with apt-get)")
+    return node
+
+
+LONG_LINE = b"data: " + b"x" * 1_000_000  # 1 MB without a newline (24.6 s before the fix)
+SMALL_CHUNKS = [LONG_LINE[i:i + 100] for i in range(0, len(LONG_LINE), 100)]
+
+
+def test_a_long_line_in_small_chunks_is_linear() -> None:
+    start = time.perf_counter()
+    payloads = parse(SMALL_CHUNKS)
+    assert time.perf_counter() - start < 3.0
+    assert payloads == ["x" * 1_000_000]
+
+
+def test_many_lines_in_small_chunks_are_linear() -> None:
+    stream = b"".join(b"data: %d\r\n\r\n" % i for i in range(50_000))
+    start = time.perf_counter()
+    payloads = parse([stream[i:i + 7] for i in range(0, len(stream), 7)])
+    assert time.perf_counter() - start < 3.0
+    assert payloads == [str(i) for i in range(50_000)]
+
+
+def test_the_pages_parser_is_linear_too() -> None:
+    """The same 1 MB line, fed to web/js/stream.mjs's SseParser in 100-byte chunks under
+    Node (11.9 s before the fix); the wall time includes starting Node."""
+    rows = json.dumps([[list(chunk) for chunk in SMALL_CHUNKS]])
+    start = time.perf_counter()
+    done = subprocess.run([node_path(), str(Path(__file__).parent / "sse_runner.mjs")],
+                          input=rows, capture_output=True, text=True, timeout=60, check=False)
+    assert time.perf_counter() - start < 3.0
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == [["x" * 1_000_000]]
+
+
+REDIRECT_ERROR = ("the runtime answered HTTP 307 (redirect to {to}); localrate does not "
+                  "follow redirects — use the final address as the base URL")
+
+
+def redirecting(fake_runtime: Any) -> tuple[Any, Any]:
+    """A runtime that answers every chat request with 307 to a second, working one."""
+    target = fake_runtime({"dialect": "ollama", "models": [{"id": "m1", "script": SCRIPT}]})
+    fake = fake_runtime({"dialect": "ollama", "fault": "redirect",
+                         "redirect_to": chat_url(target), "models": [{"id": "m1"}]})
+    return fake, target
+
+
+def test_the_cli_never_follows_a_redirect(fake_runtime: Any) -> None:
+    from evaluator.transcript import assemble
+
+    fake, target = redirecting(fake_runtime)
+    t = run(chat_url(fake))
+    assert (t["status"], t["events"], t["error"]) == (307, [], None)
+    assert t["redirect"] == {"status": 307, "location": chat_url(target)}
+    assert assemble(t).error == REDIRECT_ERROR.format(to=chat_url(target))
+    assert target.log == []
+
+
+def test_the_pages_record_never_follows_a_redirect(fake_runtime: Any) -> None:
+    from evaluator.transcript import assemble
+
+    fake, target = redirecting(fake_runtime)
+    done = subprocess.run([node_path(), str(Path(__file__).parent / "record_runner.mjs"),
+                           chat_url(fake), "10"], input=json.dumps(BODY), capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    t = json.loads(done.stdout)
+    assert (t["status"], t["events"], t["error"]) == (307, [], None)
+    assert t["redirect"] == {"status": 307, "location": chat_url(target)}
+    assert assemble(t).error == REDIRECT_ERROR.format(to=chat_url(target))
+    assert target.log == []

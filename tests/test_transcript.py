@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from evaluator.transcript import Assembled, assemble
+from evaluator.transcript import MAX_TOOL_CALLS, Assembled, assemble
 
 
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None,
@@ -209,3 +209,93 @@ def test_to_json_has_the_contract_fields() -> None:
     keys = set(assemble(transcript([])).to_json())
     assert {"content", "reasoning", "tool_calls", "finish_reason", "tok_in", "tok_out",
             "tokens_source", "ttft_ms", "total_ms", "decode_ms", "tok_s", "error"} <= keys
+
+
+# -- hostile streams (issue 11) ------------------------------------------------------------
+
+DEEP = "[" * 50_000 + "]" * 50_000
+DEEP_ERROR = "runtime sent JSON nested deeper than 100 levels"
+REDIRECT_TAIL = "; localrate does not follow redirects — use the final address as the base URL"
+
+
+def test_a_deep_event_is_an_error_and_the_other_events_are_still_read() -> None:
+    done = assemble(transcript([(1.0, chunk({"content": "Par"})), (2.0, DEEP),
+                                (3.0, chunk({"content": "is"}, "stop")), (4.0, "[DONE]")]))
+    assert done.error == DEEP_ERROR
+    assert done.content == "Paris"
+
+
+def test_deep_tool_call_arguments_are_an_error_too() -> None:
+    done = assemble(transcript([
+        (1.0, chunk({"tool_calls": [tool(0, "c1", "get_weather", "[" * 5000 + "]" * 5000)]},
+                    "tool_calls")), (2.0, "[DONE]")]))
+    assert done.error == DEEP_ERROR
+    assert done.tool_calls[0]["parsed"] is None
+
+
+def test_json_at_the_depth_bound_is_read() -> None:
+    nested: Any = "x"
+    for _ in range(90):
+        nested = [nested]
+    done = assemble(transcript([(1.0, chunk({"content": "ok"}, "stop", extra=nested)),
+                                (2.0, "[DONE]")]))
+    assert (done.error, done.content) == (None, "ok")
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    raw = '{"choices": [{"delta": {"content": "a\\ud800b", "tool_calls": [{"index": 0, ' \
+          '"id": "c", "function": {"name": "f\\udfff", "arguments": "{\\"k\\": \\"\\\\ud800\\"}"' \
+          '}}]}, "finish_reason": "stop"}]}'
+    done = assemble(transcript([(1.0, raw), (2.0, "[DONE]")]))
+    assert done.content == "a\ufffdb"
+    assert done.tool_calls[0]["name"] == "f\ufffd"
+    assert done.tool_calls[0]["parsed"] == {"k": "\ufffd"}
+    json.dumps(done.to_json(), ensure_ascii=False).encode("utf-8")  # writable as UTF-8
+
+
+def test_thousands_of_tool_call_deltas_keep_64() -> None:
+    whole = [(float(i), chunk({"tool_calls": [tool(i, f"c{i}", "get_weather", "{}")]}))
+             for i in range(3000)]
+    done = assemble(transcript([*whole, (3000.0, chunk({}, "tool_calls")), (3001.0, "[DONE]")]))
+    assert done.error is None
+    assert len(done.tool_calls) == MAX_TOOL_CALLS == 64
+    assert done.tool_calls_dropped == 3000 - 64
+    assert [c["id"] for c in done.tool_calls] == [f"c{i}" for i in range(64)]
+    assert done.tok_out == 3000  # every delta is still counted as output
+
+
+def test_fragmented_calls_past_the_cap_are_counted_not_kept() -> None:
+    pieces = []
+    for i in range(100):
+        pieces.append((float(i), chunk({"tool_calls": [tool(i, f"c{i}", "f", '{"a"')]})))
+        pieces.append((float(i), chunk({"tool_calls": [tool(i, args=": 1}")]})))
+    done = assemble(transcript([*pieces, (200.0, "[DONE]")]))
+    assert (len(done.tool_calls), done.tool_calls_dropped) == (64, 36)
+    assert all(c["parsed"] == {"a": 1} for c in done.tool_calls)
+
+
+REDIRECTS = [
+    ("cli", {"status": 307, "redirect": {"status": 307, "location": "http://127.0.0.1:9/v1"}},
+     "the runtime answered HTTP 307 (redirect to http://127.0.0.1:9/v1)"),
+    ("cli-no-location", {"status": 302, "redirect": {"status": 302, "location": None}},
+     "the runtime answered HTTP 302 (a redirect)"),
+    ("status-only", {"status": 308}, "the runtime answered HTTP 308 (a redirect)"),
+    ("page-opaque", {"status": None, "redirect": {"status": None, "location": None}},
+     "the runtime answered with a redirect (the browser does not say where to)"),
+    ("location-is-one-line", {"status": 301, "redirect": {"location": "http://x/\n" + "a" * 300}},
+     "the runtime answered HTTP 301 (redirect to http://x/ " + "a" * 190 + ")"),
+]
+
+
+@pytest.mark.parametrize("fields, start", [r[1:] for r in REDIRECTS],
+                         ids=[r[0] for r in REDIRECTS])
+def test_a_redirect_is_named_and_never_scored(fields: dict[str, Any], start: str) -> None:
+    raw = transcript([(1.0, chunk({"content": "redirected answer"}, "stop")), (2.0, "[DONE]")])
+    done = assemble({**raw, **fields})
+    assert done.error == start + REDIRECT_TAIL
+
+
+def test_a_transport_error_still_wins_over_a_redirect() -> None:
+    done = assemble({"status": 307, "redirect": {"status": 307, "location": "x"},
+                     "error": "timed out after 1 s", "events": []})
+    assert done.error == "timed out after 1 s"

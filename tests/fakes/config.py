@@ -9,7 +9,7 @@ from typing import Any
 
 DIALECT_NAMES = ("ollama", "lmstudio", "vllm", "llamacpp", "mlx")
 CHAT_FAULTS = ("http500", "non_json", "cut", "hang", "reset", "huge", "bad_utf8",
-               "wrong_type", "empty403", "drip")
+               "wrong_type", "empty403", "drip", "redirect", "deep_json", "tool_flood")
 LIST_FAULTS = ("hang", "http500", "garbage", "empty403", "closed", "reset", "wrong_type",
                "loading", "cut")
 DEFAULT_ANSWER = {"case": None, "match": "", "content": "I don't know."}
@@ -57,6 +57,7 @@ class Config:
     delay_ms: float = 0
     chunk_chars: int = 4
     port: int | None = None
+    redirect_to: str = "http://127.0.0.1:9/v1/chat/completions"  # the `redirect` fault's
 
     def model(self, model_id: str | None) -> Model | None:
         """The model named `model_id` (Ollama's implicit `:latest` accepted), or None."""
@@ -87,7 +88,7 @@ def load_config(source: dict[str, Any] | str | Path, where: str = "config",
               for i, m in enumerate(source.get("models", []))]
     cfg = Config(dialect=dialect, models=models)
     for key in ("cors", "reasoning", "tool_style", "usage", "comments", "fault",
-                "list_fault", "delay_ms", "chunk_chars", "port"):
+                "list_fault", "delay_ms", "chunk_chars", "port", "redirect_to"):
         if key in source:
             setattr(cfg, key, source[key])
     _check(cfg, where)

@@ -2,7 +2,9 @@
 
 Chat faults (config `fault`, or `"fault"` on a scripted answer): http500, non_json, cut,
 hang, reset, huge, bad_utf8, wrong_type, empty403, drip (drip is a slow normal stream and
-is handled by the server). Listing faults (config `list_fault`, applied to every
+is handled by the server), redirect (307 to config `redirect_to`), deep_json (an event
+nested DEEP_LEVELS deep amid the normal stream), tool_flood (TOOL_FLOOD whole tool calls,
+one per delta, before the normal stream). Listing faults (config `list_fault`, applied to every
 non-chat endpoint): hang, http500, garbage, empty403, closed, reset, wrong_type, loading
 (llama.cpp's 503), cut (a truncated JSON body).
 """
@@ -21,6 +23,8 @@ HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Welcome</title></head>"
              b"<body><h1>It works!</h1><p>This is not an LLM runtime.</p></body></html>")
 BAD_BYTES = b"\xff\xfe\xc3\x28"   # never valid UTF-8
 HUGE_CAP = 512 * 1024 * 1024      # a runaway safety net; clients stop long before
+DEEP_LEVELS = 50_000
+TOOL_FLOOD = 3_000
 
 
 def sse(payload: dict[str, Any] | str) -> bytes:
@@ -34,10 +38,33 @@ async def forever() -> None:
     await asyncio.Event().wait()
 
 
+def flood_call(i: int) -> dict[str, Any]:
+    """The i-th tool call of the `tool_flood` fault, whole in one delta."""
+    call = {"index": i, "id": f"call_{i}", "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    return {"object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]}
+
+
 async def chat_fault(name: str, wire: Wire, dialect: str, payloads: list[dict[str, Any]],
-                     content_chunk: Any) -> None:
-    """Misbehave as `name` on a chat request. `payloads` is the normal stream."""
-    if name == "http500":
+                     content_chunk: Any, location: str = "") -> None:
+    """Misbehave as `name` on a chat request. `payloads` is the normal stream; `location`
+    is where `redirect` points."""
+    if name == "redirect":
+        wire.writer.write(wire.head(307, [("Location", location), ("Content-Length", "0")]))
+        await wire.writer.drain()
+    elif name in ("deep_json", "tool_flood"):
+        await wire.start_stream(200, SSE)
+        if name == "tool_flood":
+            for i in range(TOOL_FLOOD):
+                await wire.write(sse(flood_call(i)))
+        for i, p in enumerate(payloads):
+            if i == 1 and name == "deep_json":
+                await wire.write(sse("[" * DEEP_LEVELS + "]" * DEEP_LEVELS))
+            await wire.write(sse(p))
+        await wire.write(sse("[DONE]"))
+        await wire.end()
+    elif name == "http500":
         await wire.send_json(500, error_body(dialect, 500, "fake runtime: internal error"))
     elif name == "wrong_type":
         await wire.send(200, HTML_PAGE, "text/html; charset=utf-8")

@@ -116,7 +116,8 @@ class App:
 
             def chunk(text: str = filler) -> dict[str, Any]:
                 return maker.text("content", text)
-            await faults.chat_fault(fault, wire, self.cfg.dialect, payloads, chunk)
+            await faults.chat_fault(fault, wire, self.cfg.dialect, payloads, chunk,
+                                    self.cfg.redirect_to)
         elif body.get("stream") is True:
             payloads = stream_payloads(self.cfg, self.dialect, body, p, maker, size)
             await self.stream(wire, payloads, delay)

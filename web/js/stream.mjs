@@ -1,6 +1,9 @@
 // One chat request, streamed and recorded as a transcript (docs/architecture.md):
 //   {url, request, status, events: [[ms, payload], ...], ended_ms, error}
 // This module records; it never interprets. SSE is parsed here only to feed the live view.
+// Redirects are never followed (fetch's redirect: "manual"): the transcript notes one in
+// `redirect: {status, location}` (both null for the browser's opaque redirect) and the
+// evaluator makes it the case's error.
 
 export const OUTPUT_CAP = 1_000_000;
 
@@ -53,10 +56,17 @@ export async function record(url, body, { timeoutS, signal, onEvent = () => {} }
       body: JSON.stringify(body),
       signal: ctl.signal,
       cache: "no-store",
+      redirect: "manual",
       targetAddressSpace: "loopback",
     });
-    transcript.status = response.status;
-    transcript.error = await readBody(response, push);
+    if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+      transcript.status = response.status || null; // 0 for an opaque redirect: none is known
+      transcript.redirect = { status: response.status || null, location: response.headers.get("location") };
+      if (response.body) response.body.cancel().catch(() => {});
+    } else {
+      transcript.status = response.status;
+      transcript.error = await readBody(response, push);
+    }
   } catch (err) {
     if (!abortReason) {
       const why = (err && err.message) || String(err);
@@ -125,30 +135,49 @@ function isSse(contentType, first) {
 /**
  * Incremental SSE parser (the same rules as server/stream.py): lines end with \n, \r\n or
  * \r; ":" lines are comments; several data: lines before a blank line are one payload
- * joined by "\n"; other fields are ignored.
+ * joined by "\n"; other fields are ignored. Linear however the stream is cut: an unfinished
+ * line is kept in pieces and joined once, when its end arrives; each character is scanned
+ * for a line end once.
  */
 export class SseParser {
   constructor() {
-    this.buffer = "";
+    this.pending = []; // the unfinished line, in pieces; no line end inside
+    this.cr = false; // the last piece ends with "\r": a line end, maybe half of "\r\n"
     this.data = [];
   }
 
+  /** The pending pieces plus `tail`, as one line; nothing stays pending. */
+  take(tail) {
+    const line = this.pending.length ? this.pending.join("") + tail : tail;
+    this.pending = [];
+    return line;
+  }
+
   feed(text, push) {
-    const buffer = this.buffer + text;
+    if (!text) return;
+    let pos = 0; // start of the first line in text not read yet
+    if (this.cr) {
+      this.cr = false;
+      this.line(this.take("").slice(0, -1), push);
+      if (text[0] === "\n") pos = 1;
+    }
     const lineEnd = /\r\n|\n|\r/g;
-    let pos = 0; // start of the first line not read yet (the buffer is cut once, at the end)
-    for (let m = lineEnd.exec(buffer); m; m = lineEnd.exec(buffer)) {
-      if (m[0] === "\r" && m.index + 1 === buffer.length) break; // maybe half of \r\n
-      this.line(buffer.slice(pos, m.index), push);
+    lineEnd.lastIndex = pos;
+    for (let m = lineEnd.exec(text); m; m = lineEnd.exec(text)) {
+      if (m[0] === "\r" && m.index + 1 === text.length) {
+        this.cr = true; // maybe half of \r\n
+        break;
+      }
+      this.line(this.take(text.slice(pos, m.index)), push);
       pos = m.index + m[0].length;
     }
-    this.buffer = buffer.slice(pos);
+    if (pos < text.length) this.pending.push(text.slice(pos));
   }
 
   close(text, push) {
-    this.buffer += text;
-    if (this.buffer) this.line(this.buffer.replace(/\r+$/, ""), push);
-    this.buffer = "";
+    this.feed(text, push);
+    if (this.pending.length) this.line(this.take("").replace(/\r$/, ""), push);
+    this.cr = false;
     this.line("", push);
   }
 

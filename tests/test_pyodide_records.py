@@ -1,0 +1,107 @@
+"""Hostile runtime data and records inside the vendored Pyodide (under Node), as the page
+meets them: a stream event nested 50,000 deep, a flood of tool calls, a deep or malformed
+imported record. Each must give the same reply as CPython, and the interpreter must live on
+to answer the next request (before, the page's whole run died with Pyodide's fatal_error).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluator import bridge
+from evaluator.safejson import MAX_DEPTH
+from evaluator.suite import Case
+from server import assets
+from server.build import EVALUATOR_DIR
+
+HERE = Path(__file__).parent
+RUNNER = HERE / "pyodide_ops_runner.mjs"
+DEEP = 50_000
+CASE = Case(id="echo", input="Say BENCH.", expect={"kind": "contains", "value": "BENCH"})
+
+
+def event(delta: dict[str, Any], finish: str | None = None) -> str:
+    return json.dumps({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+
+def transcript(*data: str) -> dict[str, Any]:
+    events = [[float(i), d] for i, d in enumerate(data)]
+    return {"url": "u", "request": {}, "status": 200, "events": events,
+            "ended_ms": float(len(data)), "error": None}
+
+
+DEEP_EVENT = "[" * DEEP + "]" * DEEP
+DEEP_RUN = transcript(event({"content": "BEN"}), DEEP_EVENT, event({"content": "CH"}, "stop"),
+                      "[DONE]")
+FLOOD = transcript(*[event({"tool_calls": [{"index": i, "id": f"c{i}", "function": {
+    "name": "get_weather", "arguments": "{}"}}]}) for i in range(2000)], "[DONE]")
+REQUESTS: list[dict[str, Any]] = [
+    {"op": "assemble", "args": {"transcript": DEEP_RUN}},
+    {"op": "score_case", "args": {"case": CASE.to_json(), "transcript": DEEP_RUN}},
+    {"op": "assemble", "args": {"transcript": FLOOD}},
+    {"op": "read_records", "args": {"text": DEEP_EVENT, "source": "deep.json"}},
+    {"op": "read_records", "args": {"text": '{"format": "localrate.run/2"}',
+                                    "source": "run.json"}},
+    {"op": "limits", "args": {}},
+    {"op": "assemble", "args": {"transcript": transcript(event({"content": "still alive"},
+                                                              "stop"))}},
+]
+
+
+@pytest.fixture(scope="module")
+def replies(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed: the Pyodide tests need Node >= 18")
+    folder = assets.fetch_pyodide(log=lambda _line: None)
+    if folder is None:
+        pytest.fail("npm is not installed: cannot fetch the pinned Pyodide for this test")
+    work = tmp_path_factory.mktemp("pyodide-records")
+    zip_path = work / "evaluator.zip"
+    zip_path.write_bytes(assets.build_evaluator_zip(assets.fetch_wheels(log=lambda _l: None),
+                                                    EVALUATOR_DIR))
+    requests = work / "requests.json"
+    requests.write_text(json.dumps([json.dumps(r) for r in REQUESTS]), encoding="utf-8")
+    proc = subprocess.run([node, str(RUNNER), str(folder), str(zip_path), str(requests)],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, f"pyodide_ops_runner.mjs failed:\n{proc.stderr[-3000:]}"
+    return [json.loads(r) for r in json.loads(proc.stdout.strip().splitlines()[-1])]
+
+
+def test_pyodide_and_cpython_agree(replies: list[dict[str, Any]]) -> None:
+    cpython = [json.loads(bridge.call(json.dumps(r))) for r in REQUESTS]
+    assert replies == cpython
+
+
+def test_a_deep_event_is_an_error_on_its_case_not_a_crash(
+        replies: list[dict[str, Any]]) -> None:
+    done, scored = replies[0], replies[1]
+    assert done["ok"], done
+    assert done["value"]["error"] == f"runtime sent JSON nested deeper than {MAX_DEPTH} levels"
+    assert done["value"]["content"] == "BENCH"  # the events around it were still read
+    assert scored["ok"] and scored["value"]["status"] == "error"
+    assert scored["value"]["detail"] == done["value"]["error"]
+
+
+def test_tool_calls_are_capped(replies: list[dict[str, Any]]) -> None:
+    value = replies[2]["value"]
+    assert (len(value["tool_calls"]), value["tool_calls_dropped"]) == (64, 2000 - 64)
+
+
+def test_records_are_refused_with_one_line(replies: list[dict[str, Any]]) -> None:
+    assert replies[3] == {"ok": False,
+                          "error": f"deep.json: JSON nested deeper than {MAX_DEPTH} levels"}
+    assert replies[4]["ok"] is False
+    assert replies[4]["error"].startswith(
+        "run.json: format: 'localrate.run/2' is an unsupported version")
+    assert replies[5] == {"ok": True, "value": {"record_max_bytes": 64 * 1024 * 1024}}
+
+
+def test_the_interpreter_lives_on(replies: list[dict[str, Any]]) -> None:
+    assert replies[-1]["ok"] and replies[-1]["value"]["content"] == "still alive"
