@@ -214,6 +214,8 @@ def _embedded_case(check: _Checker, value: Any, path: str) -> None:
     """The case definition a result carries, checked as the page's suites are."""
     try:
         case_from_json(value)
+    except (TypeError, AttributeError, KeyError) as err:  # a shape the suite checks missed
+        raise check.error(path, f"not a valid case definition ({type(err).__name__})") from None
     except SuiteError as err:
         text = str(err)
         case_id = value.get("id") if isinstance(value, dict) else None

@@ -350,3 +350,68 @@ def test_rescore_rejects_a_non_record(tmp_path: Path) -> None:
     result = invoke(["rescore", str(bad)])
     assert result.exit_code == 2
     assert result.stderr == f"Error: {bad}: not JSON (stopped at line 1)\n"
+
+
+def test_bench_json_reads_back_as_a_record(fake_runtime: Any, tmp_path: Path) -> None:
+    """What `bench --json` writes (one run, and a comparison) passes the evaluator's record
+    checks unchanged, and `rescore` reads it again."""
+    from evaluator.records import read_records
+
+    strong, weak = script("strong"), script("weak")
+    fake = fake_runtime({"dialect": "ollama", "models": [
+        {"id": strong["model"], "script": strong, "meta": FULL_CAPS},
+        {"id": weak["model"], "script": weak, "meta": {"capabilities": ["completion"]}}]})
+    env = env_for({"ollama": fake})
+    for models in ([strong["model"]], [strong["model"], weak["model"]]):
+        saved = tmp_path / f"{len(models)}.json"
+        args = ["bench", "--suite", "local-model-rating", "--json", "--out", str(saved)]
+        run = invoke(args + [arg for m in models for arg in ("--model", m)], env)
+        data = json.loads(run.stdout)
+        read = read_records(saved.read_text("utf-8"), str(saved))
+        assert read["runs"] == (data["runs"] if len(models) > 1 else [data])
+        again = invoke(["rescore", str(saved), "--json"])
+        assert (again.exit_code, again.stderr) == (run.exit_code, "")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"format": "localrate.run/2"}', "format: 'localrate.run/2' is an unsupported version"),
+    ('{"format": "localrate.run/1", "cases": [null]}', "suite: missing (expected an object)"),
+    ("[" * 100_000, "JSON nested deeper than 100 levels"),
+    ("", "not JSON (stopped at line 1)"),
+])
+def test_rescore_malformed_exits_2_with_one_line(tmp_path: Path, text: str,
+                                                 message: str) -> None:
+    bad = tmp_path / "run.json"
+    bad.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["rescore", str(bad)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {bad}: {message}")
+    assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
+
+
+def test_rescore_names_a_case_it_cannot_rescore(fake_runtime: Any, tmp_path: Path) -> None:
+    fake = serve(fake_runtime, "smoke", "mlx")
+    saved = tmp_path / "run.json"
+    invoke(["bench", "--suite", "smoke", "--model", "SmolLM2-135M-Instruct", "--json",
+            "--out", str(saved)], env_for({"mlx": fake}))
+    data = json.loads(saved.read_text())
+    del data["cases"][1]["case"]
+    saved.write_text(json.dumps({"format": "localrate.comparison/1", "runs": [data]}))
+    result = CliRunner().invoke(main, ["rescore", str(saved)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {saved}: runs[0].cases[1].case: missing: the record holds "
+                             "no copy of case 'echo-hello'; re-score with --suite to use the "
+                             "suite's definition\n")
+    assert invoke(["rescore", str(saved), "--json", "--suite", "smoke"]).exit_code == 0
+
+
+def test_rescore_reads_a_byte_order_mark(fake_runtime: Any, tmp_path: Path) -> None:
+    fake = serve(fake_runtime, "smoke", "mlx")
+    saved = tmp_path / "run.json"
+    invoke(["bench", "--suite", "smoke", "--model", "SmolLM2-135M-Instruct", "--json",
+            "--out", str(saved)], env_for({"mlx": fake}))
+    saved.write_bytes(b"\xef\xbb\xbf" + saved.read_bytes())
+    assert invoke(["rescore", str(saved), "--json"]).exit_code == 0
+    saved.write_bytes(b"\xff\xfe{}")
+    result = CliRunner().invoke(main, ["rescore", str(saved)])
+    assert (result.exit_code, result.stderr) == (2, f"Error: {saved}: not UTF-8 text (byte 0)\n")
