@@ -149,7 +149,9 @@ def check_endpoint(text: Any, dialect: Any) -> dict[str, str | None]:
     def bad(what: str) -> dict[str, str | None]:
         return {"base_url": None, "problem": what}
 
-    key = re.sub(r"[\s._-]+", "", dialect.strip().lower()) if isinstance(dialect, str) else ""
+    if not isinstance(dialect, str):
+        return bad(f"the runtime is missing or not text; valid: {_NAMES}")
+    key = re.sub(r"[\s._-]+", "", dialect.strip().lower())
     if key not in _BY_NAME:
         return bad(f"unknown runtime {dialect!r}; valid: {_NAMES}")
     if not isinstance(text, str):

@@ -149,7 +149,8 @@ ENDPOINTS: list[tuple[Any, Any, str | None, str]] = [
     (None, "ollama", None, "not text"),
     ({"toString": "x"}, "ollama", None, "not text"),
     ("127.0.0.1:1234", "tgi", None, "unknown runtime 'tgi'"),
-    ("127.0.0.1:1234", None, None, "unknown runtime None"),
+    ("127.0.0.1:1234", None, None, "the runtime is missing or not text"),
+    ("127.0.0.1:1234", ["vllm"], None, "the runtime is missing or not text"),
 ]
 
 
