@@ -87,3 +87,66 @@ def test_each_fault_is_a_case_error_and_the_run_goes_on(lr: Page, fakes: dict[st
     page.locator("section.run").first.screenshot(path=str(ARTIFACTS / "faults.png"))
     cli = cli_statuses(fakes, "fault-model", "vllm", tmp_path)
     assert {c: s for c, (s, _) in cli.items()} == statuses
+
+
+PAYLOADS = ['<img src=x onerror="window.__pwned=1">', "<script>window.__pwned=2</script>",
+            "<svg onload=window.__pwned=3><b>bold</b>", '"><iframe src="javascript:window.__pwned=4">']
+
+
+def xss_record(n: int) -> dict[str, Any]:
+    """A valid run record with an HTML payload in every text field a page shows."""
+    p = PAYLOADS[n % len(PAYLOADS)]
+    case = {"id": f"case {p}", "status": "fail", "score": 0.0, "weight": 1, "ttft_ms": 10.0,
+            "total_ms": 20.0, "tok_in": 1, "tok_out": 1, "tok_s": 1.0, "tokens_source": p,
+            "tool_calls": [{"id": p, "name": p, "arguments": p}], "output": f"out {p}",
+            "reasoning": f"why {p}", "detail": f"detail {p}", "match": [[0, 3]],
+            "finish_reason": p, "tags": [p], "transcript": None,
+            "case": {"id": f"case {p}", "input": f"prompt {p}", "system": f"system {p}",
+                     "image": None, "tools": None, "expect": {"kind": "contains", "value": p},
+                     "weight": 1, "tags": [p], "requires": [], "max_tokens": None}}
+    return {"format": "localrate.run/1", "suite": {"id": p, "version": p, "sha256": p},
+            "model": {"id": f"model-{n} {p}", "runtime": p, "base_url": p, "capabilities": [p]},
+            "started_at": p, "settings": {"temperature": 0, "max_tokens": 8, "timeout_s": 5},
+            "cases": [case],
+            "summary": {"passed": 0, "failed": 1, "skipped": 0, "errors": 0, "total": 1,
+                        "pass_ratio": 0.0, "pass_threshold": 0.6, "verdict": "fail",
+                        "avg_tok_s": 1.0, "p95_ms": 20.0, "reasoning_ratio": None}}
+
+
+def test_imported_payloads_stay_text(lr: Page) -> None:
+    """HTML in every field of imported records (and in a refused file's name and error
+    line) is shown as text: no script runs, no element is injected."""
+    from evaluator.records import read_records
+
+    comparison = {"format": "localrate.comparison/1", "runs": [xss_record(i) for i in range(4)]}
+    text = json.dumps(comparison)
+    assert len(read_records(text, "x.json")["runs"]) == 4  # valid, so every field is drawn
+    page = lr.open()
+    page.set_input_files("[data-testid=import-input]", files=[
+        {"name": f"{PAYLOADS[0]}.json", "mimeType": "application/json",
+         "buffer": text.encode("utf-8")},
+        {"name": f"{PAYLOADS[1]}.json", "mimeType": "application/json",
+         "buffer": json.dumps({**xss_record(0), "started_at": 5}).encode("utf-8")}])
+    lines = page.locator("[data-testid=import-line]")
+    expect(lines).to_have_count(2, timeout=30_000)
+    expect(lines.nth(0)).to_have_text(f"Imported 4 runs from {PAYLOADS[0]}.json.")
+    expect(lines.nth(1)).to_have_text(
+        f"{PAYLOADS[1]}.json: started_at: expected a string, got 5")
+    expect(page.locator("[data-testid=summary]")).to_have_count(4)
+    toggles = page.locator("[data-testid=result-row] .row-toggle")
+    expect(toggles).to_have_count(4)
+    for i in range(4):
+        toggles.nth(i).click()
+    details = page.locator(".detail-row:not([hidden])")
+    expect(details).to_have_count(4)
+    for i, p in enumerate(PAYLOADS):
+        expect(details.nth(i)).to_contain_text(f"out {p}")
+        expect(details.nth(i)).to_contain_text(f"system {p}")
+        expect(details.nth(i).locator("pre.tool-call")).to_have_text(f"{p}({p})")
+    expect(page.locator("[data-testid=past-run]")).to_have_count(4)
+    expect(page.locator("[data-testid=past-run]").first).to_contain_text(PAYLOADS[0])
+    expect(page.locator("[data-testid=compare-table] tbody tr")).to_have_count(4)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__pwned") is None
+    assert page.evaluate(INJECTED) == []
+    assert page.locator("b").count() == 0

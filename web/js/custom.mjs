@@ -1,19 +1,23 @@
 // Custom endpoints the visitor adds (host:port + dialect), remembered in localStorage.
-// The evaluator's probe_plan validates and normalizes them when they are probed.
+// The evaluator's check_endpoint decides whether an address is acceptable (as it is typed,
+// and again for every stored entry); probe_plan leaves out the entries it refuses, so one
+// bad entry never stops the others from being probed.
 
 import { append, el, replace, report } from "./dom.mjs";
+import { call, ready, state } from "./evaluator.mjs";
 
 const KEY = "localrate.custom-endpoints";
 export const DIALECTS = [
   ["ollama", "Ollama"], ["lmstudio", "LM Studio"], ["vllm", "vLLM"],
   ["llamacpp", "llama.cpp"], ["mlx", "MLX"],
 ];
+const WAITING = "checking when Python is ready…";
 
-/** The stored endpoints: [{runtime, base_url}]. */
+/** The stored entries as stored (any JSON values; probe_plan skips the bad ones). */
 export function loadCustom() {
   try {
     const rows = JSON.parse(localStorage.getItem(KEY) || "[]");
-    return Array.isArray(rows) ? rows.filter((r) => r && r.runtime && r.base_url) : [];
+    return Array.isArray(rows) ? rows : [];
   } catch (err) {
     report(`Stored custom endpoints are unreadable and were ignored: ${err.message}`);
     return [];
@@ -28,6 +32,27 @@ function saveCustom(rows) {
   }
 }
 
+/** Any stored value as text, without calling its own toString. */
+function shown(value) {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value) ?? String(typeof value);
+  } catch {
+    return `(${typeof value})`;
+  }
+}
+
+function dialectLabel(value) {
+  return DIALECTS.find(([v]) => v === value)?.[1] || shown(value);
+}
+
+/** The evaluator's verdict on one stored entry: {base_url, problem}. */
+function checkRow(row) {
+  const isRow = row !== null && typeof row === "object" && !Array.isArray(row);
+  if (!isRow) return call("check_endpoint", { text: row, dialect: null });
+  return call("check_endpoint", { text: row.base_url ?? null, dialect: row.runtime ?? null });
+}
+
 /**
  * Render the "add endpoint" form and the list into `box`.
  * @param {HTMLElement} box
@@ -37,37 +62,121 @@ export function renderCustom(box, changed) {
   const hostInput = el("input", {
     id: "custom-host", type: "text", placeholder: "127.0.0.1:11500", required: true,
     autocomplete: "off", spellcheck: "false", "data-testid": "custom-host",
+    "aria-describedby": "custom-problem",
   });
   const dialect = el("select", { id: "custom-dialect", "data-testid": "custom-dialect" },
     ...DIALECTS.map(([value, text]) => el("option", { value }, text)));
-  const list = el("ul", { class: "custom-list" });
-  const form = el("form", { class: "custom-form", "data-testid": "custom-form" },
+  const add = el("button", { type: "submit", class: "secondary", disabled: true }, "Add endpoint");
+  const problem = el("p", { id: "custom-problem", class: "field-problem", "data-testid": "custom-problem", role: "status" });
+  const list = el("ul", { class: "custom-list", "data-testid": "custom-list" });
+  const form = el("form", { class: "custom-form", "data-testid": "custom-form", novalidate: true },
     el("label", { for: "custom-host" }, "Host:port"), hostInput,
-    el("label", { for: "custom-dialect" }, "Speaks"), dialect,
-    el("button", { type: "submit", class: "secondary" }, "Add endpoint"));
-  form.addEventListener("submit", (event) => {
+    el("label", { for: "custom-dialect" }, "Speaks"), dialect, add);
+
+  let asked = 0; // the latest check; older answers are dropped
+  const say = (text, bad) => {
+    replace(problem, text);
+    problem.classList.toggle("bad", bad);
+    hostInput.setAttribute("aria-invalid", String(bad));
+  };
+  /** Ask the evaluator about the typed text; resolves with its base_url or null. */
+  const check = async () => {
+    const mine = ++asked;
+    add.disabled = true;
+    const text = hostInput.value;
+    if (!text.trim()) {
+      say("", false);
+      return null;
+    }
+    if (state.stage !== "ready") {
+      say(state.stage === "error" ? "cannot check addresses: the evaluator did not load" : WAITING, false);
+      try {
+        await ready;
+      } catch {
+        return null;
+      }
+      if (mine !== asked) return null;
+    }
+    let verdict;
+    try {
+      verdict = await call("check_endpoint", { text, dialect: dialect.value });
+    } catch (err) {
+      if (mine === asked) say(`cannot check this address: ${err.message}`, true);
+      return null;
+    }
+    if (mine !== asked) return null;
+    if (verdict.problem) say(verdict.problem, true);
+    else say(`will probe ${verdict.base_url}`, false);
+    add.disabled = !verdict.base_url;
+    return verdict.base_url;
+  };
+  hostInput.addEventListener("input", () => { check(); });
+  dialect.addEventListener("change", () => { check(); });
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const raw = hostInput.value.trim();
-    if (!raw) return;
-    const base = /^https?:\/\//i.test(raw) ? raw : `http://${raw}`;
+    const runtime = dialect.value;
+    const base = await check();
+    if (!base) return;
     const rows = loadCustom();
-    if (!rows.some((r) => r.base_url === base && r.runtime === dialect.value)) {
-      rows.push({ runtime: dialect.value, base_url: base });
+    if (!rows.some((r) => r && r.base_url === base && r.runtime === runtime)) {
+      rows.push({ runtime, base_url: base });
       saveCustom(rows);
     }
     hostInput.value = "";
+    say("", false);
+    add.disabled = true;
     draw();
     changed();
   });
+
   const draw = () => {
-    replace(list, ...loadCustom().map((row, i) => el("li", {},
-      el("code", {}, row.base_url), ` · ${DIALECTS.find(([v]) => v === row.runtime)?.[1] || row.runtime} `,
-      el("button", {
-        type: "button", class: "link", "aria-label": `Remove ${row.base_url}`,
-        on: { click: () => { const rows = loadCustom(); rows.splice(i, 1); saveCustom(rows); draw(); changed(); } },
-      }, "remove"))));
+    const rows = loadCustom();
+    const items = rows.map((row, i) => {
+      const isRow = row !== null && typeof row === "object";
+      return el("li", { "data-testid": "custom-entry" },
+        el("code", {}, shown(isRow ? row.base_url : row)),
+        ` · ${isRow ? dialectLabel(row.runtime) : "?"} `,
+        el("span", { class: "entry-problem", hidden: true }),
+        el("button", {
+          type: "button", class: "link", "aria-label": `Remove ${shown(isRow ? row.base_url : row)}`,
+          on: { click: () => { const now = loadCustom(); now.splice(i, 1); saveCustom(now); draw(); changed(); } },
+        }, "remove"));
+    });
+    replace(list, ...items);
+    return { rows, items };
   };
-  append(replace(box), form, list,
+  append(replace(box), form, problem, list,
     el("p", { class: "hint" }, "Only 127.0.0.1 addresses can be reached (localhost is read as 127.0.0.1): the page's security policy allows no other hosts."));
-  draw();
+  const { rows, items } = draw();
+  if (rows.length) markBad(rows, items, box);
+}
+
+/**
+ * Once the evaluator is ready, mark every stored entry it refuses (they are not probed)
+ * and name all of them in one notice.
+ */
+async function markBad(rows, items, box) {
+  try {
+    await ready;
+  } catch {
+    return;
+  }
+  const verdicts = await Promise.all(rows.map((row) => checkRow(row).catch((err) => ({ problem: err.message }))));
+  const bad = [];
+  verdicts.forEach((verdict, i) => {
+    if (!verdict.problem) return;
+    const row = rows[i];
+    const dialect = row !== null && typeof row === "object" ? dialectLabel(row.runtime) : "?";
+    bad.push(`entry ${i + 1} (${dialect}): ${verdict.problem}`);
+    const item = items[i];
+    if (!item.isConnected) return;
+    item.classList.add("bad");
+    const note = item.querySelector(".entry-problem");
+    replace(note, `not probed: ${verdict.problem}`);
+    note.hidden = false;
+  });
+  if (!bad.length) return;
+  box.closest("details")?.setAttribute("open", "");
+  report(`${bad.length} stored custom endpoint${bad.length === 1 ? " is" : "s are"} not valid and `
+    + `${bad.length === 1 ? "was" : "were"} not probed (remove or re-add them): ${bad.join(" · ")}`);
 }

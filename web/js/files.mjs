@@ -1,7 +1,7 @@
-// Export and import of run records as JSON files (the format `localrate bench --json`
-// writes: one run record, or {"format": "localrate.comparison/1", "runs": [...]}).
+// Export of run records as JSON files (the format `localrate bench --json` writes: one run
+// record, or {"format": "localrate.comparison/1", "runs": [...]}). Reading them back is
+// the evaluator's (bridge op read_records, see runs.mjs).
 
-export const RUN_FORMAT = "localrate.run/1";
 export const COMPARISON_FORMAT = "localrate.comparison/1";
 
 /**
@@ -36,28 +36,4 @@ export function exportRecord(record) {
 export function exportComparison(records) {
   downloadJson(`localrate-comparison-${new Date().toISOString().slice(0, 19).replace(/:/g, "")}.json`,
     { format: COMPARISON_FORMAT, runs: records });
-}
-
-/**
- * The run records in an imported file's text; throws a one-line error naming the file.
- * @param {string} name
- * @param {string} text
- * @returns {object[]}
- */
-export function recordsFromText(name, text) {
-  let data;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${name}: not JSON (${err.message})`);
-  }
-  const runs = data && data.format === COMPARISON_FORMAT ? data.runs : [data];
-  if (!Array.isArray(runs) || !runs.length) throw new Error(`${name}: the comparison holds no runs`);
-  runs.forEach((run, i) => {
-    if (!run || run.format !== RUN_FORMAT) {
-      throw new Error(`${name}: run ${i + 1}: format is ${JSON.stringify(run?.format)}, expected "${RUN_FORMAT}" or a "${COMPARISON_FORMAT}" file`);
-    }
-    if (!Array.isArray(run.cases) || !run.model) throw new Error(`${name}: run ${i + 1}: no cases or model`);
-  });
-  return runs;
 }

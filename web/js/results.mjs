@@ -1,8 +1,13 @@
 // Results: per run, a summary and a table of case results; each row expands to show the
 // prompt, the expected condition, the output with the matched text highlighted, the
 // reasoning, the tool calls and the evaluator's detail. Everything untrusted is text.
+// A long text (a 50 MB output) shows its first SHOWN_MAX characters, highlighted, and the
+// whole of it only on demand, as one text node, so opening its row never freezes the page.
 
 import { byId, el, highlighted, num, pct, replace } from "./dom.mjs";
+
+/** Characters (UTF-16 code units) of a long text shown before "Show full text". */
+export const SHOWN_MAX = 20_000;
 
 const view = new Map(); // run id -> {record, state, source}
 const openRows = new Set(); // `${runId}|${caseId}` of expanded rows
@@ -31,9 +36,15 @@ export function shownRuns() {
  */
 export function showRun(id, record, meta = {}) {
   const { rowsShown = false, ...keep } = meta;
-  const old = view.get(id) || {};
+  const old = view.get(id);
   view.set(id, { ...old, ...keep, record });
-  render(id, rowsShown);
+  try {
+    render(id, rowsShown);
+  } catch (err) {
+    if (old) view.set(id, old);
+    else view.delete(id);
+    throw err;
+  }
   changed();
 }
 
@@ -86,13 +97,10 @@ function sectionId(id) {
 
 function render(id, rowsShown = false) {
   const { record, state, source, onExport } = view.get(id);
-  const box = byId("results");
   const sid = sectionId(id);
-  let section = document.getElementById(sid);
-  if (!section) {
-    section = el("section", { id: sid, class: "run" });
-    box.appendChild(section);
-  }
+  // Everything is built before the page is touched: a record that cannot be drawn leaves
+  // no half-drawn section behind.
+  const section = document.getElementById(sid);
   const model = record.model || {};
   const suite = record.suite || {};
   const status = state && !["done", "imported"].includes(state) ? el("span", { class: `run-state run-state-${state}` }, state) : null;
@@ -105,8 +113,9 @@ function render(id, rowsShown = false) {
       `${model.runtime || "?"} · ${model.base_url || "?"} · ${suite.id || "?"}@${suite.version || "?"}`
       + ` · started ${record.started_at || "?"}${source === "imported" ? " · imported" : ""}`),
     tools);
-  const table = rowsShown && section.querySelector(":scope > .table-wrap");
-  replace(section, header, summaryView(record), table || tableView(id, record));
+  const table = rowsShown && section?.querySelector(":scope > .table-wrap");
+  const parts = [header, summaryView(record), table || tableView(id, record)];
+  replace(section || byId("results").appendChild(el("section", { id: sid, class: "run" })), ...parts);
 }
 
 function summaryView(record) {
@@ -141,14 +150,14 @@ function rowViews(runId, result) {
   const detailId = `d-${sectionId(runId)}-${String(result.id).replace(/[^a-z0-9-]/gi, "")}`;
   const toggle = el("button", { type: "button", class: "row-toggle", "aria-expanded": String(open), "aria-controls": detailId }, result.id);
   const detail = el("tr", { class: "detail-row", id: detailId, hidden: !open },
-    el("td", { colspan: COLUMNS.length }, open ? detailView(result) : null));
+    el("td", { colspan: COLUMNS.length }, open ? safeDetail(result) : null));
   toggle.addEventListener("click", () => {
     const now = toggle.getAttribute("aria-expanded") !== "true";
     toggle.setAttribute("aria-expanded", String(now));
     detail.hidden = !now;
     if (now) {
       openRows.add(key);
-      if (!detail.firstChild.firstChild) detail.firstChild.appendChild(detailView(result));
+      if (!detail.firstChild.firstChild) detail.firstChild.appendChild(safeDetail(result));
     } else openRows.delete(key);
   });
   return [
@@ -189,18 +198,64 @@ function block(label, ...content) {
   return el("div", { class: "detail-block" }, el("h4", {}, label), ...content);
 }
 
+/** The end of the shown part of `text`: SHOWN_MAX, or one less not to split a surrogate pair. */
+function shownEnd(text) {
+  if (text.length <= SHOWN_MAX) return text.length;
+  const last = text.charCodeAt(SHOWN_MAX - 1);
+  return last >= 0xd800 && last <= 0xdbff ? SHOWN_MAX - 1 : SHOWN_MAX;
+}
+
+/**
+ * A <pre> of untrusted text: all of it when short; else its first SHOWN_MAX characters
+ * (with `spans` highlighted in them) and a button that shows the whole text as one text node.
+ * @param {string} text
+ * @param {string|null} cls
+ * @param {Array<[number, number]>} [spans]  code-point offsets to highlight
+ */
+function longText(text, cls, spans) {
+  const full = typeof text === "string" ? text : String(text ?? "");
+  const end = shownEnd(full);
+  const shownPart = full.slice(0, end);
+  const points = end === full.length ? Infinity : Array.from(shownPart).length;
+  const inside = (spans || []).filter((s) => Array.isArray(s) && s[0] < points)
+    .map(([a, b]) => [a, Math.min(b, points)]); // highlighted only within the shown part
+  const pre = el("pre", { class: cls }, ...(spans ? highlighted(shownPart, inside) : [shownPart]));
+  if (end === full.length) return pre;
+  const total = num(full.length);
+  const note = el("p", { class: "hint truncated", "data-testid": "truncated-note" },
+    `Showing the first ${num(end)} of ${total} characters. `);
+  const button = el("button", { type: "button", class: "secondary small", "data-testid": "show-full" },
+    `Show full text (${total} characters)`);
+  button.addEventListener("click", () => {
+    replace(pre, document.createTextNode(full)); // one text node, no highlighting
+    replace(note, `Showing all ${total} characters${spans ? " (matches are highlighted only in the shortened view)" : ""}.`);
+  });
+  note.append(button);
+  return el("div", { class: "long-text" }, pre, note);
+}
+
+/** The detail of one case, or a line saying why it cannot be drawn. */
+function safeDetail(result) {
+  try {
+    return detailView(result);
+  } catch (err) {
+    console.error("localrate: case detail", err);
+    return el("p", { class: "eval-detail" }, `This case cannot be shown: ${err.message}`);
+  }
+}
+
 function detailView(result) {
   const c = result.case || {};
   const parts = [];
-  if (c.system) parts.push(block("System", el("pre", {}, c.system)));
-  parts.push(block("Prompt", el("pre", {}, c.input ?? "–"), c.image ? el("p", { class: "hint" }, "(with an image)") : null));
+  if (c.system) parts.push(block("System", longText(c.system, null)));
+  parts.push(block("Prompt", longText(c.input ?? "–", null), c.image ? el("p", { class: "hint" }, "(with an image)") : null));
   parts.push(block("Expected", el("pre", {}, expectText(c.expect))));
   parts.push(block(result.status === "skip" ? "Skipped because" : "Evaluator's detail", el("p", { class: "eval-detail" }, result.detail || "–")));
   if (result.status !== "skip") {
-    parts.push(block("Output", el("pre", { class: "output" }, ...highlighted(result.output || "", result.match))));
-    if (result.reasoning) parts.push(block("Reasoning", el("pre", { class: "reasoning" }, result.reasoning)));
+    parts.push(block("Output", longText(result.output || "", "output", result.match || [])));
+    if (result.reasoning) parts.push(block("Reasoning", longText(result.reasoning, "reasoning")));
     if ((result.tool_calls || []).length) {
-      parts.push(block("Tool calls", ...result.tool_calls.map((t) => el("pre", { class: "tool-call" }, `${t.name}(${t.arguments ?? ""})`))));
+      parts.push(block("Tool calls", ...result.tool_calls.map((t) => longText(`${t.name}(${t.arguments ?? ""})`, "tool-call"))));
     }
     parts.push(el("p", { class: "hint" },
       `tokens from ${result.tokens_source || "–"} · finish reason ${result.finish_reason || "–"}`

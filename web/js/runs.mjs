@@ -1,12 +1,12 @@
 // Saved runs: the list of past runs, the "resume" offer for an unfinished batch, and
 // import/export of run records.
 
-import { byId, el, pct, replace, report } from "./dom.mjs";
-import { ready } from "./evaluator.mjs";
-import { exportComparison, exportRecord, recordsFromText } from "./files.mjs";
+import { byId, el, num, pct, replace, report } from "./dom.mjs";
+import { call, ready, state } from "./evaluator.mjs";
+import { exportComparison, exportRecord } from "./files.mjs";
 import { isRunning, partialView, recordOf, runEntries } from "./rating.mjs";
 import { hideRun, setSummary, shownRuns, showRun } from "./results.mjs";
-import { deleteRun, entryResults, listRuns, newId, putRun } from "./store.mjs";
+import { deleteRun, entryResults, isUnsaved, listRuns, newId, putRun, saveRuns } from "./store.mjs";
 
 const UNFINISHED = ["queued", "running", "stopped"];
 let firstLoad = true;
@@ -53,34 +53,52 @@ async function show(entry, results) {
   }
 }
 
+/** Show a stored run; a run that cannot be shown is reported, the others are not touched. */
+function safeShow(entry, results) {
+  show(entry, results).catch((err) => {
+    report(`Saved run ${entry.id} cannot be shown: ${err.message}`);
+  });
+}
+
+/** An entry of a run this page started, in the shape the banner reads (anything else is
+ * left to the list, which shows it as unreadable if it cannot be drawn). */
+function batchEntry(e) {
+  return e !== null && typeof e === "object" && typeof e.state === "string"
+    && typeof e.card?.id === "string" && typeof e.suite_id === "string"
+    && (e.record == null || Array.isArray(e.record.cases));
+}
+
 /** The latest batch with unfinished runs, as its entries in order (or []). */
 function unfinishedBatch(entries) {
-  const open = entries.filter((e) => UNFINISHED.includes(e.state) && e.card);
+  const usable = entries.filter(batchEntry);
+  const open = usable.filter((e) => UNFINISHED.includes(e.state));
   if (!open.length) return [];
   const batch = open[0].batch;
-  return entries.filter((e) => e.batch === batch).sort((a, b) => a.order - b.order);
+  return usable.filter((e) => e.batch === batch).sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
 }
 
 /** Re-read the stored runs and redraw the list and the resume banner. */
 export async function refreshRuns() {
-  let entries;
+  let rows;
   try {
-    entries = await listRuns();
+    rows = await listRuns();
   } catch (err) {
     report(`Could not read saved runs: ${err.message}`);
     return;
   }
-  const batch = isRunning() ? [] : unfinishedBatch(entries);
-  const results = await Promise.all(batch.map((entry) => entryResults(entry)));
+  drawList(rows);
+  let batch = isRunning() ? [] : unfinishedBatch(rows.map((row) => row.entry));
+  const results = await Promise.all(batch.map((entry) => entryResults(entry).catch(() => null)));
+  batch = batch.filter((_, i) => results[i]);
+  const kept = results.filter(Boolean);
   if (firstLoad) {
     firstLoad = false;
     // A reload mid-run: show everything that was done before offering to resume.
     batch.forEach((entry, i) => {
-      if (entry.record || results[i].length) show(entry, results[i]);
+      if (entry.record || kept[i].length) safeShow(entry, kept[i]);
     });
   }
-  drawBanner(batch, results);
-  drawList(entries);
+  drawBanner(batch, kept);
 }
 
 function drawBanner(batch, results) {
@@ -95,28 +113,89 @@ function drawBanner(batch, results) {
     + `has ${done} finished case${done === 1 ? "" : "s"} for: ${models}.`);
 }
 
-function drawList(entries) {
-  const list = byId("past-runs");
-  byId("past-runs-empty").hidden = entries.length > 0;
-  replace(list, ...entries.map((entry) => {
-    const rec = entry.record;
-    const s = rec?.summary;
-    const viewable = Boolean(rec) || (entry.card && entry.state !== "queued");
-    const label = rec
-      ? `${rec.suite?.id}@${rec.suite?.version} · ${rec.started_at} · ${rec.cases.length} cases · ${pct(s?.pass_ratio)} pass`
-      : `${entry.suite_id} · ${entry.state === "queued" ? "not started" : "unfinished"}`;
-    return el("li", { class: "past-run", "data-testid": "past-run", "data-state": entry.state },
-      el("span", { class: "model-id" }, entry.card?.id || rec?.model?.id || "?"),
-      el("span", { class: "past-meta" }, label),
-      el("span", { class: `run-state run-state-${entry.state}` }, entry.state),
-      el("span", { class: "past-actions" },
-        el("button", { type: "button", class: "secondary small", disabled: !viewable, on: { click: () => show(entry) } }, "View"),
-        el("button", { type: "button", class: "secondary small", disabled: !viewable, on: { click: () => exportStored(entry) } }, "Export"),
-        el("button", {
-          type: "button", class: "link", "aria-label": `Delete the run of ${entry.card?.id || rec?.model?.id}`,
-          on: { click: async () => { await deleteRun(entry.id); hideRun(entry.id); refreshRuns(); } },
-        }, "delete")));
+function drawList(rows) {
+  byId("past-runs-empty").hidden = rows.length > 0;
+  // Each stored run is drawn on its own: one that cannot be drawn is listed as unreadable
+  // (with Delete) and never hides the others.
+  replace(byId("past-runs"), ...rows.map(({ key, entry }) => {
+    try {
+      return runItem(key, entry);
+    } catch (err) {
+      console.error(`localrate: saved run ${keyText(key)} is unreadable`, err);
+      return unreadableItem(key, err);
+    }
   }));
+}
+
+/** A stored value shown as text; anything that is not text, a number or missing throws. */
+function text(value, field) {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") return String(value);
+  if (value == null) return "?";
+  throw new Error(`${field} is not text`);
+}
+
+function keyText(key) {
+  try {
+    return typeof key === "string" ? key : JSON.stringify(key);
+  } catch {
+    return "?";
+  }
+}
+
+function runItem(key, entry) {
+  if (entry === null || typeof entry !== "object") throw new Error("the entry is not an object");
+  const rec = entry.record;
+  const runState = text(entry.state, "state");
+  let label;
+  if (rec) {
+    if (!Array.isArray(rec.cases)) throw new Error("record.cases is not a list");
+    const ratio = rec.summary?.pass_ratio;
+    if (ratio != null && typeof ratio !== "number") throw new Error("record.summary.pass_ratio is not a number");
+    label = `${text(rec.suite?.id, "record.suite.id")}@${text(rec.suite?.version, "record.suite.version")}`
+      + ` · ${text(rec.started_at, "record.started_at")} · ${rec.cases.length} case${rec.cases.length === 1 ? "" : "s"} · ${pct(ratio)} pass`;
+  } else {
+    label = `${text(entry.suite_id, "suite_id")} · ${runState === "queued" ? "not started" : "unfinished"}`;
+  }
+  const model = entry.card ? text(entry.card.id, "card.id") : text(rec?.model?.id, "record.model.id");
+  const unsaved = isUnsaved(key);
+  if (unsaved) label += " · not saved: export it to keep it";
+  const viewable = Boolean(rec) || (entry.card && runState !== "queued");
+  return el("li", { class: `past-run${unsaved ? " unsaved" : ""}`, "data-testid": "past-run", "data-state": runState,
+    "data-unsaved": unsaved ? "true" : null },
+  el("span", { class: "model-id" }, model),
+  el("span", { class: "past-meta" }, label),
+  el("span", { class: `run-state run-state-${runState.replace(/[^a-z]/g, "")}` }, unsaved ? "not saved" : runState),
+  el("span", { class: "past-actions" },
+    el("button", { type: "button", class: "secondary small", disabled: !viewable, on: { click: () => safeShow(entry) } }, "View"),
+    el("button", { type: "button", class: "secondary small", disabled: !viewable, on: { click: () => exportStored(entry) } }, "Export"),
+    el("button", {
+      type: "button", class: "link", "aria-label": `Delete the run of ${model}`,
+      on: { click: () => remove(key) },
+    }, "delete")));
+}
+
+function unreadableItem(key, err) {
+  const name = keyText(key);
+  return el("li", { class: "past-run unreadable", "data-testid": "past-run", "data-state": "unreadable" },
+    el("span", { class: "model-id" }, name),
+    el("span", { class: "past-meta" }, `unreadable: ${err.message}`),
+    el("span", { class: "run-state run-state-unreadable" }, "unreadable"),
+    el("span", { class: "past-actions" },
+      el("button", {
+        type: "button", class: "secondary small", "data-testid": "delete-unreadable",
+        "aria-label": `Delete the unreadable saved run ${name}`, on: { click: () => remove(key) },
+      }, "Delete")));
+}
+
+async function remove(key) {
+  try {
+    await deleteRun(key);
+  } catch (err) {
+    report(`Could not delete saved run ${keyText(key)}: ${err.message}`);
+  }
+  if (typeof key === "string") hideRun(key);
+  refreshRuns();
 }
 
 function exportStored(entry) {
@@ -139,7 +218,7 @@ async function resume() {
 }
 
 async function discard() {
-  const batch = unfinishedBatch(await listRuns());
+  const batch = unfinishedBatch((await listRuns()).map((row) => row.entry));
   for (const entry of batch) {
     if (UNFINISHED.includes(entry.state)) {
       entry.state = "abandoned";
@@ -149,23 +228,56 @@ async function discard() {
   refreshRuns();
 }
 
+/** The line beside the Import control for one file (the evaluator's, when it refused). */
+function importLine(message, kind) {
+  const box = byId("import-status");
+  box.hidden = false;
+  box.append(el("p", { class: `import-line import-${kind}`, "data-testid": "import-line", "data-kind": kind,
+    role: kind === "error" ? "alert" : "status" }, message));
+  console[kind === "error" ? "error" : "info"](`localrate: ${message}`);
+}
+
 async function importFiles(input) {
-  for (const file of [...input.files]) {
-    try {
-      const records = recordsFromText(file.name, await file.text());
-      const created = new Date().toISOString();
-      const batch = newId("import");
-      for (const [order, record] of records.entries()) {
-        const entry = { id: newId("run"), batch, order, created_at: created, state: "imported",
-          source: "imported", suite_id: record.suite?.id, settings: record.settings, card: null, record };
-        await putRun(entry);
-        show(entry);
-      }
-      report(`Imported ${records.length} run${records.length === 1 ? "" : "s"} from ${file.name}.`, "info");
-    } catch (err) {
-      report(`Import failed: ${err.message}`);
-    }
-  }
+  const files = [...input.files];
   input.value = "";
+  replace(byId("import-status"));
+  for (const file of files) await importFile(file);
   refreshRuns();
+}
+
+/**
+ * Import one file: its size checked against the evaluator's limit, its text read by the
+ * evaluator (read_records: every record checked, or one line naming the file and field),
+ * stored in one transaction, and only then shown as imported.
+ */
+async function importFile(file) {
+  let runs;
+  try {
+    if (state.stage !== "ready") importLine(`${file.name}: checking when Python is ready…`, "info");
+    await ready;
+    const { record_max_bytes: max } = await call("limits");
+    if (file.size > max) {
+      throw new Error(`${file.name}: ${num(file.size)} bytes, over the ${num(max)}-byte limit for a record file`);
+    }
+    ({ runs } = await call("read_records", { text: await file.text(), source: file.name }));
+  } catch (err) {
+    importLine(err.message, "error");
+    return;
+  }
+  const created = new Date().toISOString();
+  const batch = newId("import");
+  const entries = runs.map((record, order) => ({ id: newId("run"), batch, order, created_at: created,
+    state: "imported", source: "imported", suite_id: record.suite?.id, settings: record.settings, card: null, record }));
+  const many = `${entries.length} run${entries.length === 1 ? "" : "s"}`;
+  try {
+    await saveRuns(entries);
+  } catch (err) {
+    const them = entries.length === 1 ? ["It is", "it"] : ["They are", "them"];
+    importLine(`${file.name}: ${many} read but NOT saved: ${err.message}. ${them[0]} shown on this `
+      + `page until you close or reload it: use Export to keep ${them[1]}.`, "error");
+    entries.forEach((entry) => safeShow(entry));
+    return;
+  }
+  entries.forEach((entry) => safeShow(entry));
+  importLine(`Imported ${many} from ${file.name}.`, "ok");
 }

@@ -8,6 +8,9 @@
 //   "cases" the case results of a run not yet in its record, one per finished case:
 //           {run, seq, result}, key [run, seq]. Appending one is one small write; they are
 //           folded into the record (and deleted here) when the run ends.
+// A write counts only once its transaction completes: a full disk (QuotaExceededError)
+// arrives as the transaction's abort, after every request in it succeeded. What could not
+// be written is kept in memory (listed as "not saved", exportable) until the page closes.
 
 import { report } from "./dom.mjs";
 
@@ -16,8 +19,12 @@ const DB_VERSION = 2; // 1 had only "runs" (partial records rewritten after ever
 const RUNS = "runs";
 const CASES = "cases";
 let dbPromise = null;
-const memory = new Map(); // entries, used only when IndexedDB is unavailable
-const memoryCases = new Map(); // run id -> [{seq, result}], same
+// Entries and cases not in IndexedDB: all of them when it is unavailable, else those whose
+// save failed (their ids are in `unsaved`).
+const memory = new Map(); // run id -> entry
+const memoryCases = new Map(); // run id -> [{seq, result}]
+const unsaved = new Set();
+const warned = new Set(); // run ids whose failed save was already reported
 
 function open() {
   if (dbPromise) return dbPromise;
@@ -39,16 +46,50 @@ function open() {
   return dbPromise;
 }
 
-function promised(req) {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
+/**
+ * Run `fn(transaction)` and resolve once the transaction completes (with what `fn`
+ * returned: a request, whose result is then read); reject on its error or abort.
+ */
+async function transact(names, mode, fn) {
+  const db = await open();
+  const t = db.transaction(names, mode);
+  const finished = new Promise((resolve, reject) => {
+    t.oncomplete = () => resolve();
+    t.onerror = (event) => reject(event.target?.error || t.error || new Error("transaction failed"));
+    t.onabort = () => reject(t.error || new Error("the transaction was aborted"));
   });
+  finished.catch(() => {}); // awaited below; this only keeps an early abort from going unhandled
+  let request;
+  try {
+    request = fn(t);
+  } catch (err) {
+    t.abort();
+    throw err;
+  }
+  await finished;
+  return request?.result;
 }
 
-async function tx(store, mode, fn) {
-  const db = await open();
-  return promised(fn(db.transaction(store, mode).objectStore(store)));
+/** What went wrong with a write, plainly (a full disk says so). */
+export function storageProblem(err) {
+  if (err?.name === "QuotaExceededError") {
+    return "the browser's storage for this site is full (QuotaExceededError)";
+  }
+  return `${err?.name || "Error"}: ${err?.message || err}`;
+}
+
+function keepUnsaved(entry, err) {
+  memory.set(entry.id, entry);
+  warnUnsaved(entry.id, err, entry.card?.id || entry.record?.model?.id);
+}
+
+function warnUnsaved(id, err, model) {
+  unsaved.add(id);
+  if (warned.has(id)) return;
+  warned.add(id);
+  report(`The run ${typeof model === "string" ? `of ${model} ` : ""}(${id}) was not saved: `
+    + `${storageProblem(err)}. It stays on this page until you close or reload it: `
+    + "use Export to keep it.");
 }
 
 /** Every key [run, seq] of one run's stored cases. */
@@ -56,38 +97,84 @@ function caseRange(runId) {
   return IDBKeyRange.bound([runId, -Infinity], [runId, Infinity]);
 }
 
-/** Save (insert or replace) one run entry. @param {object} entry */
+/**
+ * Save (insert or replace) one run entry. Never throws: a failure is reported and the
+ * entry kept in memory.
+ * @param {object} entry
+ * @returns {Promise<boolean>} whether it is stored in IndexedDB
+ */
 export async function putRun(entry) {
   entry.updated_at = new Date().toISOString();
+  if (!(await open())) {
+    memory.set(entry.id, structuredClone(entry));
+    return false;
+  }
   try {
-    if (await open()) await tx(RUNS, "readwrite", (s) => s.put(entry));
-    else memory.set(entry.id, structuredClone(entry));
+    await transact(RUNS, "readwrite", (t) => t.objectStore(RUNS).put(entry));
+    if (!memoryCases.has(entry.id)) forget(entry.id);
+    return true;
   } catch (err) {
-    report(`Could not save run ${entry.id}: ${err.message}`);
+    keepUnsaved(entry, err);
+    return false;
   }
 }
 
 /**
- * Save one finished case of a running entry (only that case is written).
+ * Store the entries of one imported file in one transaction: all of them or none.
+ * On failure they are kept in memory (listed as not saved) and an Error saying why is
+ * thrown (`quota` is true when the storage is full).
+ * @param {object[]} entries
+ */
+export async function saveRuns(entries) {
+  const now = new Date().toISOString();
+  for (const entry of entries) entry.updated_at = now;
+  if (!(await open())) {
+    for (const entry of entries) memory.set(entry.id, entry);
+    throw Object.assign(new Error("IndexedDB is unavailable in this browser"), { quota: false });
+  }
+  try {
+    await transact(RUNS, "readwrite", (t) => {
+      for (const entry of entries) t.objectStore(RUNS).put(entry);
+    });
+  } catch (err) {
+    for (const entry of entries) {
+      memory.set(entry.id, entry);
+      unsaved.add(entry.id);
+      warned.add(entry.id);
+    }
+    throw Object.assign(new Error(storageProblem(err)), { quota: err?.name === "QuotaExceededError" });
+  }
+}
+
+/**
+ * Save one finished case of a running entry (only that case is written). Never throws: a
+ * failure is reported and the case kept in memory (the run's export still has it).
  * @param {string} runId
  * @param {number} seq     the case's place in the run's results
  * @param {object} result  the evaluator's case result
  */
 export async function appendCase(runId, seq, result) {
+  const keep = () => memoryCases.set(runId, [...(memoryCases.get(runId) || []), { seq, result }]);
+  if (!(await open())) {
+    memoryCases.set(runId, [...(memoryCases.get(runId) || []), { seq, result: structuredClone(result) }]);
+    return;
+  }
   try {
-    if (await open()) await tx(CASES, "readwrite", (s) => s.put({ run: runId, seq, result }));
-    else memoryCases.set(runId, [...(memoryCases.get(runId) || []), { seq, result: structuredClone(result) }]);
+    await transact(CASES, "readwrite", (t) => t.objectStore(CASES).put({ run: runId, seq, result }));
   } catch (err) {
-    report(`Could not save a case of run ${runId}: ${err.message}`);
+    keep();
+    warnUnsaved(runId, err, memory.get(runId)?.card?.id);
   }
 }
 
 /** The stored case results of one run that are not in its record yet, in order. */
 export async function storedCases(runId) {
   const rows = (await open())
-    ? await tx(CASES, "readonly", (s) => s.getAll(caseRange(runId)))
-    : [...(memoryCases.get(runId) || [])];
-  return rows.sort((a, b) => a.seq - b.seq).map((row) => row.result);
+    ? await transact(CASES, "readonly", (t) => t.objectStore(CASES).getAll(caseRange(runId)))
+    : [];
+  const bySeq = new Map(rows.map((row) => [row.seq, row]));
+  for (const row of memoryCases.get(runId) || []) bySeq.set(row.seq, row);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq).map((row) => row.result);
 }
 
 /**
@@ -103,53 +190,79 @@ export async function entryResults(entry) {
 
 /**
  * Save an entry whose run ended (its `record` now holds every case) and drop its stored
- * cases, in one transaction.
+ * cases, in one transaction. Never throws: a failure is reported, the entry kept in memory.
  * @param {object} entry
  */
 export async function finishRun(entry) {
   entry.updated_at = new Date().toISOString();
-  try {
-    const db = await open();
-    if (!db) {
-      memory.set(entry.id, structuredClone(entry));
-      memoryCases.delete(entry.id);
-      return;
-    }
-    const t = db.transaction([RUNS, CASES], "readwrite");
-    t.objectStore(RUNS).put(entry);
-    t.objectStore(CASES).delete(caseRange(entry.id));
-    await new Promise((resolve, reject) => {
-      t.oncomplete = resolve;
-      t.onerror = () => reject(t.error);
-      t.onabort = () => reject(t.error || new Error("transaction aborted"));
-    });
-  } catch (err) {
-    report(`Could not save run ${entry.id}: ${err.message}`);
+  if (!(await open())) {
+    memory.set(entry.id, structuredClone(entry));
+    memoryCases.delete(entry.id);
+    return;
   }
+  try {
+    await transact([RUNS, CASES], "readwrite", (t) => {
+      t.objectStore(RUNS).put(entry);
+      t.objectStore(CASES).delete(caseRange(entry.id));
+    });
+    forget(entry.id);
+  } catch (err) {
+    keepUnsaved(entry, err);
+  }
+}
+
+function forget(id) {
+  if (!unsaved.has(id)) return;
+  unsaved.delete(id);
+  memory.delete(id);
+  memoryCases.delete(id);
 }
 
 /** One run entry by id, or undefined. @param {string} id */
 export async function getRun(id) {
-  if (!(await open())) return memory.get(id);
-  return tx(RUNS, "readonly", (s) => s.get(id));
+  if (memory.has(id)) return memory.get(id);
+  if (!(await open())) return undefined;
+  return transact(RUNS, "readonly", (t) => t.objectStore(RUNS).get(id));
 }
 
-/** Every stored run entry, newest first (runs of one batch in their order). */
+/** Whether a run lives only in this page (its save failed). @param {any} id */
+export function isUnsaved(id) {
+  return unsaved.has(id);
+}
+
+/**
+ * Every run entry, newest first (runs of one batch in their order), each as
+ * `{key, entry}`: `key` is its IndexedDB key (what `deleteRun` takes), `entry` the stored
+ * value as it is, which may be anything (an entry from an older page, or a damaged one).
+ */
 export async function listRuns() {
-  const all = (await open()) ? await tx(RUNS, "readonly", (s) => s.getAll()) : [...memory.values()];
-  return all.sort((a, b) => (b.created_at || "").localeCompare(a.created_at || "")
-    || (a.order ?? 0) - (b.order ?? 0));
+  let rows = [];
+  if (await open()) {
+    rows = await transact(RUNS, "readonly", (t) => {
+      const store = t.objectStore(RUNS);
+      const keys = store.getAllKeys();
+      const values = store.getAll();
+      return { get result() { return keys.result.map((key, i) => ({ key, entry: values.result[i] })); } };
+    });
+  }
+  const byKey = new Map(rows.map((row) => [row.key, row]));
+  for (const [id, entry] of memory) byKey.set(id, { key: id, entry });
+  const text = (v) => (typeof v === "string" ? v : "");
+  const order = (v) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  return [...byKey.values()].sort((a, b) => text(b.entry?.created_at).localeCompare(text(a.entry?.created_at))
+    || order(a.entry?.order) - order(b.entry?.order));
 }
 
-/** Delete one run entry and its stored cases. @param {string} id */
-export async function deleteRun(id) {
-  if (await open()) {
-    await tx(CASES, "readwrite", (s) => s.delete(caseRange(id)));
-    await tx(RUNS, "readwrite", (s) => s.delete(id));
-  } else {
-    memory.delete(id);
-    memoryCases.delete(id);
-  }
+/** Delete one run entry and its stored cases (by its key). @param {any} key */
+export async function deleteRun(key) {
+  memory.delete(key);
+  memoryCases.delete(key);
+  unsaved.delete(key);
+  if (!(await open())) return;
+  await transact([RUNS, CASES], "readwrite", (t) => {
+    t.objectStore(CASES).delete(caseRange(key));
+    t.objectStore(RUNS).delete(key);
+  });
 }
 
 /** A fresh random id (time-ordered prefix). */
