@@ -13,7 +13,7 @@ import pytest
 from conftest import ARTIFACTS, Page, page_in_fresh_context, screenshot
 from playwright.sync_api import expect
 
-from evaluator.records import RecordError, read_records
+from evaluator.records import MAX_RECORD_BYTES, RecordError, read_records
 
 pytestmark = pytest.mark.browser
 
@@ -102,9 +102,10 @@ def import_text(page: Any, name: str, text: str | bytes) -> Any:
     return line
 
 
-def test_malformed_imports_show_the_evaluators_line(lr: Page) -> None:
+def test_malformed_imports_show_the_evaluators_line(lr: Page, tmp_path: Path) -> None:
     """Each malformed file shows the evaluator's own one line beside Import; nothing is
-    stored, nothing says "Imported", nothing throws (the fixture fails on page errors)."""
+    stored, nothing says "Imported", nothing throws (the fixture fails on page errors).
+    A file over the evaluator's size limit is refused before it is read."""
     assert read_records(json.dumps(record()), "good.json")["runs"]  # the base is valid
     page = lr.open()
     for name, text in MALFORMED:
@@ -114,6 +115,14 @@ def test_malformed_imports_show_the_evaluators_line(lr: Page) -> None:
         expect(line).to_have_text(want)
         expect(line).to_have_attribute("data-kind", "error")
         assert "Imported" not in claims(page)
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as out:
+        out.truncate(MAX_RECORD_BYTES + 1)
+    page.evaluate("document.getElementById('import-status').replaceChildren()")
+    page.set_input_files("[data-testid=import-input]", str(huge))
+    expect(page.locator("[data-testid=import-line][data-kind=error]")).to_have_text(
+        f"huge.json: {MAX_RECORD_BYTES + 1:,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit "
+        "for a record file")
     expect(page.locator("[data-testid=past-run]")).to_have_count(0)
     expect(page.locator("[data-testid=summary]")).to_have_count(0)
     # A good file still imports after all of them.
