@@ -6,7 +6,8 @@ Kinds and their ``expect`` keys:
   ``case_sensitive: false``). ``not_contains {value}`` is its inverse, derived from it in one
   place (``NEGATED``), never written twice.
 * ``regex {pattern, flags?}`` - Python ``re.search``; flags is a combination of ``i``, ``m``,
-  ``s``.
+  ``s``. A pattern that could backtrack too long is refused and the text it sees is capped
+  (:mod:`evaluator.regex_guard`); the reason says when the answer was cut.
 * ``exact {value}`` - the normalised answer equals ``value`` (also stripped).
 * ``json_schema {schema}`` - the normalised answer parses as JSON and validates against the
   schema (Draft 2020-12, no format checking); every error is reported with its JSON path.
@@ -26,13 +27,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from referencing import Registry
+from evaluator import regex_guard, safejson
+from evaluator.schemas import schema_errors, schema_problem
 
 PREVIEW_CHARS = 80
 _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
@@ -111,53 +111,11 @@ def normalize(answer: str) -> tuple[str, int]:
     return stripped, offset
 
 
-def json_path(parts: Iterable[str | int]) -> str:
-    """``$.items[0].name`` for a jsonschema ``absolute_path``."""
-    out = "$"
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
-            out += f".{part}"
-        else:
-            out += f"[{json.dumps(part, ensure_ascii=False)}]"
-    return out
-
-
-def schema_errors(schema: Any, instance: Any) -> list[str]:
-    """Every validation error as ``"$.path: message"``, sorted so output is deterministic.
-
-    The empty registry keeps ``$ref`` local: jsonschema would otherwise fetch remote URLs.
-    """
-    errors = Draft202012Validator(schema, registry=Registry()).iter_errors(instance)
-    found = sorted((json_path(e.absolute_path), e.message) for e in errors)
-    return [f"{path}: {message}" for path, message in found]
-
-
-def schema_problem(schema: Any) -> str | None:
-    """Why ``schema`` is not a valid Draft 2020-12 schema, or None."""
-    if not isinstance(schema, (dict, bool)):
-        return f"must be a JSON Schema object, got {type(schema).__name__}"
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as err:
-        return f"{json_path(err.absolute_path)}: {err.message}"
-    remote = _remote_ref(schema)
-    return f"$ref {remote!r}: only local references (#...) are supported" if remote else None
-
-
-def _remote_ref(schema: Any) -> str | None:
-    """The first ``$ref`` in ``schema`` that does not point inside it (``#...``), or None."""
-    if isinstance(schema, dict):
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and not ref.startswith("#"):
-            return ref
-        children: Iterable[Any] = schema.values()
-    elif isinstance(schema, list):
-        children = schema
-    else:
-        return None
-    return next((ref for child in children if (ref := _remote_ref(child))), None)
+def _flags(letters: str) -> int:
+    flags = 0
+    for letter in letters:
+        flags |= _REGEX_FLAGS[letter]
+    return flags
 
 
 def _need_str(expect: dict[str, Any], key: str) -> str | None:
@@ -186,10 +144,8 @@ def expect_problem(expect: Any) -> str | None:
             return f"expect.flags: must be a combination of i, m, s, got {flags!r}"
         problem = _need_str(expect, "pattern")
         if problem is None:
-            try:
-                re.compile(expect["pattern"])
-            except re.error as err:
-                return f"expect.pattern: invalid regex {expect['pattern']!r}: {err}"
+            refused = regex_guard.problem(expect["pattern"], _flags(flags))
+            return f"expect.pattern: {refused}" if refused else None
         return problem
     if kind == "json_schema":
         if "schema" not in expect:
@@ -223,17 +179,16 @@ def check_contains(expect: dict[str, Any], answer: str, tool_calls: list[dict[st
 
 def check_regex(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
                 ) -> Outcome:
-    """``re.search`` of ``pattern`` in the normalised answer."""
-    flags = 0
-    for letter in expect.get("flags", ""):
-        flags |= _REGEX_FLAGS[letter]
+    """``re.search`` of ``pattern`` in the normalised answer (at most the guard's cap of it:
+    the reason says when the answer was cut)."""
     text, offset = normalize(answer)
-    found = re.search(expect["pattern"], text, flags)
+    found, seen = regex_guard.search(expect["pattern"], text, _flags(expect.get("flags", "")))
     shown = f"/{expect['pattern']}/{expect.get('flags', '')}"
+    cut = regex_guard.cut_note(seen, len(text))
     if found is None:
-        return _fail(f"expected output to match {shown}, got {preview(text)}")
+        return _fail(f"expected output to match {shown}, got {preview(text)}{cut}")
     start, end = found.span()
-    return _ok(f"output matches {shown}", [(start + offset, end + offset)])
+    return _ok(f"output matches {shown}{cut}", [(start + offset, end + offset)])
 
 
 def check_exact(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
@@ -253,8 +208,10 @@ def check_json_schema(expect: dict[str, Any], answer: str, tool_calls: list[dict
     if not text:
         return _fail("expected JSON, got empty output")
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError:
+        doc = safejson.loads(text)
+    except safejson.DeepJSONError:
+        return _fail(f"expected JSON, got JSON nested deeper than {safejson.MAX_DEPTH} levels")
+    except ValueError:
         # No message or position from json: both differ between Python versions (CPython
         # 3.11 and Pyodide's 3.14 report different columns), and the page and the CLI
         # must give the same reason.
@@ -275,8 +232,8 @@ def _call_arguments(call: dict[str, Any]) -> tuple[bool, Any]:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return True, {}
     try:
-        return True, json.loads(str(raw))
-    except ValueError:
+        return True, safejson.loads(str(raw))
+    except ValueError:  # bad or too deeply nested JSON
         return False, raw
 
 

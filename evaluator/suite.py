@@ -6,6 +6,7 @@ resolved :class:`Suite`: prompt files inlined as text, images as ``data:`` URLs.
 ``Suite.to_json()`` is that resolved form; ``suite_from_json()`` rebuilds it without files
 (the page loads this form). Every problem raises one :class:`SuiteError` whose message names
 the file, the case and the field: ``suite.yaml: case 'x': expect.pattern: invalid regex ...``.
+What files a suite may name, and their limits, is :mod:`evaluator.suite_files`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,26 @@ from typing import Any
 from evaluator.capabilities import CAPABILITIES
 from evaluator.checks import expect_problem
 from evaluator.errors import SuiteError
+from evaluator.suite_files import (
+    IMAGE_TYPES,
+    MAX_IMAGE_BYTES,
+    MAX_PROMPT_BYTES,
+    case_label,
+    data_url_problem,
+    file_refs,
+    id_problem,
+    image_problem,
+    json_problem,
+    megabytes,
+    path_problem,
+    shown,
+    size_problem,
+)
 
 DEFAULT_PASS_THRESHOLD = 0.6
-IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
-               "webp": "image/webp", "gif": "image/gif"}
 RESOLVED_SOURCE = "resolved suite"
+MAX_WEIGHT = 1_000_000
+MAX_CASE_TOKENS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -86,16 +102,9 @@ def canonical_json(obj: Any) -> str:
 
 
 def referenced_files(data: Any) -> list[str]:
-    """Every ``input.file`` / ``image.file`` path in a parsed suite, in order, without repeats."""
-    paths: list[str] = []
-    cases = data.get("cases") if isinstance(data, dict) else None
-    for case in cases if isinstance(cases, list) else []:
-        for key in ("input", "image"):
-            ref = case.get(key) if isinstance(case, dict) else None
-            path = ref.get("file") if isinstance(ref, dict) else None
-            if isinstance(path, str) and path not in paths:
-                paths.append(path)
-    return paths
+    """Every acceptable ``input.file`` / ``image.file`` path in a parsed suite, in order,
+    without repeats (``suite_files.file_refs`` says which case and field names each)."""
+    return list(dict.fromkeys(ref.path for ref in file_refs(data)))
 
 
 # Resolvers turn a case's raw `input` value into text and its `image` value into a data URL.
@@ -110,14 +119,21 @@ def _file_input(files: dict[str, bytes]) -> InputResolver:
             raise err("input", "missing")
         if isinstance(raw, str):
             return raw
-        if not isinstance(raw, dict) or not isinstance(raw.get("file"), str):
-            raise err("input", f"must be a string or {{file: path}}, got {raw!r}")
-        if raw["file"] not in files:
-            raise err("input.file", f"file not found: {raw['file']}")
+        if not isinstance(raw, dict) or "file" not in raw:
+            raise err("input", f"must be a string or {{file: path}}, got {shown(raw)}")
+        path = raw["file"]
+        problem = path_problem(path)
+        if problem:
+            raise err("input.file", problem)
+        if path not in files:
+            raise err("input.file", f"file not found: {path}")
+        problem = size_problem(path, len(files[path]), MAX_PROMPT_BYTES, "prompt files")
+        if problem:
+            raise err("input.file", problem)
         try:
-            return files[raw["file"]].decode("utf-8")
+            return files[path].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise err("input.file", f"{raw['file']} is not UTF-8 text ({exc.reason} "
+            raise err("input.file", f"{path} is not UTF-8 text ({exc.reason} "
                                     f"at byte {exc.start})") from None
     return resolve
 
@@ -126,29 +142,43 @@ def _file_image(files: dict[str, bytes]) -> ImageResolver:
     def resolve(raw: Any, err: ErrorMaker) -> str | None:
         if raw is None:
             return None
-        if not isinstance(raw, dict) or not isinstance(raw.get("file"), str):
-            raise err("image", f"must be {{file: path}}, got {raw!r}")
+        if not isinstance(raw, dict) or "file" not in raw:
+            raise err("image", f"must be {{file: path}}, got {shown(raw)}")
         path = raw["file"]
+        problem = path_problem(path)
+        if problem:
+            raise err("image.file", problem)
         ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
         if ext not in IMAGE_TYPES:
             raise err("image.file", f"unsupported image type {path!r} (png, jpeg, webp, gif)")
         if path not in files:
             raise err("image.file", f"file not found: {path}")
-        encoded = base64.b64encode(files[path]).decode("ascii")
-        return f"data:{IMAGE_TYPES[ext]};base64,{encoded}"
+        data = files[path]
+        problem = size_problem(path, len(data), MAX_IMAGE_BYTES, "images") \
+            or image_problem(path, IMAGE_TYPES[ext], data)
+        if problem:
+            raise err("image.file", problem)
+        return f"data:{IMAGE_TYPES[ext]};base64,{base64.b64encode(data).decode('ascii')}"
     return resolve
 
 
 def _resolved_input(raw: Any, err: ErrorMaker) -> str:
     if not isinstance(raw, str):
-        raise err("input", "missing" if raw is None else f"must be a string, got {raw!r}")
+        raise err("input", "missing" if raw is None else f"must be a string, got {shown(raw)}")
+    if len(raw) > MAX_PROMPT_BYTES:
+        raise err("input", f"longer than the {megabytes(MAX_PROMPT_BYTES)} limit for prompts")
     return raw
 
 
 def _resolved_image(raw: Any, err: ErrorMaker) -> str | None:
-    if raw is not None and not (isinstance(raw, str) and raw.startswith("data:image/")):
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
         raise err("image", "must be a data:image/... URL or null")
-    return raw if isinstance(raw, str) else None
+    problem = data_url_problem(raw)
+    if problem:
+        raise err("image", problem)
+    return raw
 
 
 def _is_number(value: Any) -> bool:
@@ -160,29 +190,41 @@ def _str_list(raw: Any, field: str, err: ErrorMaker) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
-        raise err(field, f"must be a list of strings, got {raw!r}")
+        raise err(field, f"must be a list of strings, got {shown(raw)}")
     return tuple(raw)
 
 
 def _case(raw: Any, number: int, source: str, get_input: InputResolver,
           get_image: ImageResolver) -> Case:
-    case_id = raw.get("id") if isinstance(raw, dict) else None
-    if not isinstance(case_id, str) or not case_id:
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{source}: case #{number}: must be a mapping, got {shown(raw)}")
+    case_id = raw.get("id")
+    if case_id is None or case_id == "":
         raise SuiteError(f"{source}: case #{number}: id: missing")
+    if not isinstance(case_id, str):
+        raise SuiteError(f"{source}: case #{number}: id: must be a string, got {shown(case_id)}")
+    problem = id_problem(case_id)
+    if problem:
+        raise SuiteError(f"{source}: case #{number}: id: {problem}")
+    label = case_label(raw, number)
 
     def err(field: str, what: str) -> SuiteError:
-        return SuiteError(f"{source}: case '{case_id}': {field}: {what}")
+        return SuiteError(f"{source}: {label}: {field}: {what}")
 
     text = get_input(raw.get("input"), err)
     if raw.get("expect") is None:
         raise err("expect", "missing")
+    problem = json_problem(raw["expect"])
+    if problem is not None:
+        raise err("expect", problem)
     problem = expect_problem(raw["expect"])
     if problem is not None:
         field, _, what = problem.partition(": ")
         raise err(field, what)
     weight = raw.get("weight", 1)
-    if not _is_number(weight) or not weight > 0:
-        raise err("weight", f"must be a positive number, got {weight!r}")
+    if not _is_number(weight) or not 0 < weight <= MAX_WEIGHT:
+        raise err("weight", f"must be a positive number up to {MAX_WEIGHT}, "
+                            f"got {shown(weight)}")
     requires = _str_list(raw.get("requires"), "requires", err)
     unknown = [name for name in requires if name not in CAPABILITIES]
     if unknown:
@@ -192,13 +234,19 @@ def _case(raw: Any, number: int, source: str, get_input: InputResolver,
     if tools is not None and (not isinstance(tools, list)
                               or not all(isinstance(t, dict) for t in tools)):
         raise err("tools", "must be a list of OpenAI tool objects")
+    problem = json_problem(tools)
+    if problem is not None:
+        raise err("tools", problem)
     system = raw.get("system")
     if system is not None and not isinstance(system, str):
-        raise err("system", f"must be a string, got {system!r}")
+        raise err("system", f"must be a string, got {shown(system)}")
+    if system is not None and len(system) > MAX_PROMPT_BYTES:
+        raise err("system", f"longer than the {megabytes(MAX_PROMPT_BYTES)} limit for prompts")
     max_tokens = raw.get("max_tokens")
-    if max_tokens is not None and (isinstance(max_tokens, bool)
-                                   or not isinstance(max_tokens, int) or max_tokens < 1):
-        raise err("max_tokens", f"must be a positive integer, got {max_tokens!r}")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)
+                                   or not 1 <= max_tokens <= MAX_CASE_TOKENS):
+        raise err("max_tokens", f"must be a positive integer up to {MAX_CASE_TOKENS}, "
+                                f"got {shown(max_tokens)}")
     return Case(id=case_id, input=text, expect=dict(raw["expect"]), system=system,
                 image=get_image(raw.get("image"), err), tools=tools, weight=weight,
                 tags=_str_list(raw.get("tags"), "tags", err), requires=requires,
@@ -207,15 +255,22 @@ def _case(raw: Any, number: int, source: str, get_input: InputResolver,
 
 def _suite(data: Any, source: str, threshold_key: str, get_input: InputResolver,
            get_image: ImageResolver) -> Suite:
+    if data is None:
+        raise SuiteError(f"{source}: suite: the file is empty")
     if not isinstance(data, dict):
         raise SuiteError(f"{source}: suite: must be a mapping, got {type(data).__name__}")
-    suite_id = data.get("name", data.get("id"))
-    if not isinstance(suite_id, str) or not suite_id:
+    name_key = "name" if "name" in data else "id"
+    suite_id = data.get(name_key)
+    if suite_id is None or suite_id == "":
         raise SuiteError(f"{source}: name: missing (give the suite a name or id)")
+    if not isinstance(suite_id, str) or id_problem(suite_id):
+        what = id_problem(suite_id) if isinstance(suite_id, str) else \
+            f"must be a string, got {shown(suite_id)}"
+        raise SuiteError(f"{source}: {name_key}: {what}")
     threshold = data.get(threshold_key, DEFAULT_PASS_THRESHOLD)
     if not _is_number(threshold) or not 0 <= threshold <= 1:
         raise SuiteError(f"{source}: {threshold_key}: must be a number from 0 to 1, "
-                         f"got {threshold!r}")
+                         f"got {shown(threshold)}")
     raw_cases = data.get("cases")
     if not isinstance(raw_cases, list) or not raw_cases:
         raise SuiteError(f"{source}: cases: must be a non-empty list")
@@ -223,10 +278,16 @@ def _suite(data: Any, source: str, threshold_key: str, get_input: InputResolver,
     for number, raw in enumerate(raw_cases, start=1):
         case = _case(raw, number, source, get_input, get_image)
         if any(seen.id == case.id for seen in cases):
-            raise SuiteError(f"{source}: case '{case.id}': id: duplicate id")
+            raise SuiteError(f"{source}: case {case.id!r}: id: duplicate id")
         cases.append(case)
     version = data.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, (str, int))
+                                and not _is_number(version) or len(str(version)) > 100):
+        raise SuiteError(f"{source}: version: must be a string of up to 100 characters, "
+                         f"got {shown(version)}")
     description = data.get("description")
+    if description is not None and not isinstance(description, str):
+        raise SuiteError(f"{source}: description: must be a string, got {shown(description)}")
     return Suite(id=suite_id, version="" if version is None else str(version),
                  description="" if description is None else str(description),
                  pass_threshold=threshold, cases=tuple(cases))

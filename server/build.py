@@ -176,7 +176,11 @@ def input_hash(opts: BuildOptions, suites_dir: Path) -> str:
             ("build.py", "site_files.py", "assets.py", "pins.json", "suites_io.py")]
     for root in roots:
         for path in _files(root) if root.is_dir() else []:
-            digest.update(f"{root}:{path.relative_to(root)}\0".encode() + path.read_bytes())
+            # A link under suites/ counts by its target's name, so hashing never reads a file
+            # outside (loading refuses a link that leads out of its suite's folder).
+            link = root == suites_dir and path.is_symlink()
+            body = os.readlink(path).encode() if link else path.read_bytes()
+            digest.update(f"{root}:{path.relative_to(root)}\0".encode() + body)
     for path in code:
         if path.is_file():
             digest.update(path.name.encode() + path.read_bytes())

@@ -57,11 +57,12 @@ def _write(path: Path, body: bytes) -> None:
 def write_suites(dest: Path, suites_dir: Path, base: str, log: Log) -> list[dict[str, Any]]:
     """Every `<id>/suite.yaml`, validated by the evaluator, as resolved JSON."""
     from evaluator.suite import suite_from_json
-    from server.suites_io import SUITE_FILE, load
+    from server.suites_io import SUITE_FILE, load_file, suite_files_in
 
     rows = []
-    for path in sorted(suites_dir.glob(f"*/{SUITE_FILE}")):
-        suite = load(str(path))  # SuiteError names the file, case and field
+    for path in suite_files_in(suites_dir):
+        # SuiteError names the file, case and field; nothing outside a suite's folder is read
+        suite = load_file(path, within=suites_dir)
         obj = suite.to_json()
         suite_from_json(obj)  # the form the page loads must load back
         body = json.dumps(obj, ensure_ascii=False, sort_keys=True).encode("utf-8")

@@ -4,15 +4,33 @@ A suite argument is either an id (a folder under the suites directory, which is 
 ``suites/`` folder, or ``$LOCALRATE_SUITES_DIR``), a path to a suite folder, or a path to a
 ``suite.yaml``. Reading is all this module does: validation is ``evaluator.suite.load_suite``.
 Every problem raises :class:`evaluator.errors.SuiteError` with a one-line message.
+
+What only the file system can tell is checked here, with the evaluator's limits
+(``evaluator.suite_files``): a referenced file whose real path (symlinks resolved) is outside
+the suite's folder, or that is not a regular file, is refused before it is read; no file is
+read past its size limit. YAML is parsed without aliases (``*name``: refused, so no alias
+bomb) and at most ``MAX_YAML_DEPTH`` levels deep (checked on the event stream, before any
+recursion), and every error from the YAML library becomes one line.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from evaluator.errors import SuiteError
+from evaluator.suite_files import (
+    MAX_SUITE_BYTES,
+    FileRef,
+    file_refs,
+    shown,
+    suite_size_problem,
+)
+
+MAX_YAML_DEPTH = 64
 
 SUITES_ENV = "LOCALRATE_SUITES_DIR"
 SUITE_FILE = "suite.yaml"
@@ -27,11 +45,13 @@ def suites_dir() -> Path:
 
 
 def display_path(path: Path) -> str:
-    """``path`` relative to the current folder when it is below it, else absolute."""
+    """``path`` relative to the current folder when it is below it, else absolute (quoted
+    when it holds a character that would break the one-line error)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        text = str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path.resolve())
+        text = str(path.resolve())
+    return text if text.isprintable() else repr(text)
 
 
 def resolve_suite_file(arg: str) -> Path:
@@ -53,59 +73,134 @@ def resolve_suite_file(arg: str) -> Path:
     raise SuiteError(f"{arg}: no such suite file, folder or suite id (known ids: {known})")
 
 
+def _read_capped(path: Path, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of a regular file (a FIFO or device is never opened)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(0, "not a regular file")
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)
+
+
+def _check_events(events: Iterable[Any], source: str) -> None:
+    """Refuse aliases and nesting deeper than MAX_YAML_DEPTH, before anything is built."""
+    import yaml
+
+    level = 0
+    for event in events:
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if isinstance(event, yaml.AliasEvent):
+            raise SuiteError(f"{source}:{line}: YAML alias {shown('*' + str(event.anchor), 40)} "
+                             "is not supported (write the value out instead of & and *)")
+        if isinstance(event, yaml.CollectionStartEvent):
+            level += 1
+            if level > MAX_YAML_DEPTH:
+                raise SuiteError(f"{source}:{line}: YAML nested deeper than {MAX_YAML_DEPTH} "
+                                 "levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            level -= 1
+
+
 def parse_yaml(path: Path, source: str) -> Any:
-    """Parse ``path`` with PyYAML safe_load; a syntax error becomes a one-line SuiteError."""
+    """Parse ``path`` as YAML (safe tags only, no aliases, bounded depth and size); every
+    problem becomes a one-line SuiteError naming the file (and the line when known)."""
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{source}: cannot read: {exc}") from exc
+        raw = _read_capped(path, MAX_SUITE_BYTES)
+    except OSError as exc:
+        raise SuiteError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    too_big = suite_size_problem(source, len(raw))
+    if too_big:
+        raise too_big
     try:
-        return yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SuiteError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        _check_events(yaml.parse(text, Loader=loader), source)
+        return yaml.load(text, Loader=loader)  # a safe loader: CSafeLoader or SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SuiteError(f"{where}: YAML syntax error: {problem}") from exc
+        raise SuiteError(f"{where}: YAML syntax error: {' '.join(str(problem).split())}") \
+            from None
+    except SuiteError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # e.g. an integer of 5,000 digits, a date like 2024-13-45
+        raise SuiteError(f"{source}: YAML value cannot be read: "
+                         f"{' '.join(str(exc).split())[:160]}") from None
 
 
-def read_files(folder: Path, names: list[str]) -> dict[str, bytes]:
-    """The bytes of every referenced file that exists; missing ones stay absent."""
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def read_files(folder: Path, refs: Iterable[FileRef], source: str) -> dict[str, bytes]:
+    """The bytes of every referenced file (at most its limit + 1); a missing file stays
+    absent (the evaluator names it). A file whose real path is outside ``folder``, or that
+    is not a regular file, is a SuiteError naming the case and the field; it is not read."""
+    root = os.path.realpath(folder)
     files: dict[str, bytes] = {}
-    for name in names:
-        path = folder / name
-        if path.is_file():
-            files[name] = path.read_bytes()
+    by_path: dict[str, list[FileRef]] = {}
+    for ref in refs:
+        by_path.setdefault(ref.path, []).append(ref)
+    for name, uses in by_path.items():
+        path = Path(folder) / name
+        real = os.path.realpath(path)
+        if not os.path.lexists(path):
+            continue
+        if not _inside(real, root):
+            raise uses[0].error(source, f"{shown(name)} leads outside the suite's folder "
+                                        "(a symbolic link)")
+        if not os.path.exists(real):
+            continue
+        if not stat.S_ISREG(os.stat(real).st_mode):
+            raise uses[0].error(source, f"{shown(name)} is not a regular file")
+        try:
+            files[name] = _read_capped(Path(real), max(ref.max_bytes for ref in uses))
+        except OSError as exc:
+            raise uses[0].error(source, f"cannot read {shown(name)}: "
+                                        f"{exc.strerror or exc}") from None
     return files
+
+
+def load_file(path: Path, within: Path | None = None) -> Any:
+    """Read, parse and load the ``suite.yaml`` at ``path``: an ``evaluator.suite.Suite``.
+
+    With ``within`` (a suites directory being listed or built), a ``suite.yaml`` whose real
+    path is outside it is refused."""
+    from evaluator.suite import load_suite
+
+    source = display_path(path)
+    if within is not None and not _inside(os.path.realpath(path), os.path.realpath(within)):
+        raise SuiteError(f"{source}: leads outside {display_path(within)} (a symbolic link)")
+    data = parse_yaml(path, source)
+    files = read_files(path.parent, file_refs(data), source)
+    return load_suite(data, source, files)
+
+
+def suite_files_in(root: Path) -> Iterator[Path]:
+    """Every ``<id>/suite.yaml`` under a suites directory, sorted."""
+    yield from sorted(root.glob(f"*/{SUITE_FILE}")) if root.is_dir() else ()
 
 
 def load(arg: str) -> Any:
     """Resolve, read and load the suite named by ``arg``: an ``evaluator.suite.Suite``."""
-    from evaluator.suite import load_suite, referenced_files
-
-    path = resolve_suite_file(arg)
-    source = display_path(path)
-    data = parse_yaml(path, source)
-    files = read_files(path.parent, referenced_files(data))
-    return load_suite(data, source, files)
+    return load_file(resolve_suite_file(arg))
 
 
 def list_suites() -> list[dict[str, Any]]:
     """Every suite under the suites directory: id, version, cases, path (or error)."""
-    from evaluator.suite import load_suite, referenced_files
-
     root = suites_dir()
     rows: list[dict[str, Any]] = []
-    if not root.is_dir():
-        return rows
-    for path in sorted(root.glob(f"*/{SUITE_FILE}")):
-        source = display_path(path)
+    for path in suite_files_in(root):
         row: dict[str, Any] = {"id": path.parent.name, "version": None, "cases": None,
-                               "path": source, "error": None}
+                               "path": display_path(path), "error": None}
         try:
-            data = parse_yaml(path, source)
-            suite = load_suite(data, source, read_files(path.parent, referenced_files(data)))
+            suite = load_file(path, within=root)
             row.update(id=suite.id, version=suite.version, cases=len(suite.cases))
         except SuiteError as exc:
             row["error"] = str(exc)

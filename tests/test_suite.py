@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
@@ -72,14 +73,20 @@ def test_referenced_files_in_order_without_repeats() -> None:
     assert referenced_files({"cases": "x"}) == []
 
 
+MAGIC = {"png": PNG, "jpg": b"\xff\xd8\xff\xe0", "JPEG": b"\xff\xd8\xff\xdb",
+         "webp": b"RIFF\x00\x00\x00\x00WEBPVP8 ", "gif": b"GIF89a\x01\x00"}
+
+
 @pytest.mark.parametrize("ext, mime", [("png", "image/png"), ("jpg", "image/jpeg"),
                                        ("JPEG", "image/jpeg"), ("webp", "image/webp"),
                                        ("gif", "image/gif")])
 def test_image_mime_from_extension(ext: str, mime: str) -> None:
     data = base()
     data["cases"][2]["image"] = {"file": f"images/x.{ext}"}
-    suite = load_suite(data, SRC, {**FILES, f"images/x.{ext}": b"\x00"})
-    assert suite.cases[2].image == f"data:{mime};base64,AA=="
+    suite = load_suite(data, SRC, {**FILES, f"images/x.{ext}": MAGIC[ext]})
+    encoded = base64.b64encode(MAGIC[ext]).decode()
+    assert suite.cases[2].image == f"data:{mime};base64,{encoded}"
+    assert suite_from_json(suite.to_json()) == suite
 
 
 def test_id_key_and_defaults() -> None:
@@ -157,9 +164,9 @@ ERRORS: list[tuple[str, tuple[Any, ...], Any, dict[str, bytes], str]] = [
     ("tool-call-bad-arguments", ("cases", 3, "expect", "arguments"), {"required": "city"},
      FILES, f"{E}'tool': expect.arguments: $.required: 'city' is not of type 'array'"),
     ("weight-zero", ("cases", 0, "weight"), 0, FILES,
-     f"{E}'echo': weight: must be a positive number, got 0"),
+     f"{E}'echo': weight: must be a positive number up to 1000000, got 0"),
     ("weight-text", ("cases", 0, "weight"), "heavy", FILES,
-     f"{E}'echo': weight: must be a positive number, got 'heavy'"),
+     f"{E}'echo': weight: must be a positive number up to 1000000, got 'heavy'"),
     ("unknown-capability", ("cases", 2, "requires"), ["telepathy"], FILES,
      (f"{E}'ocr': requires: unknown capability 'telepathy' (known: "
      f"{', '.join(CAPABILITIES)})")),
@@ -170,7 +177,7 @@ ERRORS: list[tuple[str, tuple[Any, ...], Any, dict[str, bytes], str]] = [
     ("no-name", ("name",), DELETE, FILES, f"{SRC}: name: missing (give the suite a name or id)"),
     ("no-cases", ("cases",), [], FILES, f"{SRC}: cases: must be a non-empty list"),
     ("max-tokens", ("cases", 0, "max_tokens"), 0, FILES,
-     f"{E}'echo': max_tokens: must be a positive integer, got 0"),
+     f"{E}'echo': max_tokens: must be a positive integer up to 1000000, got 0"),
     ("tags", ("cases", 0, "tags"), "x", FILES, (f"{E}'echo': tags: must be a list of strings, "
      "got 'x'")),
 ]
