@@ -218,5 +218,10 @@ def suites(as_json: bool) -> None:
     rows = list_suites()
     if as_json:
         click.echo(_dump(rows))
-        return
-    print_suites(rows, console())
+    else:
+        print_suites(rows, console())
+    errors = [row["error"] for row in rows if row["error"]]  # also on stderr, exit code 2
+    for error in errors:
+        click.echo(f"Error: {error}", err=True)
+    if errors:
+        sys.exit(2)
