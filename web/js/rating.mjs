@@ -11,6 +11,7 @@ import { onSelectionChange, selectedCards } from "./models.mjs";
 import { liveSummary, progressView } from "./progress.mjs";
 import { appendResult, showRun } from "./results.mjs";
 import { recordCase, startRecorder } from "./recorder.mjs";
+import * as runState from "./run-state.mjs";
 import { appendCase, entryResults, finishRun, newId, putRun } from "./store.mjs";
 
 const CHAT_PATH = "/v1/chat/completions";
@@ -20,11 +21,6 @@ const PLAN_AHEAD = 3; // cases whose evaluator plan is asked for before they run
 
 let pageData = null;
 let onStored = () => {};
-let running = false;
-let stopRequested = false;
-let inFlight = null; // AbortController of the request being streamed (what Skip aborts)
-const posted = new Set(); // AbortControllers of requests posted and not finished (Stop aborts all)
-let evaluatorReady = false;
 const suites = new Map(); // suite id -> Promise<{json, ref}>: the resolved suite, and what
 // the evaluator said of it (load_suite_json: id, version, sha256, pass_threshold, ...)
 
@@ -41,27 +37,25 @@ export function initRating(data, hooks) {
   replace(select, ...list.map((s) => el("option", { value: s.id, selected: s.id === (pageData.default_suite || DEFAULT_SUITE) },
     `${s.id} @ ${s.version} · ${s.cases} cases`)));
   byId("run-button").addEventListener("click", () => runSelected());
-  byId("stop-button").addEventListener("click", () => {
-    stopRequested = true;
-    for (const ctl of posted) ctl.abort("stopped by the user"); // the waiting one too
-  });
-  byId("skip-button").addEventListener("click", () => inFlight?.abort("skipped by the user"));
+  byId("stop-button").addEventListener("click", runState.stop);
+  byId("skip-button").addEventListener("click", runState.skip);
   onSelectionChange(updateControls);
-  ready.then(() => { evaluatorReady = true; updateControls(); }, () => updateControls());
+  ready.then(() => { runState.setEvaluatorReady(); updateControls(); }, () => updateControls());
   updateControls();
   startRecorder(); // its start takes a while: not at the first request
 }
 
 function updateControls() {
   const picked = selectedCards().length;
+  const running = runState.isRunning();
   const run = byId("run-button");
-  run.disabled = running || !evaluatorReady || picked === 0 || !(pageData.suites || []).length;
+  run.disabled = running || !runState.evaluatorReady() || picked === 0 || !(pageData.suites || []).length;
   byId("stop-button").disabled = !running;
-  byId("skip-button").disabled = !running || !inFlight;
+  byId("skip-button").disabled = !running || !runState.streaming();
   let hint = "";
   if (running) hint = "Running…";
   else if (!(pageData.suites || []).length) hint = "This build has no suites.";
-  else if (!evaluatorReady) hint = "Waiting for the evaluator (Python) to load…";
+  else if (!runState.evaluatorReady()) hint = "Waiting for the evaluator (Python) to load…";
   else if (!picked) hint = "Select one or more chat models above.";
   else hint = `${picked} model${picked === 1 ? "" : "s"} selected; they run one after another.`;
   const shown = byId("run-hint");
@@ -105,7 +99,7 @@ function nowIso() {
 
 async function runSelected() {
   const cards = selectedCards();
-  if (!cards.length || running) return;
+  if (!cards.length || runState.isRunning()) return;
   const suiteId = byId("suite-select").value;
   const settings = settingsFromForm();
   const batch = newId("batch");
@@ -125,28 +119,26 @@ async function runSelected() {
  * @param {{fresh?: boolean}} [opts]  fresh: entries just made (nothing stored to read back)
  */
 export async function runEntries(entries, { fresh = false } = {}) {
-  if (running) return;
-  running = true;
-  stopRequested = false;
+  if (runState.isRunning()) return;
+  runState.beginBatch();
   updateControls();
   const progress = replace(byId("progress"));
   const bars = entries.map((entry) => progressView(progress, entry));
   let current = null;
   try {
     const suite = await loadSuite(entries[0].suite_id);
-    for (let i = 0; i < entries.length && !stopRequested; i++) {
+    for (let i = 0; i < entries.length && !runState.stopRequested(); i++) {
       current = bars[i];
       await runEntry(entries[i], suite, bars[i], fresh);
     }
     current = null;
-    liveNote(stopRequested ? "Stopped. Finished cases are kept; Resume continues." : "Done.");
+    liveNote(runState.stopRequested() ? "Stopped. Finished cases are kept; Resume continues." : "Done.");
   } catch (err) {
     current?.fail();
     report(`Run failed: ${err.message}`);
     liveNote(`Run failed: ${err.message}`);
   } finally {
-    running = false;
-    inFlight = null;
+    runState.endBatch();
     updateControls();
     onStored();
   }
@@ -199,33 +191,70 @@ async function runRecord(suite, model, settings, startedAt, results) {
   return { ...head, cases: results };
 }
 
+/**
+ * Rate one model: start its entry, stream its cases, then build and save its record.
+ * @param {object} entry  the stored run entry
+ * @param {{json: object, ref: object}} suite
+ * @param {ReturnType<typeof progressView>} bar  its progress row
+ * @param {boolean} fresh  a new entry (nothing stored to read back)
+ */
 async function runEntry(entry, suite, bar, fresh) {
+  const run = await startEntry(entry, suite, bar, fresh);
+  const requests = requestPipeline(run);
+  await streamCases(run, requests);
+  await finishEntry(run);
+}
+
+/**
+ * Mark the entry running, save it, and show it: the cases already kept, the running
+ * summary and the progress row. Returns what the next steps share.
+ */
+async function startEntry(entry, suite, bar, fresh) {
   const model = modelOf(entry.card);
   const results = fresh ? [] : await entryResults(entry); // a new entry has nothing stored
   const done = new Set(results.map((r) => r.id));
-  const total = suite.json.cases.length;
+  const run = {
+    entry, suite, bar, model, results,
+    todo: suite.json.cases.filter((c) => !done.has(c.id)),
+    total: suite.json.cases.length,
+    writes: [], // one IndexedDB write per kept case
+    summary: null,
+  };
+  entry.started_at = entry.started_at || entry.record?.started_at || nowIso();
+  entry.state = "running";
+  // The saved-runs list is redrawn only once the first case is kept (reading every stored
+  // run back is not needed sooner).
+  await putRun(entry);
+  const exportNow = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
+  showRun(entry.id, partialView(entry, results),
+    { state: "running", source: "live", onExport: exportNow, finalRecord: () => recordOf(entry) });
+  run.summary = liveSummary(entry.id, results, suite.json.pass_threshold);
+  run.summary.update();
+  bar.set(results.length, run.total, "running");
+  return run;
+}
 
-  // Between two requests the page waits only for what is already there: the evaluator's
-  // plans (skip, or request body) are asked for a few cases ahead (the first ones while
-  // the run is being set up), and a case is scored, saved and shown while the next one
-  // streams (in suite order, one case at a time).
-  const todo = suite.json.cases.filter((c) => !done.has(c.id));
-  const plans = new Map();
+/**
+ * Plans and requests for the cases still to run. Between two requests the page waits only
+ * for what is already there: the evaluator's plans (skip, or request body) are asked for a
+ * few cases ahead, and the next case's request is posted to the recording worker
+ * (recorder.mjs) while this one streams, so it starts the moment this one ends. Its
+ * payloads wait for the live panel to show that case.
+ */
+function requestPipeline(run) {
+  const { entry, model, todo } = run;
+  const plans = new Map(); // todo index -> Promise<plan>
+  const sent = new Map(); // todo index -> {ctl, transcript}
+  const early = new Map(); // todo index -> payloads read before the panel showed that case
+  let shown = -1;
   const planned = (i) => {
     for (let j = i; j < Math.min(todo.length, i + PLAN_AHEAD); j++) {
       if (!plans.has(j)) plans.set(j, planCase(todo[j], model, entry.settings));
     }
     return plans.get(i);
   };
-  // Requests go to the recording worker (recorder.mjs), which runs them one at a time: the
-  // next case's request is posted while this one streams, so it starts the moment this one
-  // ends. Its payloads wait for the live panel to show that case.
-  const sent = new Map(); // todo index -> {ctl, transcript}
-  const early = new Map(); // todo index -> payloads read before the panel showed that case
-  let shown = -1;
   const send = (i, plan) => {
     const ctl = new AbortController();
-    posted.add(ctl);
     const onEvent = (payload) => {
       if (shown === i) pushLive(payload);
       else if (early.has(i)) early.get(i).push(payload);
@@ -233,13 +262,13 @@ async function runEntry(entry, suite, bar, fresh) {
     };
     const transcript = recordCase(model.base_url + CHAT_PATH, plan.body,
       { timeoutS: entry.settings.timeout_s, signal: ctl.signal, onEvent });
-    transcript.finally(() => posted.delete(ctl));
+    runState.track(ctl, transcript);
     sent.set(i, { ctl, transcript });
   };
   const sendNext = (i) => {
     if (i + 1 >= todo.length) return;
     planned(i + 1).then((plan) => {
-      if (!plan.skipped && !sent.has(i + 1) && !stopRequested) send(i + 1, plan);
+      if (!plan.skipped && !sent.has(i + 1) && !runState.stopRequested()) send(i + 1, plan);
     }, () => {});
   };
   const show = (i, title) => {
@@ -249,56 +278,61 @@ async function runEntry(entry, suite, bar, fresh) {
     early.delete(i);
   };
   sendNext(-1); // the first request goes out as soon as its plan is known
-  entry.started_at = entry.started_at || entry.record?.started_at || nowIso();
-  entry.state = "running";
-  // The saved-runs list is redrawn only once the first case is kept (reading every stored
-  // run back is not needed sooner).
-  await putRun(entry);
-  const exportNow = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
-  showRun(entry.id, partialView(entry, results),
-    { state: "running", source: "live", onExport: exportNow, finalRecord: () => recordOf(entry) });
-  const summary = liveSummary(entry.id, results, suite.json.pass_threshold);
-  summary.update();
-  bar.set(results.length, total, "running");
+  return { planned, send, sendNext, show, sent };
+}
 
-  const writes = [];
-  const keep = (result) => {
-    results.push(result);
-    writes.push(appendCase(entry.id, results.length - 1, result)); // saved at once
-    appendResult(entry.id, result);
-    bar.set(results.length, total, "running");
-    summary.update();
-    if (results.length === 1) onStored();
-  };
+/**
+ * Run the cases in order: each one's request streams while the one before is scored,
+ * saved and shown (in suite order, one case at a time). Stops early on Stop, or when a
+ * score or a save failed.
+ */
+async function streamCases(run, requests) {
+  const { model, todo } = run;
   let kept = Promise.resolve();
   let failed = false;
   for (const [i, c] of todo.entries()) {
-    if (stopRequested || failed) break;
-    const plan = await planned(i);
-    if (!plan.skipped && !sent.has(i)) send(i, plan);
-    if (!plan.skipped) sendNext(i);
+    if (runState.stopRequested() || failed) break;
+    const plan = await requests.planned(i);
+    if (!plan.skipped && !requests.sent.has(i)) requests.send(i, plan);
+    if (!plan.skipped) requests.sendNext(i);
     const outcome = plan.skipped ? plan
-      : await runCase(c, sent.get(i), () => show(i, `${model.id} · ${c.id}`), model);
+      : await runCase(c, requests.sent.get(i), () => requests.show(i, `${model.id} · ${c.id}`), model);
     if (!outcome) break; // stopped mid-case: that case is not kept
     const scored = outcome.skipped ? Promise.resolve(outcome.skipped)
       : call("score_case", { case: c, transcript: outcome.transcript });
     scored.catch(() => {}); // a failure is reported once, through `kept`
-    kept = kept.then(() => scored).then(keep);
+    kept = kept.then(() => scored).then((result) => keepResult(run, result));
     kept.catch(() => { failed = true; });
   }
-  for (const { ctl } of sent.values()) ctl.abort("stopped by the user"); // one posted ahead
+  for (const { ctl } of requests.sent.values()) ctl.abort("stopped by the user"); // one posted ahead
   await kept;
-  summary.stop(); // the record's own summary replaces it
-  const state = stopRequested ? "stopped" : "done";
+}
+
+/** A scored case: saved at once, added to the table, the progress and the summary. */
+function keepResult(run, result) {
+  const { entry, results } = run;
+  results.push(result);
+  run.writes.push(appendCase(entry.id, results.length - 1, result));
+  appendResult(entry.id, result);
+  run.bar.set(results.length, run.total, "running");
+  run.summary.update();
+  if (results.length === 1) onStored();
+}
+
+/** The evaluator's record of the run, shown at once, then folded into the stored entry. */
+async function finishEntry(run) {
+  const { entry, suite, model, results, bar } = run;
+  run.summary.stop(); // the record's own summary replaces it
+  const state = runState.stopRequested() ? "stopped" : "done";
   entry.record = await runRecord(suite, model, entry.settings, entry.started_at, results);
   entry.state = state;
   // Every case already has its own write queued, so nothing can be lost from here; the
   // run is shown as ended at once, and its cases are folded into the stored record after
   // those writes (IndexedDB keeps the order; a failed save is reported by the store).
-  const saved = Promise.all(writes).then(() => finishRun(entry));
+  const saved = Promise.all(run.writes).then(() => finishRun(entry));
   showRun(entry.id, entry.record, { state, source: "live", onExport: () => exportRecord(entry.record),
     finalRecord: null, rowsShown: true });
-  bar.set(results.length, total, state);
+  bar.set(results.length, run.total, state);
   await saved;
   onStored();
 }
@@ -316,21 +350,18 @@ function planCase(c, model, settings) {
 /** One case's posted request → {transcript}, or null when Stop interrupted it. */
 async function runCase(c, request, show, model) {
   show();
-  inFlight = request.ctl;
+  runState.setInFlight(request.ctl);
   updateControls();
   let transcript;
   try {
     transcript = await request.transcript;
   } finally {
-    inFlight = null;
+    runState.setInFlight(null);
     updateControls();
   }
-  if (stopRequested) return null;
+  if (runState.stopRequested()) return null;
   if (transcript.error) console.info(`localrate: ${model.id} · ${c.id}: ${transcript.error}`);
   return { transcript };
 }
 
-/** Whether a batch is running now (a stored "running" entry from another load is not). */
-export function isRunning() {
-  return running;
-}
+export const isRunning = runState.isRunning;
