@@ -124,8 +124,9 @@ def parse_yaml(path: Path, source: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SuiteError(f"{where}: YAML syntax error: {' '.join(str(problem).split())}") \
-            from None
+        kind = "value cannot be read" if isinstance(exc, yaml.constructor.ConstructorError) \
+            else "syntax error"
+        raise SuiteError(f"{where}: YAML {kind}: {' '.join(str(problem).split())}") from None
     except SuiteError:
         raise
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
