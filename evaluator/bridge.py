@@ -118,6 +118,9 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
         _case(a), _arg(a, "model_id"), a.get("settings") or {}),
     "plan_case": lambda a: request.plan_case(
         _case(a), _arg(a, "model_id"), _arg(a, "caps"), a.get("settings") or {}),
+    "run_settings": lambda a: request.run_settings(a.get("max_tokens"), a.get("timeout_s")),
+    "model_entry": lambda a: request.model_entry(
+        _arg(a, "id"), _arg(a, "runtime"), _arg(a, "base_url"), a.get("capabilities")),
     "assemble": lambda a: transcript.assemble(_arg(a, "transcript")).to_json(),
     "run_check": lambda a: checks.run_check(
         _arg(a, "expect"), _arg(a, "answer"), a.get("tool_calls") or []).to_json(),
@@ -162,7 +165,7 @@ def call(request_json: str) -> str:
         except BridgeError as err:
             raise BridgeError(f"op {name!r}: {err}") from None
         return json.dumps({"ok": True, "value": value}, ensure_ascii=False, allow_nan=False)
-    except (SuiteError, BridgeError, records.RecordError) as err:
+    except (SuiteError, BridgeError, records.RecordError, request.SettingsError) as err:
         message = str(err)
     except json.JSONDecodeError as err:
         message = f"request is not JSON: {err}"

@@ -30,19 +30,20 @@ __all__ = [
 ]
 
 DISCOVERY_ENV = "LOCALRATE_DISCOVERY"
+OPENAI_LIST_PATH = "/v1/models"  # every OpenAI-compatible server lists its models here
 
 # Read-only: copy a row before changing it.
 RUNTIMES: tuple[dict[str, Any], ...] = (
     {"name": "ollama", "label": "Ollama", "port": 11434, "env": "OLLAMA_BASE_URL",
      "list_path": "/api/tags", "metadata": "show"},
     {"name": "lmstudio", "label": "LM Studio", "port": 1234, "env": "LM_STUDIO_BASE_URL",
-     "list_path": "/v1/models", "metadata": "v0"},
+     "list_path": OPENAI_LIST_PATH, "metadata": "v0"},
     {"name": "vllm", "label": "vLLM", "port": 8000, "env": "VLLM_BASE_URL",
-     "list_path": "/v1/models", "metadata": None},
+     "list_path": OPENAI_LIST_PATH, "metadata": None},
     {"name": "llamacpp", "label": "llama.cpp", "port": 8080, "env": "LLAMACPP_BASE_URL",
-     "list_path": "/v1/models", "metadata": "props"},
+     "list_path": OPENAI_LIST_PATH, "metadata": "props"},
     {"name": "mlx", "label": "MLX", "port": 8081, "env": "MLX_BASE_URL",
-     "list_path": "/v1/models", "metadata": None},
+     "list_path": OPENAI_LIST_PATH, "metadata": None},
 )
 _BY_NAME = {row["name"]: row for row in RUNTIMES}
 _NAMES = ", ".join(_BY_NAME)

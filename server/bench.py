@@ -16,7 +16,6 @@ import click
 
 DISCOVERY_TIMEOUT = 1.5
 GENERIC_RUNTIME = "openai"  # --base-url without --runtime: any OpenAI-compatible server
-CHAT_PATH = "/v1/chat/completions"
 
 
 class BadInput(click.ClickException):
@@ -41,9 +40,10 @@ class Target:
     capabilities: list[dict[str, str]] = field(default_factory=list)
 
     def record_model(self) -> dict[str, Any]:
-        """The ``model`` object of the run record."""
-        return {"id": self.model_id, "runtime": self.runtime, "base_url": self.base_url,
-                "capabilities": [c["name"] for c in self.capabilities]}
+        """The ``model`` object of the run record (the evaluator's ``model_entry``)."""
+        from evaluator.request import model_entry
+
+        return model_entry(self.model_id, self.runtime, self.base_url, self.capabilities)
 
 
 async def find_targets(model_ids: list[str], runtime: str | None, base_url: str | None,
@@ -104,13 +104,14 @@ async def _check_reachable(base_url: str, timeout: float) -> None:
     """Raise Unreachable when nothing answers at ``base_url`` (any HTTP status is fine)."""
     import asyncio
 
+    from evaluator.discovery import OPENAI_LIST_PATH
     from server.discovery import fetch
 
-    url = base_url + "/v1/models"
-    obs = await asyncio.to_thread(fetch, "GET", url, None, timeout)
+    obs = await asyncio.to_thread(fetch, "GET", base_url + OPENAI_LIST_PATH, None, timeout)
     if obs["status"] is None:
         why = "timed out" if obs["error"] == "timeout" else "connection refused or failed"
-        raise Unreachable(f"{base_url}: {why} (GET /v1/models); is the runtime running?")
+        raise Unreachable(f"{base_url}: {why} (GET {OPENAI_LIST_PATH}); "
+                          "is the runtime running?")
 
 
 def select_cases(suite: Any, case_ids: tuple[str, ...] | list[str]) -> list[Any]:
@@ -152,8 +153,8 @@ async def run_model(suite: Any, cases: list[Any], target: Target, settings: dict
         if "skipped" in plan:
             result = plan["skipped"]
         else:
-            transcript = await send_case(target.base_url + CHAT_PATH, plan["body"],
-                                         settings["timeout_s"])
+            transcript = await send_case(target.base_url + plan["path"], plan["body"],
+                                         plan["timeout_s"], max_bytes=plan["max_bytes"])
             result = score_case(case, transcript)
         results.append(result)
         if on_case:

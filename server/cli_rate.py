@@ -17,6 +17,7 @@ import click
 
 from evaluator.discovery import RUNTIMES
 from evaluator.records import COMPARISON_FORMAT
+from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT
 from server.bench import BadInput
 
 RUNTIME_NAMES = [row["name"] for row in RUNTIMES]
@@ -75,9 +76,11 @@ def discover(as_json: bool, timeout: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON only.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Also write the JSON record to FILE.")
-@click.option("--timeout", type=click.FloatRange(min=0.05), default=120.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=0.05),
+              default=float(DEFAULT_SETTINGS["timeout_s"]), show_default=True,
               help="Seconds allowed for each case.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=1024, show_default=True,
+@click.option("--max-tokens", type=click.IntRange(min=1, max=MAX_TOKENS_LIMIT),
+              default=DEFAULT_SETTINGS["max_tokens"], show_default=True,
               help="Output token cap per case (a case's own smaller cap wins).")
 def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
           base_url: str | None, case_ids: tuple[str, ...], as_json: bool, out: str | None,
@@ -101,8 +104,9 @@ def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
     if len(set(models)) != len(models):
         raise BadInput(f"--model: the same model is given twice: {', '.join(models)}")
     targets = asyncio.run(run.find_targets(list(models), runtime, base_url, os.environ))
-    settings = {"temperature": 0, "max_tokens": max_tokens,
-                "timeout_s": int(timeout) if timeout.is_integer() else timeout}
+    from evaluator.request import run_settings
+
+    settings = run_settings(max_tokens, timeout)
 
     records = []
     with CaseProgress(len(cases) * len(targets)) as progress:

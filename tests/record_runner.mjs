@@ -13,5 +13,5 @@ import { record } from "../web/js/stream.mjs";
 const [url, timeout] = process.argv.slice(2);
 let input = "";
 for await (const piece of process.stdin) input += piece;
-const transcript = await record(url, JSON.parse(input), { timeoutS: Number(timeout || 10) });
+const transcript = await record(url, JSON.parse(input), { timeoutS: Number(timeout || 10), maxBytes: 1_000_000 });
 process.stdout.write(JSON.stringify(transcript) + "\n");

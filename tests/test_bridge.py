@@ -80,7 +80,23 @@ def test_plan_case_skips_or_builds_the_request() -> None:
     assert skipped == plain(plan_case(see, "m", ["streaming"], SETTINGS))
     runs = call("plan_case", case=see.to_json(), model_id="m", caps=["vision"],
                 settings=SETTINGS)
-    assert runs == {"body": build_request(see, "m", SETTINGS)}
+    assert runs == {"body": build_request(see, "m", SETTINGS), "path": "/v1/chat/completions",
+                    "timeout_s": SETTINGS["timeout_s"], "max_bytes": 1_000_000}
+    assert runs == plain(plan_case(see, "m", ["vision"], SETTINGS))
+
+
+def test_run_settings_and_model_entry() -> None:
+    assert call("run_settings") == {"temperature": 0, "max_tokens": 1024, "timeout_s": 120}
+    assert call("run_settings", max_tokens=50, timeout_s=30.0) == \
+        {"temperature": 0, "max_tokens": 50, "timeout_s": 30}
+    assert call("run_settings", timeout_s=2.5)["timeout_s"] == 2.5
+    for bad, field in (({"max_tokens": 0}, "max_tokens"), ({"max_tokens": 1.5}, "max_tokens"),
+                       ({"timeout_s": -1}, "timeout_s"), ({"timeout_s": "9"}, "timeout_s")):
+        reply = json.loads(bridge.call(json.dumps({"op": "run_settings", "args": bad})))
+        assert reply["ok"] is False and reply["error"].startswith(f"{field}: expected")
+    card = {"id": "qwen3:4b", "runtime": "ollama", "base_url": "http://127.0.0.1:11434",
+            "capabilities": [{"name": "streaming", "source": "default"}, "tool-use"]}
+    assert call("model_entry", **card) == {**card, "capabilities": ["streaming", "tool-use"]}
 
 
 @pytest.mark.parametrize("ref, error", [

@@ -14,8 +14,6 @@ import { recordCase, startRecorder } from "./recorder.mjs";
 import * as runState from "./run-state.mjs";
 import { appendCase, entryResults, finishRun, newId, putRun } from "./store.mjs";
 
-const CHAT_PATH = "/v1/chat/completions";
-const DEFAULT_SUITE = "local-model-rating";
 const ENDED = ["done", "stopped", "imported"]; // states whose stored record holds every case
 const PLAN_AHEAD = 3; // cases whose evaluator plan is asked for before they run
 
@@ -34,7 +32,7 @@ export function initRating(data, hooks) {
   onStored = hooks.onStored;
   const select = byId("suite-select");
   const list = pageData.suites || [];
-  replace(select, ...list.map((s) => el("option", { value: s.id, selected: s.id === (pageData.default_suite || DEFAULT_SUITE) },
+  replace(select, ...list.map((s) => el("option", { value: s.id, selected: s.id === pageData.default_suite },
     `${s.id} @ ${s.version} · ${s.cases} cases`)));
   byId("run-button").addEventListener("click", () => runSelected());
   byId("stop-button").addEventListener("click", runState.stop);
@@ -83,14 +81,10 @@ export function loadSuite(id) {
   return suites.get(id);
 }
 
+/** The run's settings: the evaluator's defaults with the form's values (empty = default). */
 function settingsFromForm() {
-  const timeout = Number(byId("timeout-s").value);
-  const maxTokens = Number(byId("max-tokens").value);
-  return {
-    temperature: 0,
-    max_tokens: Number.isInteger(maxTokens) && maxTokens > 0 ? maxTokens : 1024,
-    timeout_s: timeout > 0 ? timeout : 120,
-  };
+  const number = (id) => (byId(id).value.trim() === "" ? null : Number(byId(id).value));
+  return call("run_settings", { max_tokens: number("max-tokens"), timeout_s: number("timeout-s") });
 }
 
 function nowIso() {
@@ -101,12 +95,20 @@ async function runSelected() {
   const cards = selectedCards();
   if (!cards.length || runState.isRunning()) return;
   const suiteId = byId("suite-select").value;
-  const settings = settingsFromForm();
+  let settings, models;
+  try {
+    settings = await settingsFromForm();
+    models = await Promise.all(cards.map(modelEntry));
+  } catch (err) {
+    report(`Cannot run: ${err.message}`);
+    liveNote(`Cannot run: ${err.message}`);
+    return;
+  }
   const batch = newId("batch");
   const created = new Date().toISOString();
   const entries = cards.map((card, order) => ({
     id: newId("run"), batch, order, created_at: created, state: "queued",
-    suite_id: suiteId, settings, card, record: null,
+    suite_id: suiteId, settings, card, model: models[order], record: null,
   }));
   await Promise.all(entries.map(putRun));
   await runEntries(entries, { fresh: true }); // the runs list shows them once a case is kept
@@ -144,9 +146,16 @@ export async function runEntries(entries, { fresh = false } = {}) {
   }
 }
 
-function modelOf(card) {
-  return { id: card.id, runtime: card.runtime, base_url: card.base_url,
-    capabilities: (card.capabilities || []).map((c) => (typeof c === "string" ? c : c.name)) };
+/** The run record's model object, from the evaluator (model_entry). */
+function modelEntry(card) {
+  return call("model_entry", { id: card.id, runtime: card.runtime, base_url: card.base_url,
+    capabilities: card.capabilities || [] });
+}
+
+/** An entry's model object: stored with it when the run was made (older entries: asked). */
+async function modelOf(entry) {
+  if (!entry.model) entry.model = await modelEntry(entry.card);
+  return entry.model;
 }
 
 /**
@@ -159,7 +168,8 @@ function modelOf(card) {
 export function partialView(entry, results) {
   const info = (pageData?.suites || []).find((s) => s.id === entry.suite_id) || {};
   return {
-    suite: { id: entry.suite_id, version: info.version }, model: modelOf(entry.card),
+    suite: { id: entry.suite_id, version: info.version },
+    model: entry.model || { id: entry.card.id, runtime: entry.card.runtime, base_url: entry.card.base_url },
     started_at: entry.started_at || null, settings: entry.settings, cases: results, summary: null,
   };
 }
@@ -174,7 +184,7 @@ export async function recordOf(entry) {
   await ready;
   const suite = await loadSuite(entry.suite_id);
   const results = await entryResults(entry);
-  return runRecord(suite, modelOf(entry.card), entry.settings,
+  return runRecord(suite, await modelOf(entry), entry.settings,
     entry.started_at || entry.record?.started_at || nowIso(), results);
 }
 
@@ -210,7 +220,7 @@ async function runEntry(entry, suite, bar, fresh) {
  * summary and the progress row. Returns what the next steps share.
  */
 async function startEntry(entry, suite, bar, fresh) {
-  const model = modelOf(entry.card);
+  const model = await modelOf(entry);
   const results = fresh ? [] : await entryResults(entry); // a new entry has nothing stored
   const done = new Set(results.map((r) => r.id));
   const run = {
@@ -260,8 +270,8 @@ function requestPipeline(run) {
       else if (early.has(i)) early.get(i).push(payload);
       else early.set(i, [payload]);
     };
-    const transcript = recordCase(model.base_url + CHAT_PATH, plan.body,
-      { timeoutS: entry.settings.timeout_s, signal: ctl.signal, onEvent });
+    const transcript = recordCase(model.base_url + plan.path, plan.body,
+      { timeoutS: plan.timeout_s, maxBytes: plan.max_bytes, signal: ctl.signal, onEvent });
     runState.track(ctl, transcript);
     sent.set(i, { ctl, transcript });
   };

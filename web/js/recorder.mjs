@@ -54,13 +54,13 @@ function recorder() {
  * the recording worker (see stream.mjs's `record` for the arguments and the transcript).
  * @param {string} url
  * @param {object} body
- * @param {{timeoutS: number, signal?: AbortSignal, onEvent?: (payload: string) => void}} opts
+ * @param {{timeoutS: number, maxBytes: number, signal?: AbortSignal, onEvent?: (payload: string) => void}} opts
  * @returns {Promise<object>} the transcript
  */
-export function recordCase(url, body, { timeoutS, signal, onEvent = () => {} }) {
+export function recordCase(url, body, { timeoutS, maxBytes, signal, onEvent = () => {} }) {
   const w = recorder();
   if (!w) {
-    const transcript = inPage.then(() => record(url, body, { timeoutS, signal, onEvent }));
+    const transcript = inPage.then(() => record(url, body, { timeoutS, maxBytes, signal, onEvent }));
     inPage = transcript;
     return transcript;
   }
@@ -74,7 +74,7 @@ export function recordCase(url, body, { timeoutS, signal, onEvent = () => {} }) 
         resolve(transcript);
       },
     });
-    w.postMessage({ id, url, body, timeoutS });
+    w.postMessage({ id, url, body, timeoutS, maxBytes });
     if (signal?.aborted) onAbort();
     else signal?.addEventListener("abort", onAbort);
   });

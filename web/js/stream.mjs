@@ -5,8 +5,6 @@
 // `redirect: {status, location}` (both null for the browser's opaque redirect) and the
 // evaluator makes it the case's error.
 
-export const OUTPUT_CAP = 1_000_000;
-
 /**
  * A transcript with nothing received yet (`error` set when it can never get more).
  * @param {string} url
@@ -22,12 +20,13 @@ export function newTranscript(url, body, error = null) {
  * @param {string} url            the chat completions URL
  * @param {object} body           the exact JSON body (from the evaluator's build_request)
  * @param {object} opts
- * @param {number} opts.timeoutS  per-case timeout in seconds
+ * @param {number} opts.timeoutS  per-case timeout in seconds (the evaluator's plan_case)
+ * @param {number} opts.maxBytes  the response is cut past this many bytes (plan_case)
  * @param {AbortSignal} [opts.signal]  aborted by Stop/Skip; its reason is the error text
  * @param {(payload: string) => void} [opts.onEvent]  each data payload, for the live view
  * @returns {Promise<object>} the transcript
  */
-export async function record(url, body, { timeoutS, signal, onEvent = () => {} }) {
+export async function record(url, body, { timeoutS, maxBytes, signal, onEvent = () => {} }) {
   const transcript = newTranscript(url, body);
   const ctl = new AbortController();
   let abortReason = null;
@@ -65,7 +64,7 @@ export async function record(url, body, { timeoutS, signal, onEvent = () => {} }
       if (response.body) response.body.cancel().catch(() => {});
     } else {
       transcript.status = response.status;
-      transcript.error = await readBody(response, push);
+      transcript.error = await readBody(response, push, maxBytes);
     }
   } catch (err) {
     if (!abortReason) {
@@ -84,7 +83,7 @@ export async function record(url, body, { timeoutS, signal, onEvent = () => {} }
 }
 
 /** Read a response into events (via `push`); return the transport error or null. */
-async function readBody(response, push) {
+async function readBody(response, push, maxBytes) {
   const reader = response.body ? response.body.getReader() : null;
   const decoder = new TextDecoder();
   if (response.status >= 400) {
@@ -93,7 +92,7 @@ async function readBody(response, push) {
       const { done, value } = await reader.read();
       if (done) break;
       text += decoder.decode(value, { stream: true });
-      if (text.length > OUTPUT_CAP) break;
+      if (text.length > maxBytes) break;
     }
     text = (text + decoder.decode()).split(/\s+/).filter(Boolean).join(" ");
     return text ? `HTTP ${response.status}: ${text.slice(0, 200)}` : `HTTP ${response.status} (empty body)`;
@@ -111,14 +110,14 @@ async function readBody(response, push) {
       if (isSse(response.headers.get("content-type"), chunk)) parser = new SseParser();
     }
     total += chunk.byteLength;
-    const over = total > OUTPUT_CAP;
-    if (over) chunk = chunk.subarray(0, Math.max(0, chunk.byteLength - (total - OUTPUT_CAP)));
+    const over = total > maxBytes;
+    if (over) chunk = chunk.subarray(0, Math.max(0, chunk.byteLength - (total - maxBytes)));
     if (parser) parser.feed(decoder.decode(chunk, { stream: !over }), push);
     else raw += decoder.decode(chunk, { stream: !over });
     if (over) {
       if (!parser) push(raw);
       reader.cancel().catch(() => {});
-      return `output exceeded ${OUTPUT_CAP} bytes`;
+      return `output exceeded ${maxBytes} bytes`;
     }
   }
   if (parser) parser.close(decoder.decode(), push);
