@@ -29,6 +29,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -219,44 +220,57 @@ class _Walker:
                 "repeated group (like (a+)+ or (a*b?)*); repeat something of fixed length, "
                 "or use one quantifier")
 
-    def ambiguous(self, alternatives: Any, flags: int) -> bool:
-        """Whether two alternatives can start with the same character (or one is empty)."""
-        seen: set[str] = set()
-        for alt in alternatives:
-            chars, empty = self.first(alt, flags)
-            if empty or chars & seen:
-                return True
-            seen |= chars
-        return False
-
     def ambiguous_inside(self, seq: Any, flags: int) -> bool:
         """Whether ``seq`` holds alternatives that can start alike."""
         for op, av in seq:
-            if op is _sre.BRANCH and self.ambiguous(av[1], flags):
+            if op is _sre.BRANCH and self.ambiguous(av[1], flags, self.everything):
                 return True
             for child, child_flags in _children_flags(op, av, flags):
                 if op not in _LOOKAROUND and self.ambiguous_inside(child, child_flags):
                     return True
         return False
 
-    def choices(self, seq: Any, flags: int) -> float:
-        """log2 of how many ways the choices in ``seq`` (ambiguous alternatives, optional
-        parts, fixed repeats of them) can combine: a constant factor on the steps."""
+    def ambiguous(self, alternatives: Any, flags: int, follow: Chars = frozenset()) -> bool:
+        """Whether two alternatives can start with the same character (an empty one starts
+        with what ``follow``s it)."""
+        seen: set[str] = set()
+        for alt in alternatives:
+            chars, empty = self.first(alt, flags)
+            if empty and not follow and not seen:
+                seen.add("")  # an empty alternative at the very end: one way, not two
+                continue
+            chars = chars | follow if empty else chars
+            if chars & seen or (empty and "" in seen):
+                return True
+            seen |= chars
+        return False
+
+    def choices(self, seq: Any, flags: int, follow: Chars) -> float:
+        """log2 of how many ways the choices in ``seq`` can combine, a constant factor on
+        every step: alternatives that can start alike, and optional parts that can start
+        like what follows them (``follow``: the characters that can come after ``seq``)."""
+        items = list(seq)
         total = 0.0
-        for op, av in seq:
-            inner = [self.choices(child, child_flags)
-                     for child, child_flags in _children_flags(op, av, flags)]
+        for i, (op, av) in enumerate(items):
+            chars, empty = self.first(items[i + 1:], flags)
+            rest = chars | follow if empty else chars
             if op is _sre.BRANCH:
-                extra = math.log2(len(av[1])) if self.ambiguous(av[1], flags) else 0.0
-                total += extra + max(inner, default=0.0)
+                extra = math.log2(len(av[1])) if self.ambiguous(av[1], flags, rest) else 0.0
+                total += extra + max(self.choices(alt, flags, rest) for alt in av[1])
             elif op is _sre.GROUPREF_EXISTS:
-                total += 1 + max(inner, default=0.0)
-            elif op in _REPEATS and av[1] <= 1:
-                total += (av[1] - av[0]) + inner[0]
-            elif op in _REPEATS and av[0] == av[1]:
-                total += min(av[0], MAX_REPEAT_COUNT) * inner[0]
+                total += 1 + max(self.choices(c, flags, rest) for c in av[1:] if c is not None)
+            elif op in _REPEATS:
+                low, high, body = av
+                start, body_empty = self.first(body, flags)
+                inner = self.choices(body, flags, start | rest)
+                if high <= 1:
+                    total += (high - low) * float(body_empty or bool(start & rest)) + inner
+                else:
+                    total += min(low if low == high else 1, MAX_REPEAT_COUNT) * inner
             else:
-                total += sum(inner)
+                for child, child_flags in _children_flags(op, av, flags):
+                    after = frozenset() if op in _LOOKAROUND else rest
+                    total += self.choices(child, child_flags, after)
         return total
 
     # -- rule 2: polynomial degree ----------------------------------------------------------
@@ -379,6 +393,27 @@ def _step_cost(op: Any, body: Any, flags: int) -> int:
     return cost * 2 if flags & re.IGNORECASE else cost
 
 
+def _node_cost(op: Any, av: Any) -> int:
+    if op is _sre.IN:
+        return 4
+    if op in _CHAR_OPS or op in _ZERO_WIDTH:
+        return 2
+    if op in _REPEATS:
+        return 2 if op is _sre.MAX_REPEAT and _single(av[2]) is not None else 32
+    if op is _sre.SUBPATTERN:
+        return 2 if av[0] is None else 8
+    if op is _sre.BRANCH:
+        return 4
+    return 8 if op in _LOOKAROUND or op is _sre.ATOMIC_GROUP else 16
+
+
+def _run_cost(seq: Any) -> int:
+    """What trying the whole pattern once can cost (every backtracking step tries what
+    follows it, at worst all of it): the sum of its parts, in the unit of ``_step_cost``."""
+    return sum(_node_cost(op, av) + sum(_run_cost(child) for child in _children(op, av))
+               for op, av in seq)
+
+
 def _anchored(parsed: Any, flags: int) -> bool:
     """Whether the pattern can only match at the start of the text."""
     if not parsed.data:
@@ -399,15 +434,17 @@ def plan(pattern: str, flags: int = 0) -> RegexPlan:
     if _nesting(pattern) > MAX_NESTING:
         raise RegexRefused(f"{_shown(pattern)}: groups nested deeper than {MAX_NESTING} levels")
     try:
-        re.compile(pattern, flags)
-        parsed = _sre.parse(pattern, flags)
+        with warnings.catch_warnings():  # e.g. "possible nested set": not the suite's problem
+            warnings.simplefilter("ignore")
+            re.compile(pattern, flags)
+            parsed = _sre.parse(pattern, flags)
     except (re.error, RecursionError, OverflowError, ValueError) as err:
         reason = " ".join(str(err).split())[:120]
         raise RegexRefused(f"invalid regex {_shown(pattern)}: {reason}") from None
     walker = _Walker(parsed, flags)
     walker.check_nesting(parsed, walker.flags, pattern)
     walker.walk(parsed, walker.flags, (0, frozenset()))
-    choices = walker.choices(parsed, walker.flags)
+    choices = walker.choices(parsed, walker.flags, frozenset())
     if choices > MAX_CHOICE_BITS:
         raise RegexRefused(
             f"{_shown(pattern)} can backtrack for too long: its optional parts and "
@@ -418,7 +455,8 @@ def plan(pattern: str, flags: int = 0) -> RegexPlan:
             f"{_shown(pattern)} can backtrack for too long: {walker.best} quantifiers in a row "
             f"can match the same text (at most {MAX_DEGREE - 1}, or {MAX_DEGREE} when anchored "
             "with ^ or \\A); use narrower character classes or fewer quantifiers")
-    return RegexPlan(degree=degree, weight=walker.weight << round(choices))
+    cost = _run_cost(parsed) * (2 if walker.flags & re.IGNORECASE else 1)
+    return RegexPlan(degree=degree, weight=(walker.weight + cost) << round(choices))
 
 
 def problem(pattern: str, flags: int = 0) -> str | None:
