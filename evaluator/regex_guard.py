@@ -12,12 +12,14 @@ there are no threads or signals either), so every bound here holds by constructi
   in a row that can match the same characters (``.*.*x`` has two), plus one for the search
   itself (``re.search`` tries every start) unless the pattern is anchored with ``^``
   (without ``m``) or ``\\A``. A degree above :data:`MAX_DEGREE` is refused.
-* The text a pattern sees is cut to :func:`RegexPlan.cap` characters, chosen so that
+* The text a pattern sees is cut to :attr:`RegexPlan.cap` characters, chosen so that
   ``cap ** degree / degree!`` backtracking steps, times the cost of one step, stays within
-  :data:`STEP_BUDGET` (about half a second in CPython, measured; see ``_step_cost``).
-  Optional parts and alternatives that start alike multiply the cost of a step (at most
-  ``2 ** MAX_CHOICE_BITS`` ways, else refused). No pattern sees more than
-  :data:`MAX_TEXT_CHARS` characters.
+  :data:`STEP_BUDGET` (about half a second of CPython, measured: a step costs the repeat's
+  own step, see ``_step_cost``, plus what trying the rest of the pattern can cost). Optional
+  parts that can start like what follows them, and alternatives that can start alike,
+  multiply that cost (at most ``2 ** MAX_CHOICE_BITS`` ways, else refused). No pattern sees
+  more than :data:`MAX_TEXT_CHARS` characters: e.g. ``^\\d+$`` sees 100,000, ``.*x``
+  11,180, ``(a|b)*c`` 3,409, ``.*.*.*x`` 165.
 
 Patterns longer than :data:`MAX_PATTERN_CHARS` characters, or with groups nested deeper than
 :data:`MAX_NESTING`, are refused. Everything here is pure and runs unchanged in CPython and

@@ -190,3 +190,17 @@ def test_build_never_publishes_a_file_from_outside(kind: str, fragment: str,
             assert SECRET.encode() not in path.read_bytes(), path
     assert not out.exists() or not any(out.iterdir())
     assert seconds < 60
+
+
+@pytest.mark.parametrize("name", ["alias-bomb-version", "catastrophic-regex", "huge-image",
+                                  "deep-yaml-flow", "image-not-an-image", "yaml-python-tag"])
+def test_build_fails_with_the_same_line(name: str, tmp_path: Path) -> None:
+    prepared(name, tmp_path)
+    bench, _ = run(["bench", "--suite", str(tmp_path / "suites" / name), "--model", "m"])
+    out = tmp_path / "site"
+    result, seconds = run(["build", "--out", str(out), "--pyodide", "cdn", "--force"],
+                          {SUITES_ENV: str(tmp_path / "suites")})
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors == [f"Error: {one_error_line(bench)}"]
+    assert not out.exists() and seconds < 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import hashlib
 import json
 from typing import Any
@@ -20,6 +21,13 @@ from evaluator.suite import (
     load_suite,
     referenced_files,
     suite_from_json,
+)
+from evaluator.suite_files import (
+    MAX_DATA_URL_CHARS,
+    MAX_IMAGE_BYTES,
+    MAX_PROMPT_BYTES,
+    file_refs,
+    path_problem,
 )
 
 SRC = "suites/t/suite.yaml"
@@ -204,3 +212,134 @@ def test_resolved_form_errors() -> None:
         suite_from_json({k: v for k, v in obj.items() if k != "sha256"})
     assert str(info.value) == ("resolved suite: case 'echo': input: must be a string, "
                                "got {'file': 'prompts/p.txt'}")
+
+
+# -- files: paths, sizes, image bytes (evaluator.suite_files) -------------------------------
+
+@pytest.mark.parametrize("path, what", [
+    ("../../etc/passwd", "'../../etc/passwd' is outside the suite's folder"),
+    ("prompts/../../x.txt", "is outside the suite's folder"),
+    ("/etc/passwd", "'/etc/passwd' is an absolute path"),
+    ("C:/Windows/win.ini", "is an absolute path"),
+    ("c:x.txt", "is an absolute path"),
+    ("prompts\\x.txt", "contains a backslash"),
+    ("prompts/x.txt\x00.png", "contains a NUL character"),
+    ("prompts//x.txt", "has an empty part"),
+    ("prompts/", "has an empty part"),
+    ("", "must be a relative path inside the suite's folder, got ''"),
+    (7, "must be a relative path inside the suite's folder, got 7"),
+])
+def test_file_paths_outside_the_folder_are_refused(path: Any, what: str) -> None:
+    assert path_problem(path) is not None and what in str(path_problem(path))
+    data = base()
+    data["cases"][1]["input"] = {"file": path}
+    assert referenced_files(data) == ["images/x.png"]  # the shell never reads it
+    with pytest.raises(SuiteError) as info:
+        load_suite(data, SRC, {**FILES, str(path): b"secret"})
+    assert str(info.value).startswith(f"{E}'from-file': input.file: ")
+    assert what in str(info.value) and "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize("path", ["prompts/p.txt", "./prompts/p.txt", "a b/ç.txt", "x"])
+def test_relative_paths_inside_the_folder_are_fine(path: str) -> None:
+    assert path_problem(path) is None
+
+
+def test_file_refs_name_the_case_field_and_limit() -> None:
+    refs = file_refs(base())
+    assert [(r.path, r.case, r.field, r.max_bytes) for r in refs] == [
+        ("prompts/p.txt", "case 'from-file'", "input.file", MAX_PROMPT_BYTES),
+        ("images/x.png", "case 'ocr'", "image.file", MAX_IMAGE_BYTES)]
+    assert str(refs[0].error(SRC, "gone")) == f"{E}'from-file': input.file: gone"
+
+
+def test_size_limits() -> None:
+    big_prompt = {**FILES, "prompts/p.txt": b"x" * (MAX_PROMPT_BYTES + 1)}
+    with pytest.raises(SuiteError, match=r"'prompts/p.txt' is larger than the 2 MB limit"):
+        load_suite(base(), SRC, big_prompt)
+    big_image = {**FILES, "images/x.png": PNG + b"\0" * MAX_IMAGE_BYTES}
+    with pytest.raises(SuiteError, match=r"'images/x.png' is larger than the 8 MB limit"):
+        load_suite(base(), SRC, big_image)
+    assert load_suite(base(), SRC, {**FILES, "prompts/p.txt": b"x" * MAX_PROMPT_BYTES})
+
+
+@pytest.mark.parametrize("body, seen", [
+    (b"#!/bin/sh\necho hi", "its first bytes are not an image's"),
+    (b"\xff\xd8\xff\xe0JFIF", "its bytes are JPEG"),
+    (b"GIF87a", "its bytes are GIF"),
+    (b"", "its first bytes are not an image's"),
+])
+def test_images_are_checked_by_their_magic_bytes(body: bytes, seen: str) -> None:
+    with pytest.raises(SuiteError) as info:
+        load_suite(base(), SRC, {**FILES, "images/x.png": body})
+    assert str(info.value) == (f"{E}'ocr': image.file: 'images/x.png' is not a PNG image "
+                               f"({seen})")
+
+
+@pytest.mark.parametrize("url, what", [
+    ("data:text/html;base64,PGI+", "must be a data:image/(png|jpeg|webp|gif);base64"),
+    ("data:image/png;base64,aGVsbG8gd29ybGQh", "is not a PNG image"),
+    ("data:image/png;base64,@@@@", "image is not valid base64"),
+    ("data:image/png," + "A" * 8, "must be a data:image/"),
+    ("data:image/png;base64," + "A" * (MAX_DATA_URL_CHARS + 4), "larger than the 8 MB"),
+])
+def test_resolved_images_are_checked_too(url: str, what: str) -> None:
+    obj = load_suite(base(), SRC, FILES).to_json()
+    obj["cases"][2]["image"] = url
+    del obj["sha256"]
+    with pytest.raises(SuiteError) as info:
+        suite_from_json(obj)
+    assert str(info.value).startswith("resolved suite: case 'ocr': image: ")
+    assert what in str(info.value)
+
+
+@pytest.mark.parametrize("field, value, what", [
+    ("tools", [{"type": "function", "at": datetime.date(2024, 1, 1)}],
+     "tools: $[0].at: datetime.date(2024, 1, 1) is not JSON (date)"),
+    ("tools", [{"type": "function", "x": float("nan")}], "tools: $[0].x: nan is not a finite"),
+    ("expect", {"kind": "contains", "value": "x", 1: "y"}, "expect: $: key 1 is not a string"),
+    ("expect", {"kind": "contains", "value": b"x"}, "expect: $.value: b'x' is not JSON"),
+    ("id", "a\nb", "id: contains a control character"),
+    ("id", "x" * 201, "id: longer than 200 characters"),
+    ("weight", float("inf"), "weight: must be a positive number up to 1000000, got inf"),
+    ("weight", True, "weight: must be a positive number up to 1000000, got True"),
+    ("weight", 1e7, "weight: must be a positive number up to 1000000, got 10000000.0"),
+    ("max_tokens", 10**9, "max_tokens: must be a positive integer up to 1000000"),
+    ("system", ["x"], "system: must be a string, got ['x']"),
+])
+def test_values_that_are_not_plain_json_or_absurd(field: str, value: Any, what: str) -> None:
+    data = base()
+    data["cases"][3][field] = value
+    with pytest.raises(SuiteError) as info:
+        load_suite(data, SRC, FILES)
+    assert what in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("key, value, what", [
+    ("version", {"a": 1}, "version: must be a string of up to 100 characters, got {'a': 1}"),
+    ("version", "v" * 101, ("version: must be a string of up to 100 characters, got "
+     f"'{'v' * 59}…")),
+    ("description", ["x"], "description: must be a string, got ['x']"),
+    ("name", ["x"], "name: must be a string, got ['x']"),
+    ("passThreshold", float("nan"), "passThreshold: must be a number from 0 to 1, got nan"),
+])
+def test_top_level_types(key: str, value: Any, what: str) -> None:
+    with pytest.raises(SuiteError) as info:
+        load_suite({**base(), key: value}, SRC, FILES)
+    assert str(info.value) == f"{SRC}: {what}"
+
+
+def test_empty_file_and_non_mapping_cases() -> None:
+    with pytest.raises(SuiteError, match=r": suite: the file is empty$"):
+        load_suite(None, SRC, {})
+    with pytest.raises(SuiteError, match=r": case #2: must be a mapping, got 'x'$"):
+        load_suite({**base(), "cases": [base()["cases"][0], "x"]}, SRC, FILES)
+    assert load_suite({**base(), "version": 2}, SRC, FILES).version == "2"
+
+
+def test_long_values_are_cut_in_errors() -> None:
+    data = base()
+    data["cases"][0]["input"] = {"text": "y" * 100_000}
+    with pytest.raises(SuiteError) as info:
+        load_suite(data, SRC, FILES)
+    assert len(str(info.value)) < 200
