@@ -31,6 +31,27 @@ __all__ = [
 
 DISCOVERY_ENV = "LOCALRATE_DISCOVERY"
 OPENAI_LIST_PATH = "/v1/models"  # every OpenAI-compatible server lists its models here
+PROBE_TIMEOUT_S = 1.5  # how long a list probe waits (the page and the CLI)
+LIST_KEYS = ("data", "models")  # where a list body keeps its model entries (OpenAI, Ollama)
+ID_KEYS = ("id", "name", "model")  # an entry's id: the first of these that is a non-empty string
+# What the page shows of a raw answer before Python reads it (``{ms}``, ``{status}`` and
+# ``{timeout_s}`` are filled in); "fixable" rows offer the CORS recipe.
+PROVISIONAL = {
+    "timeout": {"badge": "no answer yet", "detail": "timed out after {timeout_s} s",
+                "fixable": False},
+    "cors": {"badge": "CORS",
+             "detail": "the port answers, but its CORS settings refuse this page · {ms} ms",
+             "fixable": True},
+    "network": {"badge": "no answer", "detail": "no answer (closed port or CORS) · {ms} ms",
+                "fixable": True},
+    "status": {"badge": "HTTP {status}", "detail": "answered in {ms} ms; reading it…",
+               "fixable": False},
+    "denied": {"badge": "HTTP {status}", "detail": "answered in {ms} ms; reading it…",
+               "fixable": True},
+}
+_BADGES = {"refused": "refused", "unauthorized": "unauthorized", "timeout": "timed out",
+           "error": "error", "loading": "loading", "blocked": "blocked"}
+_FIXABLE = ("refused", "unauthorized")  # states whose row offers the CORS recipe
 
 # Read-only: copy a row before changing it.
 RUNTIMES: tuple[dict[str, Any], ...] = (
@@ -249,14 +270,14 @@ def _entries(body: str | None) -> list[dict[str, Any]] | None:
         return None
     if not isinstance(doc, dict):
         return None
-    for key in ("data", "models"):
+    for key in LIST_KEYS:
         if isinstance(doc.get(key), list):
             return [e for e in doc[key] if isinstance(e, dict)]
     return None
 
 
 def _entry_id(entry: dict[str, Any]) -> str | None:
-    for key in ("id", "name", "model"):
+    for key in ID_KEYS:
         if isinstance(entry.get(key), str) and entry[key]:
             return str(entry[key])
     return None
@@ -279,6 +300,8 @@ def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> di
     "elapsed_ms", "permission"?}``; ``permission`` is the page's Local Network Access
     permission state (prompt, denied, granted) on a public origin. States: up, refused,
     unauthorized, timeout, error, loading, blocked (no permission, so nothing was sent).
+    ``badge`` is the state's short text for the page; ``fixable`` says whether the row offers
+    the CORS recipe.
     """
     runtime, base = plan_row["runtime"], plan_row["base_url"]
     status, body, error = observation.get("status"), observation.get("body"), observation.get("error")
@@ -331,8 +354,12 @@ def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> di
             if found != runtime:
                 detail += f" · this is {_BY_NAME[found]['label']}, not {_BY_NAME[runtime]['label']}"
             runtime = found
+    count = len(models)
+    badge = f"up · {count} model{'' if count == 1 else 's'}" if state == "up" \
+        else _BADGES[state]
     return {"runtime": runtime, "base_url": base, "state": state, "detail": detail,
-            "latency_ms": round(elapsed, 1), "models": models}
+            "latency_ms": round(elapsed, 1), "models": models, "badge": badge,
+            "fixable": state in _FIXABLE}
 
 
 def metadata_plan(model_row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -419,4 +446,8 @@ def discovery_table() -> dict[str, Any]:
         "discovery_env": DISCOVERY_ENV,
         "capabilities": list(CAPABILITIES),
         "messages": {"refused": _REFUSED, "ollama_403": _OLLAMA_403},
+        "probe_timeout_s": PROBE_TIMEOUT_S,
+        "list_keys": list(LIST_KEYS),
+        "id_keys": list(ID_KEYS),
+        "provisional": PROVISIONAL,
     }

@@ -108,3 +108,33 @@ def test_custom_endpoint_is_probed_and_remembered(lr: Page, fakes: dict[str, Any
     expect(page.locator("[data-testid^=runtime-row-custom-]")).to_have_attribute(
         "data-state", "up", timeout=10_000)
     expect(lr.card("custom-model")).to_be_visible()
+
+
+def test_model_cards_show_before_python_is_ready(lr: Page, server: str) -> None:
+    """Model ids appear as soon as a probe answers (read where the evaluator's table says
+    they are); chips and picking wait for Python, which is held back here."""
+    page = lr.page
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/assets/evaluator.*.zip", hold)  # Python waits for this
+    page.goto(f"{server}/local-models")
+    card = page.locator("[data-testid=model-card][data-model-id='slow-model']")
+    expect(card).to_be_visible(timeout=5000)
+    expect(card).to_have_attribute("data-provisional", "true")
+    expect(card.locator("[data-testid=model-select]")).to_be_disabled()
+    expect(card.locator(".chip")).to_have_count(0)
+    expect(card).to_contain_text("Capabilities appear when the evaluator")
+    expect(page.locator("[data-testid=evaluator-status]")).not_to_have_attribute(
+        "data-stage", "ready")
+    screenshot(page, "cards-before-python")
+    page.wait_for_timeout(200)
+    for route in held:
+        route.continue_()
+    page.unroute("**/assets/evaluator.*.zip", hold)
+    lr.wait_ready()
+    expect(card).to_have_attribute("data-provisional", "false", timeout=10_000)
+    expect(card.locator("[data-testid=model-select]")).to_be_enabled()
+    expect(card.locator(".chip").first).to_be_visible()

@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-DISCOVERY_TIMEOUT = 1.5
+from evaluator.discovery import PROBE_TIMEOUT_S
+
 GENERIC_RUNTIME = "openai"  # --base-url without --runtime: any OpenAI-compatible server
 
 
@@ -47,7 +48,7 @@ class Target:
 
 
 async def find_targets(model_ids: list[str], runtime: str | None, base_url: str | None,
-                       env: Mapping[str, str], timeout: float = DISCOVERY_TIMEOUT
+                       env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_S
                        ) -> list[Target]:
     """Resolve each ``--model`` to a Target; raise Unreachable or BadInput.
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from evaluator.discovery import RUNTIMES
+from evaluator.discovery import PROBE_TIMEOUT_S, RUNTIMES
 from evaluator.records import COMPARISON_FORMAT
 from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT
 from server.bench import BadInput
@@ -39,7 +39,7 @@ def _load_suite(arg: str) -> Any:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-@click.option("--timeout", type=click.FloatRange(min=0.05), default=1.5, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=0.05), default=PROBE_TIMEOUT_S, show_default=True,
               help="Seconds to wait for each probe.")
 def discover(as_json: bool, timeout: float) -> None:
     """Find the LLM runtimes on this machine and their models.

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from evaluator.discovery import PROBE_TIMEOUT_S
+
 MAX_BODY = 5_000_000  # a model list bigger than this is not a model list
 MAX_HEAD = 65_536  # status line and headers
 
@@ -233,7 +235,7 @@ def _request_key(req: dict[str, Any]) -> str:
     return str(json.dumps([req["method"], req["url"], req.get("body")], sort_keys=True))
 
 
-def discover_sync(env: Mapping[str, str], timeout: float = 1.5,
+def discover_sync(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_S,
                   only: list[str] | None = None) -> dict[str, Any]:
     """Find runtimes and models: ``{"runtimes": [...], "models": [model cards]}``.
 
@@ -249,7 +251,7 @@ def discover_sync(env: Mapping[str, str], timeout: float = 1.5,
     return {"runtimes": runtimes, "models": models}
 
 
-async def discover(env: Mapping[str, str], timeout: float = 1.5,
+async def discover(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_S,
                    only: list[str] | None = None) -> dict[str, Any]:
     """``discover_sync`` for async callers (``server.bench``), off the event loop."""
     import asyncio

@@ -210,6 +210,16 @@ def write_gzip_siblings(dest: Path, log: Log) -> list[str]:
     return sorted(done)
 
 
+def page_contract() -> dict[str, Any]:
+    """What the page needs of the run contract before Python is ready, from the evaluator:
+    the record formats it writes and the settings' defaults its form shows."""
+    from evaluator.records import COMPARISON_FORMAT, RECORD_FORMAT
+    from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT
+
+    return {"formats": {"run": RECORD_FORMAT, "comparison": COMPARISON_FORMAT},
+            "settings": dict(DEFAULT_SETTINGS), "max_tokens_limit": MAX_TOKENS_LIMIT}
+
+
 def write_site(dest: Path, opts: BuildOptions, suites_dir: Path, log: Log) -> dict[str, Any]:
     """Write the whole site into `dest`; returns the manifest (without the input hash)."""
     from evaluator.discovery import discovery_table, probe_plan
@@ -239,6 +249,7 @@ def write_site(dest: Path, opts: BuildOptions, suites_dir: Path, log: Log) -> di
         "default_suite": DEFAULT_SUITE if DEFAULT_SUITE in ids else ids[0],
         "discovery": discovery_table(), "probe_plan": plan,
         "pyodide": pyodide, "evaluator_zip": evaluator_zip,
+        "contract": page_contract(),
     }
     context = {
         "base_path": base, "page_data": page_data,

@@ -171,7 +171,7 @@ class PageBench:
         snapshot alone (``restore_alone``, the floor). ``incognito`` = the same reload in
         the cold run's context (no code cache); ``unsaved`` = that reload again with the
         snapshot deleted (what the snapshot saves)."""
-        out: dict[str, Any] = {"first": [], "cold": [], "warm": [], "incognito": [],
+        out: dict[str, Any] = {"first": [], "card": [], "cold": [], "warm": [], "incognito": [],
                                "unsaved": [], "restore_alone": [], "restored": [],
                                "stages": []}
         index = self.pyodide_index()
@@ -181,6 +181,7 @@ class PageBench:
                 page = ctx.new_page()
                 cold = self.marks(page)
                 out["first"].append(cold["first"])
+                out["card"].append(cold["card"])
                 out["cold"].append(cold["ready"])
                 out["stages"] = cold["stages"]
                 page.wait_for_function(SNAPSHOT_SAVED_JS, timeout=60_000)

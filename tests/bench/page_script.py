@@ -52,6 +52,7 @@ MARKS_JS = """
   const mark = (name) => performance.getEntriesByName(name)[0]?.startTime ?? null;
   b.mark_first = mark("localrate:first-probe");
   b.mark_ready = mark("localrate:evaluator-ready");
+  b.card = mark("localrate:first-card");
   if (b.mark_first != null) b.first = b.mark_first;
   if (b.mark_ready != null) b.ready = b.mark_ready;
   return b;

@@ -6,7 +6,6 @@ import { append, byId, el, replace, report } from "./dom.mjs";
 import { call, ready } from "./evaluator.mjs";
 import { loadCustom, renderCustom } from "./custom.mjs";
 
-export const PROBE_TIMEOUT_MS = 1500;
 const METADATA_TIMEOUT_MS = 4000;
 
 let pageData = null;
@@ -54,6 +53,40 @@ function markOnce(name) {
 function label(runtime) {
   const row = (pageData.discovery?.runtimes || []).find((r) => r.name === runtime);
   return row ? row.label : runtime;
+}
+
+/** The probe timeout, from the evaluator's discovery table (baked in at build time). */
+function probeTimeoutMs() {
+  return pageData.discovery.probe_timeout_s * 1000;
+}
+
+/** Fill `{name}` fields of an evaluator text with `values`. */
+function fill(text, values) {
+  return String(text).replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all));
+}
+
+/**
+ * The model ids in a list probe's raw answer, found where the evaluator's table says they
+ * are (list_keys, id_keys), so cards show before Python is ready. Python's reading
+ * (interpret_probe, merge_metadata) replaces these cards, with their chips.
+ */
+function provisionalCards(row, o) {
+  if (!(o.status >= 200 && o.status < 300) || !o.body) return [];
+  let doc;
+  try {
+    doc = JSON.parse(o.body);
+  } catch {
+    return [];
+  }
+  const table = pageData.discovery || {};
+  const key = (table.list_keys || []).find((k) => Array.isArray(doc?.[k]));
+  if (!key) return [];
+  const ids = doc[key].map((entry) => (table.id_keys || [])
+    .map((k) => entry?.[k]).find((v) => typeof v === "string" && v));
+  return [...new Set(ids.filter(Boolean))].map((id) => ({
+    id, runtime: row.plan.runtime, base_url: row.plan.base_url, label: label(row.plan.runtime),
+    kind: "chat", capabilities: [], provisional: true,
+  }));
 }
 
 function recipe(runtime) {
@@ -118,6 +151,11 @@ async function probeRow(row, strip, gen, raw = []) {
   if (permission) observation.permission = permission;
   view.setRaw(observation);
   markOnce("localrate:first-probe");
+  const early = provisionalCards(row, observation);
+  if (early.length && !cardsByRow.has(row.key)) {
+    cardsByRow.set(row.key, early);
+    emitCards();
+  }
   try {
     await ready;
     const found = await call("interpret_probe", { plan_row: row.plan, observation });
@@ -129,6 +167,7 @@ async function probeRow(row, strip, gen, raw = []) {
     cardsByRow.set(row.key, cards);
     emitCards();
   } catch (err) {
+    if (cardsByRow.delete(row.key)) emitCards(); // no provisional cards for a row not read
     view.setError(err.message);
     report(`Discovery of ${row.plan.url}: ${err.message}`);
   }
@@ -143,7 +182,7 @@ async function probeRow(row, strip, gen, raw = []) {
  * @param {{method?: string, body?: object|null, timeoutMs?: number, tellCors?: boolean}} [opts]
  * @returns {Promise<{status: number|null, body: string|null, error: string|null, elapsed_ms: number}>}
  */
-export async function observe(url, { method = "GET", body = null, timeoutMs = PROBE_TIMEOUT_MS, tellCors = true } = {}) {
+export async function observe(url, { method = "GET", body = null, timeoutMs = probeTimeoutMs(), tellCors = true } = {}) {
   const t0 = performance.now();
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
@@ -234,20 +273,16 @@ function rowView(row) {
   return {
     root,
     setRaw(o) {
-      const ms = `${Math.round(o.elapsed_ms)} ms`;
-      if (o.error === "timeout") setState("checking", "no answer yet", `timed out after ${PROBE_TIMEOUT_MS / 1000} s`, false);
-      else if (o.error === "cors") setState("checking", "CORS", `the port answers, but its CORS settings refuse this page · ${ms}`, true);
-      else if (o.status == null) setState("checking", "no answer", `no answer (closed port or CORS) · ${ms}`, true);
-      else setState("checking", `HTTP ${o.status}`, `answered in ${ms}; reading it…`, o.status === 401 || o.status === 403);
+      // What the raw answer shows before Python reads it: the evaluator's texts.
+      const texts = pageData.discovery?.provisional || {};
+      const kind = o.error === "timeout" || o.error === "cors" ? o.error
+        : o.status == null ? "network" : (o.status === 401 || o.status === 403) ? "denied" : "status";
+      const t = texts[kind] || { badge: kind, detail: "", fixable: false };
+      const values = { ms: Math.round(o.elapsed_ms), status: o.status, timeout_s: probeTimeoutMs() / 1000 };
+      setState("checking", fill(t.badge, values), fill(t.detail, values), Boolean(t.fixable));
     },
     setState(found, o) {
-      const count = found.models.length;
-      const badges = {
-        up: `up · ${count} model${count === 1 ? "" : "s"}`, refused: "refused", unauthorized: "unauthorized",
-        timeout: "timed out", error: "error", loading: "loading", blocked: "blocked",
-      };
-      const fixable = ["refused", "unauthorized"].includes(found.state);
-      setState(found.state, badges[found.state] || found.state, found.detail, fixable, found.runtime);
+      setState(found.state, found.badge || found.state, found.detail, Boolean(found.fixable), found.runtime);
       root.dataset.answered = String(o.status != null || o.error === "cors");
     },
     setError(message) {

@@ -1,8 +1,8 @@
 // Export of run records as JSON files (the format `localrate bench --json` writes: one run
-// record, or {"format": "localrate.comparison/1", "runs": [...]}). Reading them back is
-// the evaluator's (bridge op read_records, see runs.mjs).
+// record, or a comparison {"format": <the evaluator's comparison format>, "runs": [...]}).
+// Reading them back is the evaluator's (bridge op read_records, see runs.mjs).
 
-export const COMPARISON_FORMAT = "localrate.comparison/1";
+import { pageData } from "./pagedata.mjs";
 
 /**
  * Offer `data` as a JSON download.
@@ -35,5 +35,5 @@ export function exportRecord(record) {
 /** Export several run records as one comparison. @param {object[]} records */
 export function exportComparison(records) {
   downloadJson(`localrate-comparison-${new Date().toISOString().slice(0, 19).replace(/:/g, "")}.json`,
-    { format: COMPARISON_FORMAT, runs: records });
+    { format: pageData().contract.formats.comparison, runs: records });
 }

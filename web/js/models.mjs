@@ -25,7 +25,7 @@ export function onSelectionChange(fn) {
 
 /** The selected chat model cards, in display order. */
 export function selectedCards() {
-  return cards.filter((c) => c.kind !== "embeddings" && chosen.has(cardKey(c)));
+  return cards.filter((c) => c.kind !== "embeddings" && !c.provisional && chosen.has(cardKey(c)));
 }
 
 /** Every card currently shown. */
@@ -39,6 +39,9 @@ export function allCards() {
  */
 export function setCards(next) {
   cards = next;
+  if (cards.length && !performance.getEntriesByName("localrate:first-card", "mark").length) {
+    performance.mark("localrate:first-card"); // the benchmark reads it
+  }
   const box = byId("model-cards");
   const empty = byId("models-empty");
   empty.hidden = cards.length > 0;
@@ -48,7 +51,9 @@ export function setCards(next) {
 
 function cardView(card) {
   const key = cardKey(card);
-  const rateable = card.kind !== "embeddings";
+  // A provisional card (from the raw list, before Python read it) has no chips yet and
+  // cannot be picked until the evaluator has described it.
+  const rateable = card.kind !== "embeddings" && !card.provisional;
   const id = `pick-${btoa(unescape(encodeURIComponent(key))).replace(/[^a-z0-9]/gi, "")}`;
   const box = el("input", {
     type: "checkbox", id, disabled: !rateable, checked: rateable && chosen.has(key),
@@ -67,17 +72,19 @@ function cardView(card) {
   return el("article", {
     class: `model-card${rateable ? "" : " not-rateable"}`, "data-testid": "model-card",
     "data-model-id": card.id, "data-runtime": card.runtime, "data-kind": card.kind,
+    "data-provisional": String(Boolean(card.provisional)),
   },
   el("label", { class: "model-pick", for: id }, box, el("span", { class: "model-id" }, card.id)),
   el("p", { class: "model-meta" }, `${card.label || card.runtime} · ${where}`,
     card.context_length ? ` · context ${num(card.context_length)}` : ""),
   el("ul", { class: "chips", "aria-label": "capabilities" }, ...chips),
-  rateable ? null : el("p", { class: "hint" }, "Embedding model: shown for reference, not rated by a chat suite."));
+  card.provisional ? el("p", { class: "hint" }, "Capabilities appear when the evaluator (Python) is ready.")
+    : rateable ? null : el("p", { class: "hint" }, "Embedding model: shown for reference, not rated by a chat suite."));
 }
 
 /** Select or clear every rateable card. @param {boolean} on */
 export function selectAll(on) {
   chosen.clear();
-  if (on) for (const c of cards) if (c.kind !== "embeddings") chosen.add(cardKey(c));
+  if (on) for (const c of cards) if (c.kind !== "embeddings" && !c.provisional) chosen.add(cardKey(c));
   setCards(cards);
 }
