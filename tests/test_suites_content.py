@@ -86,6 +86,18 @@ def test_suite_parses_with_unique_ids_and_all_keys(suite_id: str) -> None:
     assert suite.pass_threshold == 0.6
 
 
+@pytest.mark.parametrize("suite_id", SUITE_IDS)
+def test_suite_loads_through_the_guarded_shell_loader(suite_id: str) -> None:
+    """No aliases, nesting, paths, sizes or regexes the hostile-input guards refuse."""
+    from evaluator.suite_files import MAX_SUITE_BYTES
+    from server import suites_io
+
+    path = SUITES / suite_id / "suite.yaml"
+    assert path.stat().st_size < MAX_SUITE_BYTES // 10
+    assert suites_io.load(suite_id) == loaded_suite(suite_id)
+    assert {row["id"]: row["error"] for row in suites_io.list_suites()}[suite_id] is None
+
+
 def test_smoke_suite_is_small_and_capped() -> None:
     suite = loaded_suite("smoke")
     assert suite.version == "0.1.0"
