@@ -297,6 +297,35 @@ CHECKS: dict[str, Check] = {
 }
 
 
+def describe_expect(expect: Any) -> str:
+    """What a case expects, as a person reads it: the one place each kind's description is
+    written (the page's "Expected" block and the CLI's lines for cases that did not pass).
+    A schema is shown in full, indented, after the first line."""
+    def quoted(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    def block(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False)
+
+    kind = expect.get("kind") if isinstance(expect, dict) else None
+    if not isinstance(expect, dict) or kind not in CHECKS:
+        return block(expect)
+    if kind in ("contains", "not_contains"):
+        verb = "contains" if kind == "contains" else "does not contain"
+        any_case = " (any case)" if expect.get("case_sensitive") is False else ""
+        return f"{verb} {quoted(expect.get('value'))}{any_case}"
+    if kind == "exact":
+        return f"is exactly {quoted(expect.get('value'))}"
+    if kind == "regex":
+        return f"matches /{expect.get('pattern')}/{expect.get('flags') or ''}"
+    if kind == "json_schema":
+        return f"JSON matching the schema\n{block(expect.get('schema'))}"
+    name = expect.get("name")  # tool_call
+    if "arguments" in expect:
+        return f"calls {name} with arguments matching\n{block(expect['arguments'])}"
+    return f"calls {name}"
+
+
 def run_check(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
               ) -> Outcome:
     """Run the check ``expect`` describes. Never raises: a bad ``expect`` is a failed Outcome."""

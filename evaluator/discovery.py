@@ -354,8 +354,8 @@ def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> di
             if found != runtime:
                 detail += f" · this is {_BY_NAME[found]['label']}, not {_BY_NAME[runtime]['label']}"
             runtime = found
-    count = len(models)
-    badge = f"up · {count} model{'' if count == 1 else 's'}" if state == "up" \
+    found_n = len(models)
+    badge = f"up · {found_n} model{'' if found_n == 1 else 's'}" if state == "up" \
         else _BADGES[state]
     return {"runtime": runtime, "base_url": base, "state": state, "detail": detail,
             "latency_ms": round(elapsed, 1), "models": models, "badge": badge,

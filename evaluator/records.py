@@ -182,7 +182,7 @@ def _no_surrogates(check: _Checker, data: Any) -> None:
 CASE_FIELDS = {"ttft_ms": "num", "total_ms": "num", "tok_s": "num", "tok_in": "int",
                "tok_out": "int", "reasoning_tokens": "int", "tool_calls_dropped": "int",
                "tokens_source": "str?", "finish_reason": "str?", "output": "str",
-               "reasoning": "str", "detail": "str", "tags": "strs"}
+               "reasoning": "str", "detail": "str", "expected": "str", "tags": "strs"}
 TRANSCRIPT_FIELDS = {"url": "str", "error": "str?", "ended_ms": "num"}
 SUMMARY_FIELDS = {"passed": "int", "failed": "int", "skipped": "int", "errors": "int",
                   "total": "int"}

@@ -11,6 +11,7 @@ from evaluator.suite import Case
 
 CHAT_PATH = "/v1/chat/completions"  # appended to a runtime's base URL
 MAX_OUTPUT_BYTES = 1_000_000  # a response body past this is cut, and the case is an error
+DEFAULT_SUITE_ID = "local-model-rating"  # the suite the page offers first
 DEFAULT_SETTINGS: dict[str, Any] = {"temperature": 0, "max_tokens": 1024, "timeout_s": 120}
 MAX_TOKENS_LIMIT = 131_072  # the largest max_tokens a user may ask for
 

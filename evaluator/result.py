@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evaluator.checks import run_check
+from evaluator.checks import describe_expect, run_check
 from evaluator.suite import Case
 from evaluator.transcript import MAX_TOOL_CALLS, assemble
 
@@ -26,7 +26,8 @@ def _base(case: Case) -> dict[str, Any]:
             "tok_s": None, "tokens_source": None, "reasoning_tokens": None,
             "tool_calls": [], "output": "", "reasoning": "", "detail": "", "match": [],
             "finish_reason": None, "tags": list(case.tags), "transcript": None,
-            "tool_calls_dropped": 0, "case": case.to_json()}
+            "tool_calls_dropped": 0, "expected": describe_expect(case.expect),
+            "case": case.to_json()}
 
 
 def _dropped_note(dropped: int) -> str:

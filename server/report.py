@@ -50,7 +50,7 @@ def _table(*columns: str, right: tuple[str, ...] = ()) -> Any:
 # -- bench ---------------------------------------------------------------------------------
 
 def header_line(record: dict[str, Any]) -> str:
-    """``suite: local-model-rating@0.3.0 · model=qwen3:4b · 18 cases``."""
+    """``suite: <id>@<version> · model=<id> · <n> cases``."""
     suite, model = record["suite"], record["model"]
     return (f"suite: {suite['id']}@{suite['version']} · model={model['id']} · "
             f"{len(record['cases'])} cases")
@@ -95,6 +95,9 @@ def print_record(record: dict[str, Any], con: Any) -> None:
         if case["status"] != "pass" and case.get("detail"):
             detail = " ".join(str(case["detail"]).split())[:300]
             con.print(Text(f"  {case['id']} ({case['status']}): {detail}", style="dim"))
+            if case["status"] == "fail" and isinstance(case.get("expected"), str):
+                wanted = case["expected"].splitlines()[0][:200]
+                con.print(Text(f"    expected: {wanted}", style="dim"))
     con.print()
     for line in summary_lines(record["summary"]):
         con.print(Text(line))

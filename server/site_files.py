@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
+from evaluator.request import DEFAULT_SUITE_ID
 from server import assets
 from server.build import (
     EVALUATOR_DIR,
@@ -34,7 +35,6 @@ from server.build import (
     short_hash,
 )
 
-DEFAULT_SUITE = "local-model-rating"
 # Written with a `.gz` sibling (zip and images are compressed already).
 GZIP_SUFFIXES = frozenset({".html", ".mjs", ".js", ".css", ".json", ".wasm", ".svg", ".txt"})
 GZIP_MIN_BYTES = 1024  # below this the headers outweigh the saving
@@ -246,7 +246,7 @@ def write_site(dest: Path, opts: BuildOptions, suites_dir: Path, log: Log) -> di
     page_data = {
         "format": "localrate.page/1", "base_path": base, "origin": opts.origin,
         "page_url": f"{base}{PAGE}", "assets": urls, "suites": suites,
-        "default_suite": DEFAULT_SUITE if DEFAULT_SUITE in ids else ids[0],
+        "default_suite": DEFAULT_SUITE_ID if DEFAULT_SUITE_ID in ids else ids[0],
         "discovery": discovery_table(), "probe_plan": plan,
         "pyodide": pyodide, "evaluator_zip": evaluator_zip,
         "contract": page_contract(),

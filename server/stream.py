@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-DEFAULT_MAX_BYTES = 1_000_000
+from evaluator.request import MAX_OUTPUT_BYTES
+
 _LINE_END = re.compile(rb"\r\n|\n|\r")
 
 
@@ -100,7 +101,7 @@ def _is_sse(content_type: str | None, first: bytes) -> bool:
 
 
 async def send_case(url: str, body: dict[str, Any], timeout_s: float,
-                    max_bytes: int = DEFAULT_MAX_BYTES,
+                    max_bytes: int = MAX_OUTPUT_BYTES,
                     on_delta: Callable[[float, str], None] | None = None,
                     stall_s: float | None = None) -> dict[str, Any]:
     """POST ``body`` to ``url`` and record the transcript (shape in docs/architecture.md).

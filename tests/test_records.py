@@ -97,7 +97,7 @@ def test_the_embedded_case_is_checked_as_a_suite_case() -> None:
     bad["cases"][0]["case"]["weight"] = -1
     assert error_of(bad).startswith("run.json: cases[0].case.weight: ")
     odd = record()
-    odd["cases"][0]["case"] = {"id": "two\nlines", "input": 5}
+    odd["cases"][0]["case"] = {"id": "odd", "input": 5}
     assert error_of(odd).startswith("run.json: cases[0].case.input: ")
 
 

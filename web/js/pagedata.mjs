@@ -24,7 +24,6 @@ function readPageData() {
     ...data,
     probes: data.probes || data.probe_plan || [],
     suites: (data.suites || []).map((s) => ({ ...s, cases: s.cases ?? s.case_count })),
-    default_suite: data.default_suite || "local-model-rating",
     pyodide: {
       index_url: py.index_url,
       module_url: py.module_url || py.files?.["pyodide.mjs"]?.url || `${py.index_url}pyodide.mjs`,

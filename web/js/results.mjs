@@ -26,7 +26,7 @@ export function shownRuns() {
 /**
  * Show (or update) one run: its header, summary and whole table.
  * @param {string} id
- * @param {object} record  a run record (localrate.run/1), or a running run's view of one
+ * @param {object} record  a run record, or a running run's view of one
  *   (same fields; `summary` may be null, `cases` grows through appendResult)
  * @param {{state?: string, source?: string, onExport?: () => void,
  *   finalRecord?: () => Promise<object>, rowsShown?: boolean}} meta  `finalRecord` builds
@@ -173,25 +173,11 @@ function rowViews(runId, result) {
     detail];
 }
 
-function expectText(expect) {
-  if (!expect) return "–";
-  const q = (v) => JSON.stringify(v);
-  switch (expect.kind) {
-    case "contains":
-      return `contains ${q(expect.value)}${expect.case_sensitive === false ? " (any case)" : ""}`;
-    case "not_contains":
-      return `does not contain ${q(expect.value)}`;
-    case "exact":
-      return `is exactly ${q(expect.value)}`;
-    case "regex":
-      return `matches /${expect.pattern}/${expect.flags || ""}`;
-    case "json_schema":
-      return `JSON matching the schema\n${JSON.stringify(expect.schema, null, 2)}`;
-    case "tool_call":
-      return `calls ${expect.name}${expect.arguments ? ` with arguments matching\n${JSON.stringify(expect.arguments, null, 2)}` : ""}`;
-    default:
-      return JSON.stringify(expect, null, 2);
-  }
+/** What a case expects: the evaluator's own description (a result's `expected`); a record
+ * from before it had one shows the check itself. */
+function expectText(result, c) {
+  if (typeof result.expected === "string") return result.expected;
+  return c?.expect ? JSON.stringify(c.expect, null, 2) : "–";
 }
 
 function block(label, ...content) {
@@ -249,7 +235,7 @@ function detailView(result) {
   const parts = [];
   if (c.system) parts.push(block("System", longText(c.system, null)));
   parts.push(block("Prompt", longText(c.input ?? "–", null), c.image ? el("p", { class: "hint" }, "(with an image)") : null));
-  parts.push(block("Expected", el("pre", {}, expectText(c.expect))));
+  parts.push(block("Expected", el("pre", {}, expectText(result, c))));
   parts.push(block(result.status === "skip" ? "Skipped because" : "Evaluator's detail", el("p", { class: "eval-detail" }, result.detail || "–")));
   if (result.status !== "skip") {
     parts.push(block("Output", longText(result.output || "", "output", result.match || [])));

@@ -3,7 +3,7 @@
 //   "runs"  one entry per (batch, model): {id, batch, order, created_at, updated_at,
 //           state: "queued"|"running"|"stopped"|"done"|"abandoned"|"imported",
 //           suite_id, settings, card, started_at, record}
-//           `record` (a run record, format localrate.run/1) is written when the model's
+//           `record` (a run record) is written when the model's
 //           run ends (done or stopped), or at import; null before.
 //   "cases" the case results of a run not yet in its record, one per finished case:
 //           {run, seq, result}, key [run, seq]. Appending one is one small write; they are

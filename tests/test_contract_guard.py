@@ -1,0 +1,129 @@
+"""The run contract has one home, `evaluator/`: the shells (server/, web/) never write a
+record format name, the chat path, a run default or a check's description themselves. A
+literal copy of one fails here; a shell asks the evaluator (or reads what the build put into
+the page data) instead.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from evaluator.checks import CHECKS, describe_expect
+from evaluator.discovery import OPENAI_LIST_PATH, PROBE_TIMEOUT_S
+from evaluator.records import COMPARISON_FORMAT, RECORD_FORMAT
+from evaluator.request import CHAT_PATH, DEFAULT_SETTINGS, DEFAULT_SUITE_ID, MAX_OUTPUT_BYTES
+
+ROOT = Path(__file__).resolve().parent.parent
+SHELL_SUFFIXES = {".py", ".mjs", ".js", ".j2", ".html"}
+
+# The MLX bridge is a server that *implements* the OpenAI routes; it is not a shell of the
+# run contract, so the chat path is its own business there.
+SERVES_THE_API = ("server/bridge", "server/cli_bridge.py", "server/mlx/")
+
+
+def _format_stem(name: str) -> str:
+    return name.rsplit("/", 1)[0] + "/"  # "localrate.run/" also catches other versions
+
+
+def rules() -> list[tuple[str, re.Pattern[str], tuple[str, ...]]]:
+    """(what, pattern, path prefixes allowed to hold it)."""
+    settings = DEFAULT_SETTINGS
+    return [
+        ("the run record format", re.compile(re.escape(_format_stem(RECORD_FORMAT))), ()),
+        ("the comparison format", re.compile(re.escape(_format_stem(COMPARISON_FORMAT))), ()),
+        ("the chat path", re.compile(re.escape(CHAT_PATH)), SERVES_THE_API),
+        ("the list path", re.compile(re.escape(f'"{OPENAI_LIST_PATH}"')), SERVES_THE_API),
+        ("the default suite id", re.compile(re.escape(DEFAULT_SUITE_ID)), ()),
+        ("the max_tokens default", re.compile(
+            rf"max.?tokens.{{0,30}}\b{settings['max_tokens']}\b"
+            rf"|\b{settings['max_tokens']}\b.{{0,30}}max.?tokens", re.IGNORECASE), ()),
+        ("the timeout default", re.compile(
+            rf"timeout.{{0,30}}\b{settings['timeout_s']}(\.0)?\b"
+            rf"|\b{settings['timeout_s']}(\.0)?\b.{{0,30}}timeout", re.IGNORECASE), ()),
+        ("the probe timeout", re.compile(
+            rf"\b({re.escape(str(PROBE_TIMEOUT_S))}|{int(PROBE_TIMEOUT_S * 1000)})\b"),
+         ("web/css/",)),
+        ("the output cap", re.compile(
+            rf"(max.?bytes|output.?cap).{{0,30}}\b({MAX_OUTPUT_BYTES}|{MAX_OUTPUT_BYTES:_})\b",
+            re.IGNORECASE), ()),
+        *[(f"the description of a {kind} check", re.compile(re.escape(text)), ())
+          for kind, text in _descriptions()],
+    ]
+
+
+# Each kind's distinctive wording in describe_expect (checked below to be the evaluator's).
+DESCRIPTION_WORDS = {
+    "contains": " (any case)",
+    "not_contains": "does not contain ",
+    "regex": "matches /",
+    "exact": "is exactly ",
+    "json_schema": "JSON matching the schema",
+    "tool_call": "with arguments matching",
+}
+CHECK_EXAMPLES = {
+    "contains": {"kind": "contains", "value": "X", "case_sensitive": False},
+    "not_contains": {"kind": "not_contains", "value": "X"},
+    "regex": {"kind": "regex", "pattern": "x"},
+    "exact": {"kind": "exact", "value": "X"},
+    "json_schema": {"kind": "json_schema", "schema": {"type": "object"}},
+    "tool_call": {"kind": "tool_call", "name": "f", "arguments": {"type": "object"}},
+}
+
+
+def _descriptions() -> list[tuple[str, str]]:
+    return list(DESCRIPTION_WORDS.items())
+
+
+def violations(rel: str, text: str) -> list[str]:
+    """Every rule a shell file's text breaks, as ``file:line: what``."""
+    found = []
+    for what, pattern, allowed in rules():
+        if rel.startswith(allowed) if allowed else False:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if pattern.search(line):
+                found.append(f"{rel}:{number}: {what} written out: {line.strip()[:90]}")
+    return found
+
+
+def shell_files() -> list[Path]:
+    return sorted(p for folder in ("server", "web") for p in (ROOT / folder).rglob("*")
+                  if p.is_file() and p.suffix in SHELL_SUFFIXES)
+
+
+def test_every_check_kind_has_its_words() -> None:
+    assert set(CHECK_EXAMPLES) == set(DESCRIPTION_WORDS) == set(CHECKS)
+    for kind, words in DESCRIPTION_WORDS.items():
+        assert words in describe_expect(CHECK_EXAMPLES[kind]), kind
+
+
+def test_no_shell_writes_the_contract_out() -> None:
+    found = [v for path in shell_files()
+             for v in violations(str(path.relative_to(ROOT)), path.read_text("utf-8"))]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("line", [
+    'const FORMAT = "localrate.run/1";',
+    'return {"format": "localrate.comparison/2"}',
+    'fetch(base + "/v1/chat/completions")',
+    "max_tokens: 1024,",
+    'value="1024" id="max-tokens"',
+    "timeout_s: 120,",
+    '@click.option("--timeout", default=120.0)',
+    "const PROBE_TIMEOUT_MS = 1500;",
+    "OUTPUT_CAP = 1_000_000",
+    "pageData.default_suite || 'local-model-rating'",
+    'return `is exactly ${q(expect.value)}`;',
+    'case "regex": return `matches /${expect.pattern}/`;',
+])
+def test_the_guard_can_fail(line: str) -> None:
+    assert violations("web/js/example.mjs", line)
+
+
+def test_the_guard_lets_the_mlx_bridge_serve_the_api() -> None:
+    assert not violations("server/bridge.py", 'Route("/v1/chat/completions", chat)')
+    assert violations("server/bench.py", 'Route("/v1/chat/completions", chat)')
