@@ -4,39 +4,59 @@ Routes: `GET /v1/models`, `GET /health`, `POST /v1/chat/completions` (streaming 
 Security defaults (see `make_app`):
 
 * meant to bind 127.0.0.1 (the CLI's default);
+* a request whose Host header is not a loopback name gets 403 (DNS rebinding);
+* a request from a foreign web page does no work: an Origin not on the allowlist, or a
+  browser's cross-site request without one, gets 403; a POST that is not
+  `application/json` gets 415 (server/bridge_guard.py);
 * CORS allowlist: the page's own origins (`http://127.0.0.1:<page port>`,
   `http://localhost:<page port>`) plus the configured ones; never `*` unless configured;
-  a foreign Origin gets no `Access-Control-Allow-Origin` header;
-* a request whose Host header is not a loopback name or address gets 403 (DNS rebinding);
-* bodies over `max_body` bytes get 413;
-* errors are JSON: 400 bad body, 404 unknown model or path, 413, 503 busy/loading.
+* bodies over `max_body` bytes get 413, bodies nested deeper than 100 levels or not sent
+  within `body_timeout_s` get 400 / 408; a prompt that does not fit the model's context
+  with its max_tokens gets 413 (server/bridge_parse.py);
+* one generation at a time, `max_waiting` more may wait, then 503 with Retry-After; a
+  client that leaves (waiting, in prefill or decoding) frees its place at once;
+* errors are JSON whose `type` follows the status: 400 bad body, 403, 404 unknown model
+  or path, 405, 408, 413, 415, 503 busy/loading.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from server.bridge_chat import BridgeError, ChatRequest, Reply, parse_chat
+from evaluator import safejson
+from server.bridge_chat import BridgeError, ChatRequest, Reply
 from server.bridge_gen import Generator
-from server.bridge_worker import Worker, client_gone, run_generation
+from server.bridge_guard import (
+    ForeignPageMiddleware,
+    LoopbackHostMiddleware,
+    error_response,
+    is_loopback_host,
+)
+from server.bridge_parse import parse_chat
+from server.bridge_turns import Departure, Worker
+from server.bridge_worker import run_generation
+
+__all__ = ["is_loopback_host", "make_app", "make_mlx_app", "page_origins"]
+log = logging.getLogger("localrate.bridge")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
 DEFAULT_PAGE_PORT = 8765
 MAX_BODY = 4 * 1024 * 1024
+BODY_TIMEOUT_S = 30.0
 OWNED_BY = "localrate-mlx"
 
 
@@ -45,62 +65,33 @@ def page_origins(page_port: int) -> list[str]:
     return [f"http://127.0.0.1:{page_port}", f"http://localhost:{page_port}"]
 
 
-def is_loopback_host(host_header: str | None, extra: Iterable[str] = ()) -> bool:
-    """True for `localhost`, `127.x.y.z`, `[::1]` (any port), or a name in `extra`."""
-    if not host_header:
-        return False
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        host = host[1:].split("]", 1)[0]
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    if host in ("localhost", *(h.lower() for h in extra)):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def error_response(exc: BridgeError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
-
-
-class LoopbackHostMiddleware:
-    """Refuse (403 JSON) any request whose Host header is not a loopback name."""
-
-    def __init__(self, app: ASGIApp, extra_hosts: Iterable[str] = ()) -> None:
-        self.app, self.extra_hosts = app, tuple(extra_hosts)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope.get("headers") or [])
-            host = headers.get(b"host", b"").decode("latin-1")
-            if not is_loopback_host(host, self.extra_hosts):
-                exc = BridgeError(
-                    403,
-                    f"Host header {host!r} is not a loopback name; the bridge "
-                    "answers only localhost, 127.0.0.1 and [::1] "
-                    "(DNS rebinding guard)",
-                )
-                await error_response(exc)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-async def read_json(request: Request, limit: int) -> Any:
-    """The request body parsed as JSON; 413 past `limit` bytes, 400 when not JSON."""
+async def read_json(request: Request, limit: int, timeout_s: float = BODY_TIMEOUT_S) -> Any:
+    """The request body parsed as JSON: 413 past `limit` bytes, 408 when it does not
+    arrive within `timeout_s`, 400 when it is not JSON or nests too deep."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BridgeError(413, f"request body of {declared} bytes is over the {limit}-byte limit")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BridgeError(413, f"request body is over the {limit}-byte limit")
-        chunks.append(chunk)
+    chunks: list[bytes] = []
+    size = 0
+
+    async def read() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BridgeError(413, f"request body is over the {limit}-byte limit")
+            chunks.append(chunk)
+
     try:
-        return json.loads(b"".join(chunks))
+        await asyncio.wait_for(read(), timeout_s)
+    except TimeoutError:
+        raise BridgeError(
+            408, f"request body not received within {timeout_s:g} s ({size} bytes came)"
+        ) from None
+    try:
+        return safejson.loads(b"".join(chunks))
+    except safejson.DeepJSONError as exc:
+        raise BridgeError(400, f"request body: {exc}") from None
     except ValueError as exc:
         raise BridgeError(400, f"request body is not valid JSON: {exc}") from None
 
@@ -114,7 +105,8 @@ class ChatResponse(Response):
     """Runs one admitted chat request when Starlette sends the response.
 
     Owning the ASGI call means the queue place is always given back (in `finally`), and
-    `receive` can be watched for a disconnect between tokens.
+    `receive` is watched for a disconnect the whole time: while waiting for the turn (the
+    place is given up), during prefill and between tokens (generation stops).
     """
 
     def __init__(self, worker: Worker, gen: Generator, req: ChatRequest) -> None:
@@ -122,18 +114,34 @@ class ChatResponse(Response):
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        departure = Departure(receive)
         try:
-            async with self.worker.turn:
-                if await client_gone(receive):
-                    return
-                if self.req.stream:
-                    await self._stream(receive, send)
-                else:
-                    await self._complete(scope, receive, send)
+            if not await self.worker.wait_turn(departure.left):
+                log.info("bridge: client left while waiting for its turn")
+                return
+            try:
+                events = run_generation(self.worker, self.gen, self.req, departure.left)
+                async with aclosing(events):
+                    if self.req.stream:
+                        await self._stream(events, scope, receive, send)
+                    else:
+                        await self._complete(events, scope, receive, send)
+            finally:
+                self.worker.turn.release()
         finally:
+            departure.close()
             self.worker.leave()
 
-    async def _stream(self, receive: Receive, send: Send) -> None:
+    async def _stream(
+        self, events: AsyncIterator[tuple[str, Any]], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        try:
+            first = await anext(events)
+        except BridgeError as exc:  # the prompt does not fit, or its template refused it
+            await error_response(exc)(scope, receive, send)
+            return
+        if first[0] == "gone":
+            return
         headers = [
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-cache"),
@@ -144,44 +152,53 @@ class ChatResponse(Response):
         await send(
             {"type": "http.response.body", "body": _sse(reply.first_chunk()), "more_body": True}
         )
-        events = run_generation(self.worker, self.gen, self.req, receive)
+        error: BridgeError | None = BridgeError(503, "the bridge is shutting down")
         try:
-            async with aclosing(events):
-                async for kind, value in events:
-                    if kind == "gone":
-                        return
-                    if kind == "end":
-                        finish, prompt, completion = value
-                        body = _sse(reply.last_chunk(finish))
-                        if self.req.include_usage:
-                            body += _sse(reply.usage_chunk(prompt, completion))
-                    else:
-                        body = _sse(reply.add(kind, value))
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
+            async for kind, value in events:
+                if kind == "gone":
+                    return
+                if kind == "end":
+                    error = None
+                    finish, prompt, completion = value
+                    body = _sse(reply.last_chunk(finish))
+                    if self.req.include_usage:
+                        body += _sse(reply.usage_chunk(prompt, completion))
+                else:
+                    body = _sse(reply.add(kind, value))
+                await send({"type": "http.response.body", "body": body, "more_body": True})
         except OSError:
             return  # the client went away mid-send
         except Exception as exc:  # noqa: BLE001 - after the headers: report in the stream
+            log.error("bridge: generation failed: %s: %s", type(exc).__name__, exc)
             error = BridgeError(500, f"generation failed: {type(exc).__name__}: {exc}")
+        if error is not None:
             await send(
                 {"type": "http.response.body", "body": _sse(error.body()), "more_body": True}
             )
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
-    async def _complete(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _complete(
+        self, events: AsyncIterator[tuple[str, Any]], scope: Scope, receive: Receive, send: Send
+    ) -> None:
         reply = Reply(self.gen.info.id)
-        events = run_generation(self.worker, self.gen, self.req, receive)
+        response: Response | None = None
         try:
-            async with aclosing(events):
-                async for kind, value in events:
-                    if kind == "gone":
-                        return
-                    if kind == "end":
-                        response: Response = JSONResponse(reply.completion(*value))
-                    else:
-                        reply.add(kind, value)
+            async for kind, value in events:
+                if kind == "gone":
+                    return
+                if kind == "end":
+                    response = JSONResponse(reply.completion(*value))
+                elif kind != "prompt":
+                    reply.add(kind, value)
+        except BridgeError as exc:
+            response = error_response(exc)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a 500 JSON body
-            error = BridgeError(500, f"generation failed: {type(exc).__name__}: {exc}")
-            response = error_response(error)
+            log.error("bridge: generation failed: %s: %s", type(exc).__name__, exc)
+            response = error_response(
+                BridgeError(500, f"generation failed: {type(exc).__name__}: {exc}")
+            )
+        if response is None:  # stopped without an end: the bridge is shutting down
+            response = error_response(BridgeError(503, "the bridge is shutting down"))
         await response(scope, receive, send)
 
 
@@ -196,7 +213,8 @@ def make_app(
     max_waiting: int = 4,
 ) -> Starlette:
     """The bridge app, serving `generator`, or the one `load()` returns (called once, on
-    the worker thread, at startup; `/health` says 503 "loading" until then)."""
+    the model thread, at startup; `/health` says 503 "loading" until then). The lifespan's
+    end (and `app.state.worker.shutdown()`) stops any running generation."""
     worker = Worker(generator, load, max_waiting=max_waiting)
 
     async def models(request: Request) -> Response:
@@ -215,26 +233,34 @@ def make_app(
 
     async def health(request: Request) -> Response:
         if worker.generator is not None:
-            return JSONResponse({"status": "ok", "model": worker.generator.info.id})
+            return JSONResponse(
+                {"status": "ok", "model": worker.generator.info.id,
+                 "generations": worker.generations}
+            )
         if worker.load_error is not None:
             return JSONResponse({"status": "error", "error": worker.load_error}, status_code=500)
         return JSONResponse({"status": "loading"}, status_code=503)
 
     async def chat(request: Request) -> Response:
         gen = worker.ready()
-        req = parse_chat(await read_json(request, max_body), gen.info)
+        try:
+            body = await read_json(request, max_body)
+        except ClientDisconnect:
+            log.info("bridge: the client left during the upload")
+            return error_response(BridgeError(400, "the client left during the upload"))
+        req = parse_chat(body, gen.info)
         worker.admit()
         return ChatResponse(worker, gen, req)
 
     async def on_error(request: Request, exc: Exception) -> Response:
         return error_response(exc if isinstance(exc, BridgeError) else BridgeError(500, str(exc)))
 
-    async def not_found(request: Request, exc: Exception) -> Response:
+    async def no_route(request: Request, exc: Exception) -> Response:
+        status = int(getattr(exc, "status_code", 404))
+        what = "method not allowed here" if status == 405 else "no such route"
+        headers = dict(getattr(exc, "headers", None) or {})  # 405 names the Allow-ed ones
         return error_response(
-            BridgeError(
-                getattr(exc, "status_code", 404),
-                f"{request.method} {request.url.path}: no such route",
-            )
+            BridgeError(status, f"{request.method} {request.url.path}: {what}", headers)
         )
 
     @asynccontextmanager
@@ -253,6 +279,7 @@ def make_app(
         ],
         middleware=[
             Middleware(LoopbackHostMiddleware, extra_hosts=tuple(allow_hosts)),
+            Middleware(ForeignPageMiddleware, allow_origins=origins),
             Middleware(
                 CORSMiddleware,
                 allow_origins=origins,
@@ -261,7 +288,7 @@ def make_app(
                 max_age=600,
             ),
         ],
-        exception_handlers={BridgeError: on_error, 404: not_found, 405: not_found},
+        exception_handlers={BridgeError: on_error, 404: no_route, 405: no_route},
         lifespan=lifespan,
     )
     app.state.worker = worker

@@ -1,12 +1,11 @@
-"""One generation at a time: the bridge's worker thread, its queue, and the token loop.
+"""The bridge's token loop: one request's run on the model thread, events back to HTTP.
 
-mlx-lm generation is not re-entrant, so every call into the model runs on one thread
-(a single-worker executor) and requests take turns behind an `asyncio.Lock`. At most
-`max_waiting` requests wait for their turn; one more gets 503 with Retry-After.
-`run_generation()` runs the whole token loop (`generate()`) on that thread, so the model
-never waits for the event loop: events come back through an `asyncio.Queue`, and a
-client that goes away sets a stop flag the loop checks between tokens. The model's
-iterator is always closed, on the worker thread, which stops generation.
+`run_generation()` runs one request on the model thread (server/bridge_turns.py): the chat
+template (the prompt's token count is checked against the context: `fit_to_context`), then
+the token loop (`generate()`), so the model never waits for the event loop. Events come
+back through an `asyncio.Queue`. A client that goes away, or `Worker.shutdown()`, sets a
+stop flag that the prefill looks at between chunks and the token loop between tokens; the
+model's iterator is always closed, on the model thread.
 """
 
 from __future__ import annotations
@@ -16,94 +15,16 @@ import json
 import logging
 import threading
 from collections.abc import AsyncGenerator, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
-
-import anyio
-from starlette.types import Receive
+from typing import Any
 
 from server.bridge_chat import BridgeError, ChatRequest
-from server.bridge_gen import Generator
+from server.bridge_gen import Generator, GenParams
+from server.bridge_parse import fit_to_context
 from server.bridge_text import OutputSplitter
+from server.bridge_turns import Departure, Worker
 
+__all__ = ["Departure", "Worker", "generate", "run_generation"]
 log = logging.getLogger("localrate.bridge")
-T = TypeVar("T")
-
-
-class Worker:
-    """Owns the model's thread, the turn lock and the count of admitted requests."""
-
-    def __init__(
-        self,
-        generator: Generator | None,
-        load: Callable[[], Generator] | None,
-        max_waiting: int = 4,
-        retry_after_s: int = 5,
-    ) -> None:
-        if generator is None and load is None:
-            raise ValueError("Worker: give a generator or a load function")
-        self.generator, self._load = generator, load
-        self.load_error: str | None = None
-        self.max_waiting, self.retry_after_s = max_waiting, retry_after_s
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localrate-mlx")
-        self._admitted = 0
-        self._lock: asyncio.Lock | None = None
-
-    async def start(self) -> None:
-        """Load the model on the worker thread (when given a load function)."""
-        if self.generator is not None or self._load is None:
-            return
-        try:
-            self.generator = await self.call(self._load)
-            log.info("bridge: serving %s", self.generator.info.id)
-        except Exception as exc:  # noqa: BLE001 - shown by /health and every request
-            self.load_error = f"{type(exc).__name__}: {exc}"
-            log.error("bridge: the model failed to load: %s", self.load_error)
-
-    def ready(self) -> Generator:
-        """The loaded generator, or a 503/500 BridgeError saying why not."""
-        if self.generator is not None:
-            return self.generator
-        if self.load_error is not None:
-            raise BridgeError(500, f"the model failed to load: {self.load_error}")
-        raise BridgeError(
-            503, "the model is still loading", {"Retry-After": str(self.retry_after_s)}
-        )
-
-    def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Start `fn(*args)` on the worker thread (now); await the result to get its value."""
-        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    def admit(self) -> None:
-        """Take a place in the queue, or raise 503 when it is full."""
-        if self._admitted >= 1 + self.max_waiting:
-            raise BridgeError(
-                503,
-                f"the bridge is busy ({self._admitted} requests running or waiting); retry later",
-                {"Retry-After": str(self.retry_after_s)},
-            )
-        self._admitted += 1
-
-    def leave(self) -> None:
-        self._admitted -= 1
-
-    @property
-    def turn(self) -> asyncio.Lock:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        return self._lock
-
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-async def client_gone(receive: Receive) -> bool:
-    """True when the client has disconnected (a non-blocking look at `receive`)."""
-    message: dict[str, Any] = {}
-    with anyio.CancelScope() as scope:
-        scope.cancel()
-        message = dict(await receive())
-    return message.get("type") == "http.disconnect"
 
 
 def _tool_events(
@@ -118,12 +39,13 @@ def _tool_events(
         return [("content", f"{start}{text}{end}")]
     events: list[tuple[str, Any]] = []
     for call in calls:
-        args = call.get("arguments", {})
+        args = call.get("arguments", {}) if isinstance(call, dict) else {}
+        name = call.get("name", "") if isinstance(call, dict) else ""
         events.append(
             (
                 "tool",
                 {
-                    "name": str(call.get("name", "")),
+                    "name": str(name),
                     "arguments": args
                     if isinstance(args, str)
                     else json.dumps(args, ensure_ascii=False),
@@ -136,10 +58,12 @@ def _tool_events(
 def generate(
     gen: Generator,
     req: ChatRequest,
+    prompt: list[int],
+    params: GenParams,
     emit: Callable[[tuple[str, Any]], None],
     stop: threading.Event,
 ) -> None:
-    """The token loop, run on the worker thread: `emit()` each event of `run_generation`
+    """The token loop, run on the model thread: `emit()` each event of `run_generation`
     (but "gone"), return early once `stop` is set, and always close the model's iterator."""
     splitter = OutputSplitter(gen.info.think, gen.info.tool, req.stop)
     made_call = False
@@ -152,18 +76,20 @@ def generate(
                 made_call = made_call or item[0] == "tool"
                 emit(item)
 
-    iterator = gen.stream(req.messages, req.tools, req.params)
-    prompt = completion = 0
+    iterator = gen.stream(prompt, params, stop)
+    completion = 0
     finish = "stop"
     try:
         for piece in iterator:
-            prompt, completion = piece.prompt_tokens, piece.completion_tokens
+            completion = piece.completion_tokens
             finish = piece.finish_reason or finish
             emit_all(splitter.feed(piece.text))
             if piece.finish_reason is not None or splitter.stopped:
                 break
             if stop.is_set():
                 return
+        if stop.is_set():
+            return
         emit_all(splitter.finish())
     finally:
         close = getattr(iterator, "close", None)
@@ -173,40 +99,67 @@ def generate(
         finish = "stop"
     if made_call and finish == "stop":
         finish = "tool_calls"
-    emit(("end", (finish, prompt, completion)))
+    emit(("end", (finish, len(prompt), completion)))
+
+
+def _encode(gen: Generator, req: ChatRequest) -> tuple[list[int], GenParams]:
+    """The prompt's tokens and the request's settings fitted to the context (413)."""
+    try:
+        prompt = gen.encode(req.messages, req.tools)
+    except Exception as exc:  # noqa: BLE001 - chat templates raise on messages they refuse
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise BridgeError(
+            400, f"messages: the model's chat template refused them ({type(exc).__name__}: "
+            f"{first[:200]})"
+        ) from None
+    return prompt, fit_to_context(len(prompt), req, gen.info)
 
 
 async def run_generation(
-    worker: Worker, gen: Generator, req: ChatRequest, receive: Receive
+    worker: Worker, gen: Generator, req: ChatRequest, left: asyncio.Event
 ) -> AsyncGenerator[tuple[str, Any], None]:
-    """Yield `("content"|"reasoning", text)`, `("tool", {"name","arguments"})`, then
-    `("end", (finish_reason, prompt_tokens, completion_tokens))`, or `("gone", None)`
-    when the client disconnected. Call while holding `worker.turn`, and close it
-    (`contextlib.aclosing`): closing early stops generation.
-
-    The whole token loop (`generate`) runs on the worker thread, so the model never
-    waits for the event loop; its events come back through an `asyncio.Queue`."""
+    """Yield `("prompt", token_count)` once the prompt fits, then `("content"|"reasoning",
+    text)`, `("tool", {"name","arguments"})`, then `("end", (finish_reason, prompt_tokens,
+    completion_tokens))`; or `("gone", None)` as soon as `left` is set. A prompt over the
+    context raises BridgeError(413) before the first event. Call while holding the turn,
+    and close it (`contextlib.aclosing`): closing early stops generation."""
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
-    stop = threading.Event()
+    stop = worker.stop_flag()
 
     def emit(event: tuple[str, Any] | None) -> None:
-        loop.call_soon_threadsafe(events.put_nowait, event)
+        try:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+        except RuntimeError:
+            stop.set()  # the event loop is gone
 
     def job() -> None:
         try:
-            generate(gen, req, emit, stop)
+            if stop.is_set():
+                return
+            worker.generations += 1
+            prompt, params = _encode(gen, req)
+            emit(("prompt", len(prompt)))
+            generate(gen, req, prompt, params, emit, stop)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the event loop
+            emit(("error", exc))
         finally:
             emit(None)
 
-    done = worker.call(job)
+    watch = asyncio.ensure_future(left.wait())
+    watch.add_done_callback(lambda w: w.cancelled() or events.put_nowait(("gone", None)))
+    worker.call(job)
     try:
         while (event := await events.get()) is not None:
-            yield event
-            if event[0] != "end" and await client_gone(receive):
+            if event[0] == "gone":
+                stop.set()
                 log.info("bridge: client disconnected, generation stopped")
-                yield ("gone", None)
+                yield event
                 return
-        await done  # raises what the token loop raised
+            if event[0] == "error":
+                raise event[1]
+            yield event
     finally:
         stop.set()
+        watch.cancel()
+        worker.drop_flag(stop)

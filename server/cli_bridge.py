@@ -76,11 +76,17 @@ def bridge(
 
     Serves GET /v1/models, GET /health and POST /v1/chat/completions on
     http://127.0.0.1:8081 by default. Only the page's own origins and --allow-origin
-    origins get CORS headers; requests whose Host is not a loopback name are refused.
+    origins may use it from a browser; requests from other web pages, POSTs that are not
+    application/json and requests whose Host is not a loopback name are refused. Ctrl-C
+    stops it, and any generation, at once.
     """
+    import logging
     import os
 
+    from server import serving
+
     os.environ["HF_HUB_OFFLINE"] = "1"
+    cap = serving.prepare(servers=1)  # before mlx-lm is imported; it is then kept
     from server.demo_model import DEMO_MODEL_ID, mlx_unavailable_reason
 
     reason = mlx_unavailable_reason()
@@ -95,8 +101,6 @@ def bridge(
     if extra_hosts:
         click.echo(f"warning: binding {host}: the model is reachable from your network", err=True)
 
-    import uvicorn
-
     from server.bridge import make_mlx_app
 
     app = make_mlx_app(
@@ -108,7 +112,9 @@ def bridge(
         max_waiting=max_waiting,
     )
     click.echo(f"MLX bridge: {model} on http://{host}:{port}/v1 (loading the model...)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    server = serving.server(app, host, port, cap=cap, log_level="info")
+    serving.quiet_logs(logging.INFO)
+    serving.run([server], on_stop=[app.state.worker.shutdown])
 
 
 @click.command("demo-model")

@@ -68,25 +68,24 @@ def serve(host: str, port: int, no_bridge: bool, bridge_port: int, rebuild: bool
     the MLX bridge runs beside it on 127.0.0.1:8081 with the demo model (prepared in the
     cache on first start); --no-bridge turns it off. Stop with Ctrl-C.
     """
-    import asyncio
+    import logging
 
-    import uvicorn
-
+    from server import serving
     from server.app import bridge_app_if_available, create_app
 
+    cap = serving.prepare(servers=2)  # before mlx-lm is imported; it is then kept
     site = cache_dir() / "site"
     _build(BuildOptions(out=site, pyodide=pyodide_mode, force=rebuild))
     bridge_app, line = bridge_app_if_available(no_bridge, "127.0.0.1", bridge_port, port)
     click.echo(line)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"localrate: serving http://{shown}:{port}/local-models (Ctrl-C stops)")
-    servers = [uvicorn.Server(uvicorn.Config(create_app(site), host=host, port=port,
-                                             log_level="warning"))]
+    servers = [serving.server(create_app(site), host, port, cap=cap, log_level="warning")]
+    stops = []
     if bridge_app is not None:
-        servers.append(uvicorn.Server(uvicorn.Config(bridge_app, host="127.0.0.1",
-                                                     port=bridge_port, log_level="warning")))
-
-    async def run_all() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
-
-    asyncio.run(run_all())
+        servers.append(
+            serving.server(bridge_app, "127.0.0.1", bridge_port, cap=cap, log_level="warning")
+        )
+        stops.append(bridge_app.state.worker.shutdown)
+    serving.quiet_logs(logging.WARNING)
+    serving.run(servers, on_stop=stops)

@@ -86,12 +86,25 @@ def sha256_file(path: Path) -> str:
 
 
 def mlx_unavailable_reason() -> str | None:
-    """None when mlx and mlx-lm import, else one line saying why not."""
+    """None when mlx and mlx-lm import, else one line saying why not.
+
+    mlx-lm is imported without letting it lower the open-file limit (server/fdlimit.py),
+    so a low hard limit is no reason to fail. Only a missing package asks for an install;
+    any other failure is named as it is."""
+    from server.fdlimit import import_guarded, import_mlx_lm
+
     try:
-        import mlx.core  # noqa: F401
-        import mlx_lm  # noqa: F401
-    except Exception as exc:  # noqa: BLE001 - ImportError, or a broken native library
-        return f"MLX is not available here ({type(exc).__name__}: {exc}); install 'mlx[cpu]' mlx-lm"
+        import_guarded("mlx.core")
+    except ImportError as exc:
+        return f"MLX is not available here ({exc}); install 'mlx[cpu]' mlx-lm"
+    except Exception as exc:  # noqa: BLE001 - a broken native library
+        return f"mlx is installed but does not load ({type(exc).__name__}: {exc})"
+    try:
+        import_mlx_lm()
+    except ImportError as exc:
+        return f"mlx-lm is not available here ({exc}); install mlx-lm"
+    except Exception as exc:  # noqa: BLE001 - mlx-lm failed while importing
+        return f"mlx-lm is installed but does not load ({type(exc).__name__}: {exc})"
     return None
 
 

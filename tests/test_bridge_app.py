@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,84 +13,18 @@ from starlette.testclient import TestClient
 
 from server.bridge import is_loopback_host, make_app
 from server.bridge_chat import ChatRequest
-from server.bridge_gen import GenParams, ModelInfo, Piece, capabilities_for
+from server.bridge_gen import GenParams
 from server.bridge_text import OutputSplitter
 from server.bridge_worker import generate
+from tests.bridge_fake import BASE, CHAT, FakeGenerator, ask, sse
 
-BASE = "http://127.0.0.1:8081"
-CHAT = "/v1/chat/completions"
 THINK = ("<think>", "</think>")
 TOOL = ("<tool_call>", "</tool_call>")
-
-
-class FakeGenerator:
-    """Yields fixed pieces (`delay` seconds apart, like a model); records calls, whether
-    its iterator was closed, and on which thread."""
-
-    def __init__(
-        self,
-        pieces: list[str],
-        think: tuple[str, str] | None = None,
-        tool: tuple[str, str] | None = None,
-        gate: threading.Event | None = None,
-        delay: float = 0.0,
-    ) -> None:
-        self.info = ModelInfo(
-            "fake-model",
-            capabilities_for(tool is not None, think is not None, 8192),
-            8192,
-            think,
-            tool,
-        )
-        self.pieces, self.gate, self.delay = pieces, gate, delay
-        self.calls: list[tuple[Any, Any, GenParams]] = []
-        self.started = threading.Event()
-        self.closed = threading.Event()
-        self.closed_on = ""
-        self.yielded = 0
-
-    def stream(self, messages: Any, tools: Any, params: GenParams) -> Iterator[Piece]:
-        self.calls.append((messages, tools, params))
-
-        def run() -> Iterator[Piece]:
-            try:
-                for i, text in enumerate(self.pieces, start=1):
-                    self.started.set()
-                    if self.gate is not None:
-                        self.gate.wait(10)
-                    time.sleep(self.delay)
-                    self.yielded = i
-                    last = i == len(self.pieces)
-                    finish = "stop" if last else ("length" if i == params.max_tokens else None)
-                    yield Piece(text, 7, i, finish)
-                    if finish:
-                        return
-            finally:
-                self.closed_on = threading.current_thread().name
-                self.closed.set()
-
-        return run()
-
-    def parse_tool_call(self, text: str, tools: Any) -> list[dict[str, Any]]:
-        return [json.loads(text)]
+JSON = {"content-type": "application/json"}
 
 
 def client(gen: FakeGenerator, **options: Any) -> TestClient:
     return TestClient(make_app(gen, **options), base_url=BASE)
-
-
-def ask(**extra: Any) -> dict[str, Any]:
-    return {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}], **extra}
-
-
-def sse(text: str) -> list[Any]:
-    """The data payloads of an SSE body, JSON-decoded except [DONE]."""
-    out: list[Any] = []
-    for block in text.split("\n\n"):
-        if block.startswith("data: "):
-            data = block[6:]
-            out.append(data if data == "[DONE]" else json.loads(data))
-    return out
 
 
 def test_models_lists_only_the_served_model_with_metadata() -> None:
@@ -108,6 +40,7 @@ def test_health_ok() -> None:
     assert client(FakeGenerator(["x"])).get("/health").json() == {
         "status": "ok",
         "model": "fake-model",
+        "generations": 0,
     }
 
 
@@ -168,7 +101,7 @@ def test_tool_calls_streamed_whole_with_finish_reason() -> None:
     assert calls[0]["index"] == 0 and calls[0]["id"].startswith("call_")
     assert calls[0]["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
     assert events[-1]["choices"][0]["finish_reason"] == "tool_calls"
-    assert gen.calls[0][1] == tools
+    assert gen.encoded[0][1] == tools
 
 
 def test_tools_refused_when_the_template_has_no_tool_support() -> None:
@@ -191,7 +124,7 @@ def test_params_reach_the_generator() -> None:
     body = (
         client(gen).post(CHAT, json=ask(max_tokens=2, temperature=0.7, seed=42, top_p=0.9)).json()
     )
-    assert gen.calls[0][2] == GenParams(max_tokens=2, temperature=0.7, top_p=0.9, seed=42)
+    assert gen.calls[0][1] == GenParams(max_tokens=2, temperature=0.7, top_p=0.9, seed=42)
     assert body["choices"][0]["finish_reason"] == "length"
     assert body["choices"][0]["message"]["content"] == "ab"
 
@@ -215,7 +148,7 @@ def test_params_reach_the_generator() -> None:
     ],
 )
 def test_json_errors(body: bytes, status: int, needle: str) -> None:
-    response = client(FakeGenerator(["x"])).post(CHAT, content=body)
+    response = client(FakeGenerator(["x"])).post(CHAT, content=body, headers=JSON)
     assert response.status_code == status
     assert needle in response.json()["error"]["message"]
 
@@ -360,7 +293,7 @@ def test_token_loop_stops_between_tokens_when_told() -> None:
         if len(events) == 3:
             stop.set()  # what run_generation does when the client goes away
 
-    generate(gen, req, emit, stop)
+    generate(gen, req, [1] * 7, req.params, emit, stop)
     assert [e[1] for e in events] == ["w0 ", "w1 ", "w2 "]  # and no "end"
     assert gen.yielded == 3 and gen.closed.is_set()
 
