@@ -71,7 +71,9 @@ class Generator(Protocol):
         """The chat template applied to a (validated) chat, as prompt token ids."""
         ...
 
-    def stream(self, prompt: list[int], params: GenParams, stop: threading.Event) -> Iterator[Piece]:
+    def stream(
+        self, prompt: list[int], params: GenParams, stop: threading.Event
+    ) -> Iterator[Piece]:
         """Generate from `encode`'s tokens. Long work (the prompt's prefill) looks at
         `stop` at least every second or so and ends early once it is set; the iterator
         may also be closed early to stop generation."""
@@ -192,7 +194,9 @@ class MlxGenerator:
             kwargs["tools"] = tools
         return list(self._tokenizer.apply_chat_template(_text_messages(messages), **kwargs))
 
-    def stream(self, prompt: list[int], params: GenParams, stop: threading.Event) -> Iterator[Piece]:
+    def stream(
+        self, prompt: list[int], params: GenParams, stop: threading.Event
+    ) -> Iterator[Piece]:
         import mlx.core as mx
         from mlx_lm import stream_generate
         from mlx_lm.generate import generation_stream

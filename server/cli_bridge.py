@@ -112,6 +112,7 @@ def bridge(
         max_waiting=max_waiting,
     )
     click.echo(f"MLX bridge: {model} on http://{host}:{port}/v1 (loading the model...)", err=True)
+    click.echo(serving.limits_line(cap), err=True)
     server = serving.server(app, host, port, cap=cap, log_level="info")
     serving.quiet_logs(logging.INFO)
     serving.run([server], on_stop=[app.state.worker.shutdown])

@@ -78,6 +78,7 @@ def serve(host: str, port: int, no_bridge: bool, bridge_port: int, rebuild: bool
     _build(BuildOptions(out=site, pyodide=pyodide_mode, force=rebuild))
     bridge_app, line = bridge_app_if_available(no_bridge, "127.0.0.1", bridge_port, port)
     click.echo(line)
+    click.echo(serving.limits_line(cap), err=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"localrate: serving http://{shown}:{port}/local-models (Ctrl-C stops)")
     servers = [serving.server(create_app(site), host, port, cap=cap, log_level="warning")]

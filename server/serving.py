@@ -8,7 +8,7 @@ Used by `localrate serve` and `localrate bridge`:
   timeout (KEEP_ALIVE_S) applies as well;
 * at most `connection_cap()` connections are open per server: a new one closes the
   longest-idle connection, or is closed itself when none is idle; uvicorn's
-  `limit_concurrency` answers 503 past that as a backstop;
+  `limit_concurrency` (cap + 32) answers 503 past that as a backstop;
 * log records lose their tracebacks (one line each: what failed, the exception type and
   message), and the same line is written at most once per LOG_WINDOW_S, with a count of
   the ones left out (an accept() loop failing with "Too many open files" cannot flood it);
@@ -60,12 +60,13 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         self._head_timer: asyncio.TimerHandle | None = None
         self._idle_since = self.loop.time()
-        if len(self.connections) > self.max_connections:
-            idle = [c for c in self.connections if c is not self and _waiting(c)]
+        cap = self.max_connections
+        if len(self.connections) > cap and _open_count(self) > cap:
+            idle = [c for c in self.connections if c is not self and _waiting(c) and _open(c)]
             victim = min(idle, key=lambda c: getattr(c, "_idle_since", 0.0), default=self)
             log.warning(
                 "server: over %d connections; closing the %s",
-                self.max_connections,
+                cap,
                 "longest-idle one" if victim is not self else "new one (none is idle)",
             )
             victim.transport.close()
@@ -99,6 +100,16 @@ class GuardedH11Protocol(H11Protocol):
         if getattr(self, "_head_timer", None) is not None:
             self._head_timer.cancel()  # type: ignore[union-attr]
         super().connection_lost(exc)
+
+
+def _open(protocol: Any) -> bool:
+    transport = getattr(protocol, "transport", None)
+    return transport is not None and not transport.is_closing()
+
+
+def _open_count(protocol: Any) -> int:
+    """Connections not already being closed (closed ones leave the set a moment later)."""
+    return sum(1 for c in protocol.connections if _open(c))
 
 
 def _waiting(protocol: Any) -> bool:
@@ -174,7 +185,7 @@ def server(app: Any, host: str, port: int, *, cap: int, log_level: str) -> uvico
         log_level=log_level,
         http=protocol,
         timeout_keep_alive=KEEP_ALIVE_S,
-        limit_concurrency=cap + 1,
+        limit_concurrency=cap + 32,  # a backstop; closing connections still count
         timeout_graceful_shutdown=GRACEFUL_S,
     )
     return uvicorn.Server(config)
@@ -184,6 +195,13 @@ def prepare(servers: int) -> int:
     """Raise the open-file limit; return the connection cap for each of `servers`."""
     raise_open_file_limit()
     return connection_cap(open_file_limits()[0], servers)
+
+
+def limits_line(cap: int) -> str:
+    """One line for the log: the open-file limits now, and the connection cap."""
+    soft, hard = open_file_limits()
+    shown = "unlimited" if hard < 0 else str(hard)
+    return f"localrate: open-file limit {soft} (hard {shown}); up to {cap} connections per server"
 
 
 def run(servers: list[uvicorn.Server], on_stop: Iterable[Callable[[], None]] = ()) -> None:

@@ -68,7 +68,9 @@ class FakeGenerator:
             words += len(content.split())
         return [1] * (TEMPLATE_TOKENS + words)
 
-    def stream(self, prompt: list[int], params: GenParams, stop: threading.Event) -> Iterator[Piece]:
+    def stream(
+        self, prompt: list[int], params: GenParams, stop: threading.Event
+    ) -> Iterator[Piece]:
         self.calls.append((prompt, params))
 
         def run() -> Iterator[Piece]:
@@ -131,7 +133,8 @@ def serving_in_thread(app: Any, cap: int = 64, head_s: float | None = None) -> I
     server = serving.server(app, "127.0.0.1", port, cap=cap, log_level="warning")
     if head_s is not None:
         protocol = server.config.http
-        server.config.http = type("Quick", (protocol,), {"request_head_s": head_s})  # type: ignore[arg-type, misc]
+        quick = type("Quick", (protocol,), {"request_head_s": head_s})  # type: ignore[misc]
+        server.config.http = quick
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

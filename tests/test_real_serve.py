@@ -2,10 +2,16 @@
 
 This is what the README's run command starts on a fresh machine. Fails when mlx, mlx-lm or
 the demo model is missing; skips only on platforms where mlx cannot be installed at all.
+Issue 11 (finding 3): importing mlx-lm no longer caps the open files at 2,048, and idle
+connections to either server are closed.
 """
 
 from __future__ import annotations
 
+import re
+import resource
+import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -36,6 +42,7 @@ def test_serve_starts_the_page_and_the_bridge_with_the_demo_model(tmp_path: Path
         assert [m["id"] for m in models.json()["data"]] == [MODEL_ID]
         assert models.headers["access-control-allow-origin"] == origin
         foreign = httpx.get(f"{url}/v1/models", headers={"Origin": "https://evil.example"})
+        assert foreign.status_code == 403
         assert "access-control-allow-origin" not in foreign.headers
 
         body = {"model": MODEL_ID, "max_tokens": 16, "temperature": 0,
@@ -44,6 +51,21 @@ def test_serve_starts_the_page_and_the_bridge_with_the_demo_model(tmp_path: Path
         answer = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=180)
         assert answer.status_code == 200
         assert "Paris" in answer.json()["choices"][0]["message"]["content"]
+        idle = [socket.create_connection(("127.0.0.1", p)) for p in (page_port, bridge_port)]
+        started = time.monotonic()
+        for sock in idle:  # no request within 10 s: closed by the server
+            sock.settimeout(30)
+            assert sock.recv(1) == b""
+            sock.close()
+        assert time.monotonic() - started < 20
     log = (tmp_path / "serve.log").read_text()
     assert f"MLX bridge: {MODEL_ID} on http://127.0.0.1:{bridge_port}/v1" in log
     assert f"serving http://127.0.0.1:{page_port}/local-models" in log
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # serve inherits it
+    found = re.search(r"open-file limit (\d+) ", log)
+    assert found, log
+    # was: 2048, set by importing mlx-lm; now raised to the hard limit and kept
+    if hard == resource.RLIM_INFINITY:
+        assert int(found.group(1)) >= 10_240
+    else:
+        assert int(found.group(1)) == hard

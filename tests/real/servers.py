@@ -58,14 +58,23 @@ def demo_model() -> Any:
 
 
 @contextmanager
-def running(cmd: list[str], base_url: str, log: Path, timeout_s: float = 240.0) -> Iterator[str]:
+def running(
+    cmd: list[str],
+    base_url: str,
+    log: Path,
+    timeout_s: float = 240.0,
+    procs: list[subprocess.Popen[bytes]] | None = None,
+) -> Iterator[str]:
     """Run `cmd` until `GET base_url/health` answers 200; stop it afterwards.
 
-    On failure, the server's log is part of the error message.
+    On failure, the server's log is part of the error message. The process is appended
+    to `procs` when given (for tests that signal it).
     """
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+    if procs is not None:
+        procs.append(proc)
     try:
         deadline = time.monotonic() + timeout_s
         while True:
