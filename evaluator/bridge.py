@@ -62,7 +62,7 @@ def _load_suite_json(args: dict[str, Any]) -> dict[str, Any]:
     return {"id": suite.id, "version": suite.version, "description": suite.description,
             "pass_threshold": suite.pass_threshold, "sha256": suite.sha256,
             "case_count": len(suite.cases),
-            "cases": [{"id": c.id, "kind": c.expect["kind"], "weight": c.weight,
+            "cases": [{"id": c.id, "kind": c.kind, "weight": c.weight,
                        "tags": list(c.tags), "requires": list(c.requires),
                        "has_image": c.image is not None, "has_tools": bool(c.tools)}
                       for c in suite.cases]}

@@ -13,6 +13,17 @@ Kinds and their ``expect`` keys:
   schema (Draft 2020-12, no format checking); every error is reported with its JSON path.
 * ``tool_call {name, arguments?}`` - one of the captured tool calls has ``name`` and, when an
   ``arguments`` schema is given, its parsed arguments validate against it.
+* ``no_tool_call {}`` - the answer calls no tool; the reason names the calls made.
+
+The seed's and the peer's spellings are aliases: a ``regex`` check may carry its pattern as
+``value``, a ``tool_call`` its schema as ``argsSchema``. What a case may expect (the kinds, their
+keys and aliases, validating and describing an ``expect``) is :mod:`evaluator.expectations`;
+this module runs the checks, and accepts either spelling.
+
+``expect`` may also be a list of checks: every check must pass. The reason of a failure names
+the first check that failed (``check 2 of 2: ...``), and the match spans are those of every
+check. :func:`check_each` and :func:`combine` are the two halves of :func:`run_check`, so that
+:mod:`evaluator.judge` can rescue single failed checks.
 
 Normalisation for ``exact``, ``regex`` and ``json_schema``: surrounding whitespace is stripped,
 and when the whole remaining answer is one Markdown code fence (```` ```lang\\n...\\n``` ````)
@@ -32,10 +43,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluator import regex_guard, safejson
-from evaluator.schemas import schema_errors, schema_problem
+from evaluator.expectations import (
+    canonical_expect,
+    checks_of,
+    describe_expect,
+    expect_problem,
+    regex_flags,
+)
+from evaluator.schemas import schema_errors
+
+__all__ = ["CHECKS", "NEGATED", "Outcome", "canonical_expect", "check_each", "checks_of",
+           "combine", "describe_expect", "expect_problem", "normalize", "preview", "run_check",
+           "strip_reasoning"]
 
 PREVIEW_CHARS = 80
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
+MAX_NAMED_CALLS = 8  # tool names a no_tool_call reason lists
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)\n?```", re.DOTALL)
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
@@ -49,11 +71,12 @@ class Outcome:
     score: float
     reason: str
     match: list[tuple[int, int]] = field(default_factory=list)
+    remark: str | None = None  # a pass that a judging rule let through says which (judge)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form (spans as two-item lists)."""
         return {"passed": self.passed, "score": self.score, "reason": self.reason,
-                "match": [[a, b] for a, b in self.match]}
+                "match": [[a, b] for a, b in self.match], "remark": self.remark}
 
 
 def _ok(reason: str, match: list[tuple[int, int]] | None = None) -> Outcome:
@@ -111,54 +134,6 @@ def normalize(answer: str) -> tuple[str, int]:
     return stripped, offset
 
 
-def _flags(letters: str) -> int:
-    flags = 0
-    for letter in letters:
-        flags |= _REGEX_FLAGS[letter]
-    return flags
-
-
-def _need_str(expect: dict[str, Any], key: str) -> str | None:
-    value = expect.get(key)
-    if value is None:
-        return f"expect.{key}: missing"
-    if not isinstance(value, str) or not value:
-        return f"expect.{key}: must be a non-empty string, got {value!r}"
-    return None
-
-
-def expect_problem(expect: Any) -> str | None:
-    """Why ``expect`` cannot be checked (``"field: what"``), or None when it is valid."""
-    if not isinstance(expect, dict):
-        return f"expect: must be a mapping with a kind, got {expect!r}"
-    kind = expect.get("kind")
-    if kind is None:
-        return "expect.kind: missing"
-    if kind not in CHECKS:
-        return f"expect.kind: unknown kind {kind!r} (known: {', '.join(CHECKS)})"
-    if kind in ("contains", "not_contains", "exact"):
-        return _need_str(expect, "value")
-    if kind == "regex":
-        flags = expect.get("flags", "")
-        if not isinstance(flags, str) or set(flags) - set(_REGEX_FLAGS):
-            return f"expect.flags: must be a combination of i, m, s, got {flags!r}"
-        problem = _need_str(expect, "pattern")
-        if problem is None:
-            refused = regex_guard.problem(expect["pattern"], _flags(flags))
-            return f"expect.pattern: {refused}" if refused else None
-        return problem
-    if kind == "json_schema":
-        if "schema" not in expect:
-            return "expect.schema: missing"
-        problem = schema_problem(expect["schema"])
-        return f"expect.schema: {problem}" if problem else None
-    problem = _need_str(expect, "name")  # tool_call
-    if problem is None and "arguments" in expect:
-        args_problem = schema_problem(expect["arguments"])
-        return f"expect.arguments: {args_problem}" if args_problem else None
-    return problem
-
-
 def _phrase(expect: dict[str, Any]) -> str:
     """What a contains check wants, as it reads after "expected output (not) to ..."."""
     value = json.dumps(expect.get("value", ""), ensure_ascii=False)
@@ -182,7 +157,7 @@ def check_regex(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, 
     """``re.search`` of ``pattern`` in the normalised answer (at most the guard's cap of it:
     the reason says when the answer was cut)."""
     text, offset = normalize(answer)
-    found, seen = regex_guard.search(expect["pattern"], text, _flags(expect.get("flags", "")))
+    found, seen = regex_guard.search(expect["pattern"], text, regex_flags(expect.get("flags", "")))
     shown = f"/{expect['pattern']}/{expect.get('flags', '')}"
     cut = regex_guard.cut_note(seen, len(text))
     if found is None:
@@ -261,6 +236,22 @@ def check_tool_call(expect: dict[str, Any], answer: str, tool_calls: list[dict[s
     return _fail(" | ".join(problems))
 
 
+def check_no_tool_call(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
+                       ) -> Outcome:
+    """No tool was called; a failure names the calls made (each name once, with a count)."""
+    calls = [c for c in tool_calls if isinstance(c, dict)]
+    if not calls:
+        return _ok("no tool call")
+    counts: dict[str, int] = {}
+    for call in calls:
+        name = str(call.get("name") or "?")
+        counts[name] = counts.get(name, 0) + 1
+    named = [name if n == 1 else f"{name} ({n} calls)" for name, n in counts.items()]
+    more = len(named) - MAX_NAMED_CALLS
+    shown = ", ".join(named[:MAX_NAMED_CALLS]) + (f" and {more} more" if more > 0 else "")
+    return _fail(f"expected no tool call, called {shown}")
+
+
 Check = Callable[[dict[str, Any], str, list[dict[str, Any]]], Outcome]
 
 _POSITIVE: dict[str, Check] = {
@@ -269,6 +260,7 @@ _POSITIVE: dict[str, Check] = {
     "exact": check_exact,
     "json_schema": check_json_schema,
     "tool_call": check_tool_call,
+    "no_tool_call": check_no_tool_call,
 }
 
 # negated kind -> the kind it inverts. The one place an inverse is defined.
@@ -297,45 +289,41 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def describe_expect(expect: Any) -> str:
-    """What a case expects, as a person reads it: the one place each kind's description is
-    written (the page's "Expected" block and the CLI's lines for cases that did not pass).
-    A schema is shown in full, indented, after the first line."""
-    def quoted(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False)
-
-    def block(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False)
-
-    kind = expect.get("kind") if isinstance(expect, dict) else None
-    if not isinstance(expect, dict) or kind not in CHECKS:
-        return block(expect)
-    if kind in ("contains", "not_contains"):
-        verb = "contains" if kind == "contains" else "does not contain"
-        any_case = " (any case)" if expect.get("case_sensitive") is False else ""
-        return f"{verb} {quoted(expect.get('value'))}{any_case}"
-    if kind == "exact":
-        return f"is exactly {quoted(expect.get('value'))}"
-    if kind == "regex":
-        return f"matches /{expect.get('pattern')}/{expect.get('flags') or ''}"
-    if kind == "json_schema":
-        return f"JSON matching the schema\n{block(expect.get('schema'))}"
-    name = expect.get("name")  # tool_call
-    if "arguments" in expect:
-        return f"calls {name} with arguments matching\n{block(expect['arguments'])}"
-    return f"calls {name}"
-
-
-def run_check(expect: dict[str, Any], answer: str, tool_calls: list[dict[str, Any]]
-              ) -> Outcome:
-    """Run the check ``expect`` describes. Never raises: a bad ``expect`` is a failed Outcome."""
+def check_each(expect: Any, answer: str, tool_calls: Any) -> list[Outcome]:
+    """The outcome of every check ``expect`` holds, in order (``expect`` must be valid:
+    see :func:`expect_problem`). A check that raises is a failed Outcome, never an error."""
     if not isinstance(answer, str):
         answer = ""
+    calls = list(tool_calls) if isinstance(tool_calls, list) else []
+    outcomes = []
+    for item in checks_of(expect):
+        try:
+            outcomes.append(CHECKS[item["kind"]](canonical_expect(item), answer, calls))
+        except Exception as err:  # noqa: BLE001 - a check reports, it never crashes a run
+            reason = " ".join(f"check failed: {type(err).__name__}: {err}".split())[:200]
+            outcomes.append(_fail(reason))
+    return outcomes
+
+
+def combine(outcomes: list[Outcome], remark: str | None = None) -> Outcome:
+    """One Outcome for a list of checks: passed when every one passed; the reason is that of
+    the first one that failed (``check i of n: ...``), or every reason when all passed; the
+    match spans of all of them, in order, each once."""
+    if len(outcomes) == 1:
+        one = outcomes[0]
+        return Outcome(one.passed, one.score, one.reason, one.match, remark)
+    spans = sorted({span for outcome in outcomes for span in outcome.match})
+    failed = next(((i, o) for i, o in enumerate(outcomes, 1) if not o.passed), None)
+    if failed is not None:
+        return Outcome(False, 0.0, f"check {failed[0]} of {len(outcomes)}: {failed[1].reason}",
+                       spans, remark)
+    return Outcome(True, 1.0, "; ".join(o.reason for o in outcomes), spans, remark)
+
+
+def run_check(expect: Any, answer: str, tool_calls: list[dict[str, Any]]) -> Outcome:
+    """Run the check(s) ``expect`` describes (one, or a list that must all pass).
+    Never raises: a bad ``expect`` is a failed Outcome."""
     problem = expect_problem(expect)
     if problem is not None:
         return _fail(f"invalid expect: {problem}")
-    try:
-        calls = list(tool_calls) if isinstance(tool_calls, list) else []
-        return CHECKS[expect["kind"]](expect, answer, calls)
-    except Exception as err:  # noqa: BLE001 - a check reports, it never crashes a run
-        return _fail(" ".join(f"check failed: {type(err).__name__}: {err}".split())[:200])
+    return combine(check_each(expect, answer, tool_calls))

@@ -182,7 +182,8 @@ def _no_surrogates(check: _Checker, data: Any) -> None:
 CASE_FIELDS = {"ttft_ms": "num", "total_ms": "num", "tok_s": "num", "tok_in": "int",
                "tok_out": "int", "reasoning_tokens": "int", "tool_calls_dropped": "int",
                "tokens_source": "str?", "finish_reason": "str?", "output": "str",
-               "reasoning": "str", "detail": "str", "expected": "str", "tags": "strs"}
+               "reasoning": "str", "detail": "str", "expected": "str", "tags": "strs",
+               "remark": "str?"}
 TRANSCRIPT_FIELDS = {"url": "str", "error": "str?", "ended_ms": "num"}
 SUMMARY_FIELDS = {"passed": "int", "failed": "int", "skipped": "int", "errors": "int",
                   "total": "int"}
@@ -299,7 +300,7 @@ def _summary(check: _Checker, value: Any, path: str) -> None:
     check.number(summary.get("pass_ratio"), _join(path, "pass_ratio"), high=1)
     check.choice(summary.get("verdict", MISSING), _join(path, "verdict"), VERDICTS)
     check.optional(summary, path, {"avg_tok_s": "num", "p95_ms": "num",
-                                   "reasoning_ratio": "num"})
+                                   "reasoning_ratio": "num", "passed_with_remark": "int"})
 
 
 def _bad_format(check: _Checker, fmt: Any, path: str, known: tuple[str, ...]) -> None:

@@ -5,13 +5,17 @@ reason, match spans for highlighting), the raw ``transcript`` it came from and a
 ``case`` definition, so a saved record can be re-scored on its own. Milliseconds and tok/s
 are rounded to one decimal so the JSON is stable. When the runtime sent more tool calls than
 ``MAX_TOOL_CALLS``, ``tool_calls_dropped`` counts the ones not kept and ``detail`` says so.
+A case is judged by :func:`evaluator.judge.judge` (its checks, then ``forgiveFormatting`` and
+``acceptWithRemark``); a pass that one of those let through carries its ``remark`` (a clean
+pass, a failure and a skip have ``remark`` null), and ``detail`` says so too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from evaluator.checks import describe_expect, run_check
+from evaluator.expectations import describe_expect
+from evaluator.judge import judge
 from evaluator.suite import Case
 from evaluator.transcript import MAX_TOOL_CALLS, assemble
 
@@ -26,7 +30,9 @@ def _base(case: Case) -> dict[str, Any]:
             "tok_s": None, "tokens_source": None, "reasoning_tokens": None,
             "tool_calls": [], "output": "", "reasoning": "", "detail": "", "match": [],
             "finish_reason": None, "tags": list(case.tags), "transcript": None,
-            "tool_calls_dropped": 0, "expected": describe_expect(case.expect),
+            "tool_calls_dropped": 0, "remark": None,
+            "expected": describe_expect(case.expect, case.accept_with_remark,
+                                        case.forgive_formatting),
             "case": case.to_json()}
 
 
@@ -36,7 +42,7 @@ def _dropped_note(dropped: int) -> str:
 
 
 def score_case(case: Case, transcript: dict[str, Any]) -> dict[str, Any]:
-    """Assemble ``transcript`` and score it with the case's check.
+    """Assemble ``transcript`` and judge it by the case's checks and judging rules.
 
     ``status`` is ``error`` (score 0) when the request or stream failed, with the reason in
     ``detail``; otherwise ``pass``/``fail`` with the check's reason in ``detail``.
@@ -55,9 +61,10 @@ def score_case(case: Case, transcript: dict[str, Any]) -> dict[str, Any]:
     if done.error is not None:
         result.update({"status": "error", "score": 0.0, "detail": done.error + note})
         return result
-    outcome = run_check(case.expect, done.content, done.tool_calls)
+    outcome = judge(case.expect, done.content, done.tool_calls, case.accept_with_remark,
+                    case.forgive_formatting)
     result.update({"status": "pass" if outcome.passed else "fail", "score": outcome.score,
-                   "detail": outcome.reason + note,
+                   "detail": outcome.reason + note, "remark": outcome.remark,
                    "match": [[a, b] for a, b in outcome.match]})
     return result
 

@@ -7,6 +7,15 @@ resolved :class:`Suite`: prompt files inlined as text, images as ``data:`` URLs.
 (the page loads this form). Every problem raises one :class:`SuiteError` whose message names
 the file, the case and the field: ``suite.yaml: case 'x': expect.pattern: invalid regex ...``.
 What files a suite may name, and their limits, is :mod:`evaluator.suite_files`.
+
+The seed's and the leading peer's spellings load unchanged: ``requires`` may be one string
+and may use the peer's names (``tool_use`` is ``tool-use``: :data:`PEER_CAPABILITIES`);
+``image`` may be ``{file: path}`` or the peer's inline ``{dataUrl: "data:image/...", alt?}``
+(checked like a file: type, magic bytes, size; ``alt`` is not kept); a check's aliases are
+folded (:mod:`evaluator.expectations`); unknown keys are ignored. ``expect`` may be a list
+of checks. The judging rules ``acceptWithRemark`` and ``forgiveFormatting``
+(:mod:`evaluator.judge`) resolve to ``accept_with_remark`` and ``forgive_formatting``, which
+``Case.to_json()`` writes only when set, so a suite without them keeps its hash.
 """
 
 from __future__ import annotations
@@ -20,8 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluator.capabilities import CAPABILITIES
-from evaluator.checks import expect_problem
 from evaluator.errors import SuiteError
+from evaluator.expectations import canonical_expect, checks_of, expect_problem
+from evaluator.judge import accept_problem, canonical_accept
 from evaluator.suite_files import (
     IMAGE_TYPES,
     MAX_IMAGE_BYTES,
@@ -42,6 +52,10 @@ DEFAULT_PASS_THRESHOLD = 0.6
 RESOLVED_SOURCE = "resolved suite"
 MAX_WEIGHT = 1_000_000
 MAX_CASE_TOKENS = 1_000_000
+# The peer's capability names (tool_use) -> ours (tool-use).
+PEER_CAPABILITIES: dict[str, str] = {name.replace("-", "_"): name for name in CAPABILITIES
+                                     if "-" in name}
+Expect = dict[str, Any] | list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -50,7 +64,7 @@ class Case:
 
     id: str
     input: str
-    expect: dict[str, Any]
+    expect: Expect  # one check, or a list that must all pass
     system: str | None = None
     image: str | None = None
     tools: list[dict[str, Any]] | None = None
@@ -58,13 +72,31 @@ class Case:
     tags: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
     max_tokens: int | None = None
+    accept_with_remark: tuple[dict[str, Any], ...] = ()
+    forgive_formatting: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """The resolved case as plain JSON (the shape ``suite_from_json`` reads back)."""
-        return {"id": self.id, "input": self.input, "system": self.system,
-                "image": self.image, "tools": self.tools, "expect": self.expect,
-                "weight": self.weight, "tags": list(self.tags),
-                "requires": list(self.requires), "max_tokens": self.max_tokens}
+        """The resolved case as plain JSON (the shape ``suite_from_json`` reads back); the
+        judging rules only when set."""
+        out = {"id": self.id, "input": self.input, "system": self.system,
+               "image": self.image, "tools": self.tools, "expect": self.expect,
+               "weight": self.weight, "tags": list(self.tags),
+               "requires": list(self.requires), "max_tokens": self.max_tokens}
+        if self.accept_with_remark:
+            out["accept_with_remark"] = [dict(clause) for clause in self.accept_with_remark]
+        if self.forgive_formatting:
+            out["forgive_formatting"] = True
+        return out
+
+    @property
+    def checks(self) -> list[dict[str, Any]]:
+        """Every check of ``expect``, in order."""
+        return checks_of(self.expect)
+
+    @property
+    def kind(self) -> str:
+        """The check kind, or the kinds of a list joined by ``+`` (``exact+no_tool_call``)."""
+        return "+".join(str(check["kind"]) for check in self.checks)
 
 
 @dataclass(frozen=True)
@@ -142,8 +174,11 @@ def _file_image(files: dict[str, bytes]) -> ImageResolver:
     def resolve(raw: Any, err: ErrorMaker) -> str | None:
         if raw is None:
             return None
+        if isinstance(raw, dict) and "dataUrl" in raw:
+            return _inline_image(raw, err)
         if not isinstance(raw, dict) or "file" not in raw:
-            raise err("image", f"must be {{file: path}}, got {shown(raw)}")
+            raise err("image", f"must be {{file: path}} or {{dataUrl: data:image/...}}, "
+                               f"got {shown(raw)}")
         path = raw["file"]
         problem = path_problem(path)
         if problem:
@@ -160,6 +195,23 @@ def _file_image(files: dict[str, bytes]) -> ImageResolver:
             raise err("image.file", problem)
         return f"data:{IMAGE_TYPES[ext]};base64,{base64.b64encode(data).decode('ascii')}"
     return resolve
+
+
+def _inline_image(raw: dict[str, Any], err: ErrorMaker) -> str:
+    """The peer's ``{dataUrl, alt?}``: checked as a resolved image is (type, base64, magic
+    bytes, the images' size limit)."""
+    if "file" in raw:
+        raise err("image", "give file or dataUrl, not both")
+    url = raw["dataUrl"]
+    if not isinstance(url, str):
+        raise err("image.dataUrl", f"must be a data:image/...;base64 URL, got {shown(url)}")
+    problem = data_url_problem(url)
+    if problem:
+        raise err("image.dataUrl", problem)
+    alt = raw.get("alt")
+    if alt is not None and not isinstance(alt, str):
+        raise err("image.alt", f"must be a string, got {shown(alt)}")
+    return url
 
 
 def _resolved_input(raw: Any, err: ErrorMaker) -> str:
@@ -184,6 +236,43 @@ def _resolved_image(raw: Any, err: ErrorMaker) -> str | None:
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) \
         and math.isfinite(value)
+
+
+def _requires(raw: Any, err: ErrorMaker) -> tuple[str, ...]:
+    """A list of capability names, or one name; the peer's names mapped to ours."""
+    names = _str_list([raw] if isinstance(raw, str) else raw, "requires", err)
+    names = tuple(PEER_CAPABILITIES.get(name, name) for name in names)
+    unknown = [name for name in names if name not in CAPABILITIES]
+    if unknown:
+        raise err("requires", f"unknown capability {unknown[0]!r} "
+                              f"(known: {', '.join(CAPABILITIES)})")
+    return names
+
+
+def _one_of(raw: dict[str, Any], keys: tuple[str, str], err: ErrorMaker) -> tuple[str, Any]:
+    """``(key, value)`` of the one spelling of a case key present (YAML's camelCase or the
+    resolved form's snake_case), ``(keys[0], None)`` when neither is."""
+    present = [key for key in keys if key in raw]
+    if len(present) > 1:
+        raise err(keys[0], f"give {keys[0]} or {keys[1]}, not both")
+    return (present[0], raw[present[0]]) if present else (keys[0], None)
+
+
+def _judging(raw: dict[str, Any], err: ErrorMaker) -> tuple[tuple[dict[str, Any], ...], bool]:
+    """The case's ``acceptWithRemark`` clauses and ``forgiveFormatting`` flag, validated."""
+    key, accept = _one_of(raw, ("acceptWithRemark", "accept_with_remark"), err)
+    if accept is not None:
+        problem = json_problem(accept)
+        if problem is not None:
+            raise err(key, problem)
+        problem = accept_problem(accept, key)
+        if problem is not None:
+            field, _, what = problem.partition(": ")
+            raise err(field, what)
+    key, forgive = _one_of(raw, ("forgiveFormatting", "forgive_formatting"), err)
+    if forgive is not None and not isinstance(forgive, bool):
+        raise err(key, f"must be true or false, got {shown(forgive)}")
+    return canonical_accept(accept or []), forgive is True
 
 
 def _str_list(raw: Any, field: str, err: ErrorMaker) -> tuple[str, ...]:
@@ -221,15 +310,13 @@ def _case(raw: Any, number: int, source: str, get_input: InputResolver,
     if problem is not None:
         field, _, what = problem.partition(": ")
         raise err(field, what)
+    expect: Expect = [canonical_expect(dict(item)) for item in raw["expect"]] \
+        if isinstance(raw["expect"], list) else canonical_expect(dict(raw["expect"]))
     weight = raw.get("weight", 1)
     if not _is_number(weight) or not 0 < weight <= MAX_WEIGHT:
         raise err("weight", f"must be a positive number up to {MAX_WEIGHT}, "
                             f"got {shown(weight)}")
-    requires = _str_list(raw.get("requires"), "requires", err)
-    unknown = [name for name in requires if name not in CAPABILITIES]
-    if unknown:
-        raise err("requires", f"unknown capability {unknown[0]!r} "
-                              f"(known: {', '.join(CAPABILITIES)})")
+    requires = _requires(raw.get("requires"), err)
     tools = raw.get("tools")
     if tools is not None and (not isinstance(tools, list)
                               or not all(isinstance(t, dict) for t in tools)):
@@ -247,10 +334,11 @@ def _case(raw: Any, number: int, source: str, get_input: InputResolver,
                                    or not 1 <= max_tokens <= MAX_CASE_TOKENS):
         raise err("max_tokens", f"must be a positive integer up to {MAX_CASE_TOKENS}, "
                                 f"got {shown(max_tokens)}")
-    return Case(id=case_id, input=text, expect=dict(raw["expect"]), system=system,
+    accept, forgive = _judging(raw, err)
+    return Case(id=case_id, input=text, expect=expect, system=system,
                 image=get_image(raw.get("image"), err), tools=tools, weight=weight,
                 tags=_str_list(raw.get("tags"), "tags", err), requires=requires,
-                max_tokens=max_tokens)
+                max_tokens=max_tokens, accept_with_remark=accept, forgive_formatting=forgive)
 
 
 def _suite(data: Any, source: str, threshold_key: str, get_input: InputResolver,

@@ -2,6 +2,11 @@
 
 ``summarize`` computes, from case results:
 
+* ``passed``, ``failed``, ``skipped``, ``errors``, ``total``: counts by status; ``passed``
+  counts every pass, and ``passed_with_remark`` those of them that carry a ``remark`` (a
+  judging rule let them through: ``acceptWithRemark``, ``forgiveFormatting``), so the clean
+  passes are ``passed - passed_with_remark``;
+
 * ``pass_ratio``: sum of ``weight * score`` over pass/fail/error cases divided by their
   weights (skips excluded, errors score 0), rounded to 4 places; null when nothing was
   scored;
@@ -55,7 +60,9 @@ def summarize(results: list[dict[str, Any]], pass_threshold: float) -> dict[str,
     shares = [r["reasoning_tokens"] / r["tok_out"] for r in scored
               if r.get("reasoning") and r.get("reasoning_tokens") is not None
               and r.get("tok_out")]
-    return {"passed": counts["pass"], "failed": counts["fail"], "skipped": counts["skip"],
+    remarked = sum(1 for r in results if r.get("status") == "pass" and r.get("remark"))
+    return {"passed": counts["pass"], "passed_with_remark": remarked,
+            "failed": counts["fail"], "skipped": counts["skip"],
             "errors": counts["error"], "total": len(results),
             "pass_ratio": _rounded(ratio, 4), "pass_threshold": pass_threshold,
             "verdict": verdict, "avg_tok_s": _rounded(_mean(speeds), 1),

@@ -1,4 +1,5 @@
-"""The checks, as one table (tests/data/check_table.json) plus strip_reasoning/normalize."""
+"""The checks, as one table (tests/data/check_table.json) plus strip_reasoning/normalize,
+the seed's aliases, lists of checks and describe_expect."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ from typing import Any
 
 import pytest
 
-from evaluator.checks import CHECKS, NEGATED, Outcome, normalize, run_check, strip_reasoning
+from evaluator.checks import (
+    CHECKS,
+    NEGATED,
+    Outcome,
+    canonical_expect,
+    describe_expect,
+    normalize,
+    run_check,
+    strip_reasoning,
+)
+from evaluator.expectations import KINDS
 
 TABLE: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "data" / "check_table.json").read_text(encoding="utf-8"))
@@ -16,13 +27,17 @@ TABLE: list[dict[str, Any]] = json.loads(
 
 def test_registry_keys_are_the_documented_kinds() -> None:
     assert list(CHECKS) == ["contains", "regex", "exact", "json_schema", "tool_call",
-                            "not_contains"]
+                            "no_tool_call", "not_contains"]
+    assert list(KINDS) == list(CHECKS)
     assert NEGATED == {"not_contains": "contains"}
 
 
 def test_table_covers_every_kind() -> None:
-    kinds = {row["expect"].get("kind") for row in TABLE}
+    kinds = {item.get("kind") for row in TABLE
+             for item in (row["expect"] if isinstance(row["expect"], list) else [row["expect"]])
+             if isinstance(item, dict) and isinstance(item.get("kind"), str)}
     assert set(CHECKS) <= kinds
+    assert any(isinstance(row["expect"], list) for row in TABLE)
     assert len(TABLE) >= 40
 
 
@@ -94,3 +109,52 @@ def test_run_check_never_raises_on_bad_inputs(answer: Any, tool_calls: Any) -> N
     outcome = run_check({"kind": "tool_call", "name": "f"}, answer, tool_calls)
     assert outcome.passed is False
     assert outcome.reason == "no tool call, expected f"
+
+
+@pytest.mark.parametrize("written, canonical", [
+    ({"kind": "regex", "value": "^a$"}, {"kind": "regex", "pattern": "^a$"}),
+    ({"kind": "regex", "value": "a", "flags": "i"}, {"kind": "regex", "flags": "i",
+                                                    "pattern": "a"}),
+    ({"kind": "regex", "pattern": "a", "value": "a"}, {"kind": "regex", "pattern": "a"}),
+    ({"kind": "tool_call", "name": "f", "argsSchema": {"type": "object"}},
+     {"kind": "tool_call", "name": "f", "arguments": {"type": "object"}}),
+    ({"kind": "contains", "value": "a"}, {"kind": "contains", "value": "a"}),
+    ({"kind": "exact", "value": "a", "extra": 1}, {"kind": "exact", "value": "a", "extra": 1}),
+])
+def test_aliases_fold_into_the_canonical_keys(written: dict[str, Any],
+                                              canonical: dict[str, Any]) -> None:
+    assert canonical_expect(written) == canonical
+    assert describe_expect(written) == describe_expect(canonical)
+
+
+@pytest.mark.parametrize("expect, text", [
+    ({"kind": "contains", "value": "X", "case_sensitive": False}, 'contains "X" (any case)'),
+    ({"kind": "not_contains", "value": "X"}, 'does not contain "X"'),
+    ({"kind": "regex", "pattern": "^a$", "flags": "i"}, "matches /^a$/i"),
+    ({"kind": "regex", "value": "^a$"}, "matches /^a$/"),
+    ({"kind": "exact", "value": "X"}, 'is exactly "X"'),
+    ({"kind": "tool_call", "name": "f"}, "calls f"),
+    ({"kind": "tool_call", "name": "f", "argsSchema": {"type": "object"}},
+     'calls f with arguments matching\n{\n  "type": "object"\n}'),
+    ({"kind": "json_schema", "schema": {"type": "object"}},
+     'JSON matching the schema\n{\n  "type": "object"\n}'),
+    ({"kind": "no_tool_call"}, "calls no tool"),
+    ([{"kind": "exact", "value": "42"}, {"kind": "no_tool_call"}],
+     'is exactly "42" and calls no tool'),
+    ([{"kind": "json_schema", "schema": {}}, {"kind": "no_tool_call"}],
+     "JSON matching the schema and calls no tool\n{}"),
+    ({"kind": "similar"}, '{\n  "kind": "similar"\n}'),
+    ([], "[]"),
+])
+def test_describe_expect(expect: Any, text: str) -> None:
+    assert describe_expect(expect) == text
+
+
+def test_describe_expect_names_the_judging_rules_after_the_first_line() -> None:
+    accept = [{"kind": "contains", "value": "forty-two", "remark": "spelled out"}]
+    text = describe_expect({"kind": "exact", "value": "42"}, accept, True)
+    first, *rest = text.splitlines()
+    assert first == 'is exactly "42"'
+    assert rest == ['also accepted, with the remark "spelled out": contains "forty-two"',
+                    ("exact checks forgive cosmetic formatting (\\boxed{}, $…$, emphasis, "
+                    "code spans, brackets, quotes, Unicode forms, letter case), with a remark")]

@@ -62,6 +62,7 @@ DESCRIPTION_WORDS = {
     "exact": "is exactly ",
     "json_schema": "JSON matching the schema",
     "tool_call": "with arguments matching",
+    "no_tool_call": "calls no tool",
 }
 CHECK_EXAMPLES = {
     "contains": {"kind": "contains", "value": "X", "case_sensitive": False},
@@ -70,6 +71,7 @@ CHECK_EXAMPLES = {
     "exact": {"kind": "exact", "value": "X"},
     "json_schema": {"kind": "json_schema", "schema": {"type": "object"}},
     "tool_call": {"kind": "tool_call", "name": "f", "arguments": {"type": "object"}},
+    "no_tool_call": {"kind": "no_tool_call"},
 }
 
 
@@ -119,6 +121,7 @@ def test_no_shell_writes_the_contract_out() -> None:
     "pageData.default_suite || 'local-model-rating'",
     'return `is exactly ${q(expect.value)}`;',
     'case "regex": return `matches /${expect.pattern}/`;',
+    'if (!result.tool_calls.length) return "calls no tool";',
 ])
 def test_the_guard_can_fail(line: str) -> None:
     assert violations("web/js/example.mjs", line)

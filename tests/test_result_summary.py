@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from evaluator.records import RECORD_FORMAT, RecordError
+from evaluator.records import RECORD_FORMAT, RecordError, read_records
 from evaluator.result import score_case, skipped_result
 from evaluator.suite import Case, Suite, load_suite
 from evaluator.summary import rescore_record, run_record, summarize
@@ -211,3 +211,81 @@ def test_dropped_tool_calls_are_noted_in_the_case_result() -> None:
         "timed out after 1 s (936 more tool calls were dropped: only the first 64 are kept)"
     few = score_case(TOOL, tool_flood(3))
     assert few["tool_calls_dropped"] == 0 and "dropped" not in few["detail"]
+
+
+# -- judging rules: the remark in results, the summary and records ---------------------------
+
+JUDGED = Case(id="answer", input="6*7?", expect=[{"kind": "exact", "value": "42"},
+                                                 {"kind": "no_tool_call"}],
+              accept_with_remark=({"kind": "contains", "value": "forty-two",
+                                   "remark": "spelled out"},),
+              forgive_formatting=True)
+
+
+@pytest.mark.parametrize("answer, status, remark", [
+    ("42", "pass", None),
+    ("**42**", "pass", "formatting forgiven: markdown emphasis"),
+    ("forty-two", "pass", "spelled out"),
+    ("43", "fail", None),
+])
+def test_score_case_carries_the_remark(answer: str, status: str, remark: str | None) -> None:
+    result = score_case(JUDGED, stream(answer))
+    assert (result["status"], result["score"], result["remark"]) == \
+        (status, 1.0 if status == "pass" else 0.0, remark)
+    assert result["expected"].splitlines() == [
+        'is exactly "42" and calls no tool',
+        'also accepted, with the remark "spelled out": contains "forty-two"',
+        ("exact checks forgive cosmetic formatting (\\boxed{}, $…$, emphasis, code spans, "
+        "brackets, quotes, Unicode forms, letter case), with a remark")]
+    assert result["case"]["accept_with_remark"] == [dict(JUDGED.accept_with_remark[0])]
+
+
+def test_errors_and_skips_have_no_remark() -> None:
+    broken = {**stream("forty-two"), "error": "timed out after 1 s"}
+    assert score_case(JUDGED, broken)["remark"] is None
+    assert skipped_result(JUDGED, "requires x")["remark"] is None
+
+
+def test_summary_counts_passes_with_a_remark_apart() -> None:
+    results = [row("pass", 1.0), row("pass", 1.0, remark="spelled out"),
+               row("pass", 1.0, remark=None), row("fail", 0.0, remark="ignored on a fail"),
+               row("pass", 1.0, 2, remark="formatting forgiven: letter case")]
+    summary = summarize(results, 0.6)
+    assert (summary["passed"], summary["passed_with_remark"], summary["failed"]) == (4, 2, 1)
+    assert summary["pass_ratio"] == round(5 / 6, 4)  # remarks never change the ratio
+    assert summarize([row("pass", 1.0)], 0.6)["passed_with_remark"] == 0
+
+
+def judged_record() -> dict[str, Any]:
+    suite = load_suite({"name": "j", "cases": [JUDGED.to_json()]}, "j.yaml", {})
+    model = {"id": "m", "runtime": "ollama", "base_url": "http://127.0.0.1:11434",
+             "capabilities": ["streaming"]}
+    results = [score_case(suite.cases[0], stream("forty-two"))]
+    return run_record(suite, model, {"temperature": 0}, "2026-01-01T00:00:00Z", results)
+
+
+def test_records_with_remarks_read_and_rescore_identically() -> None:
+    record = judged_record()
+    assert record["summary"]["passed_with_remark"] == 1
+    text = json.dumps(record)
+    (read,) = read_records(text, "run.json")["runs"]
+    assert canonical(rescore_record(read)) == canonical(record)
+
+
+@pytest.mark.parametrize("where, value, message", [
+    (("cases", 0, "remark"), 5, "run.json: cases[0].remark: expected a string or null, got 5"),
+    (("summary", "passed_with_remark"), "1",
+     "run.json: summary.passed_with_remark: expected an integer or null, got '1'"),
+    (("cases", 0, "case", "forgive_formatting"), "yes",
+     "run.json: cases[0].case.forgive_formatting: must be true or false, got 'yes'"),
+])
+def test_records_refuse_bad_remark_fields(where: tuple[Any, ...], value: Any,
+                                          message: str) -> None:
+    record = judged_record()
+    target: Any = record
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+    with pytest.raises(RecordError) as info:
+        read_records(json.dumps(record), "run.json")
+    assert str(info.value) == message

@@ -156,7 +156,7 @@ ERRORS: list[tuple[str, tuple[Any, ...], Any, dict[str, bytes], str]] = [
     ("expect-missing", ("cases", 0, "expect"), DELETE, FILES, f"{E}'echo': expect: missing"),
     ("unknown-kind", ("cases", 0, "expect", "kind"), "fuzzy", FILES,
      (f"{E}'echo': expect.kind: unknown kind 'fuzzy' (known: contains, regex, exact, "
-     "json_schema, tool_call, not_contains)")),
+     "json_schema, tool_call, no_tool_call, not_contains)")),
     ("bad-regex", ("cases", 1, "expect", "pattern"), "a(b", FILES,
      (f"{E}'from-file': expect.pattern: invalid regex 'a(b': missing ), unterminated "
      "subpattern at position 1")),

@@ -1,0 +1,153 @@
+"""The judging rules (evaluator.judge, evaluator.forgive) as one table,
+tests/data/judge_table.json: `forgiveFormatting`, `acceptWithRemark`, and how they meet a list
+of checks. Each row runs through `judge`, through `score_case` on a case loaded from the row,
+and through the bridge inside the vendored Pyodide (under Node), which must agree with CPython.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluator import bridge
+from evaluator.forgive import MAX_LAYERS, RULES, layers, unwrap
+from evaluator.judge import judge
+from evaluator.result import score_case
+from evaluator.suite import Case, load_suite
+from server import assets
+from server.build import EVALUATOR_DIR
+
+HERE = Path(__file__).parent
+TABLE: list[dict[str, Any]] = json.loads(
+    (HERE / "data" / "judge_table.json").read_text(encoding="utf-8"))
+RUNNER = HERE / "pyodide_ops_runner.mjs"
+
+
+def case_of(row: dict[str, Any]) -> Case:
+    """The row as a suite's case, loaded the way a suite.yaml is (the peer's key names)."""
+    raw = {"id": row["id"], "input": "q", "expect": row["expect"]}
+    raw.update({k: row[k] for k in ("acceptWithRemark", "forgiveFormatting") if k in row})
+    return load_suite({"name": "t", "cases": [raw]}, "t.yaml", {}).cases[0]
+
+
+def transcript_of(row: dict[str, Any]) -> dict[str, Any]:
+    deltas: list[dict[str, Any]] = [{"content": row["answer"]}] if row["answer"] else []
+    deltas += [{"tool_calls": [{"index": i, "id": c["id"], "type": "function", "function": {
+        "name": c["name"], "arguments": c["arguments"]}}]} for i, c in enumerate(row["tool_calls"])]
+    events = [[float(i), json.dumps({"choices": [{"delta": d}]})] for i, d in enumerate(deltas)]
+    finish = "tool_calls" if row["tool_calls"] else "stop"
+    events += [[50.0, json.dumps({"choices": [{"delta": {}, "finish_reason": finish}]})],
+               [51.0, "[DONE]"]]
+    return {"url": "u", "request": {}, "status": 200, "events": events, "ended_ms": 52.0,
+            "error": None}
+
+
+def test_the_table_covers_every_rule() -> None:
+    remarks = " ".join(str(row["remark"]) for row in TABLE)
+    assert all(rule in remarks for rule in RULES)
+    assert {True, False} == {row["passed"] for row in TABLE if "acceptWithRemark" in row}
+    assert {True, False} == {row["passed"] for row in TABLE if row.get("forgiveFormatting")}
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[row["id"] for row in TABLE])
+def test_judge_table(row: dict[str, Any]) -> None:
+    case = case_of(row)
+    outcome = judge(case.expect, row["answer"], row["tool_calls"], case.accept_with_remark,
+                    case.forgive_formatting)
+    assert (outcome.passed, outcome.remark) == (row["passed"], row["remark"]), outcome.reason
+    assert outcome.score == (1.0 if row["passed"] else 0.0)
+    assert "\n" not in outcome.reason
+    if "reason_contains" in row:
+        assert row["reason_contains"] in outcome.reason
+    if "match" in row:
+        assert [list(span) for span in outcome.match] == row["match"]
+    for start, end in outcome.match:
+        assert 0 <= start <= end <= len(row["answer"])
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[row["id"] for row in TABLE])
+def test_score_case_records_the_remark(row: dict[str, Any]) -> None:
+    result = score_case(case_of(row), transcript_of(row))
+    assert result["status"] == ("pass" if row["passed"] else "fail"), result["detail"]
+    assert result["remark"] == row["remark"]
+    remark = row["remark"]
+    if remark is not None and remark.startswith("formatting forgiven: "):
+        assert all(rule in result["detail"] for rule in remark[21:].split(", "))
+    elif remark is not None:
+        assert json.dumps(remark, ensure_ascii=False) in result["detail"]
+
+
+@pytest.mark.parametrize("text, want, found", [
+    ("42", "42", (0, 2, ())),
+    ("**42**", "42", (2, 4, ("markdown emphasis",))),
+    ("***42***", "42", (3, 5, ("markdown emphasis",))),
+    ("``42``", "42", (2, 4, ("code span",))),
+    ("$$42$$", "42", (2, 4, ("$…$",))),
+    ("\\(42\\)", "42", (2, 4, ("$…$",))),
+    ("\\boxed{\\frac{1}{2}}", "\\frac{1}{2}", (7, 18, ("\\boxed{}",))),
+    ("[ 42 ]", "42", (2, 4, ("brackets",))),
+    ("<42>", "42", (1, 3, ("brackets",))),
+    ("'42'", "42", (1, 3, ("quotes",))),
+    ("「42」", "42", (1, 3, ("quotes",))),
+    ("STRASSE", "straße", (0, 7, ("letter case",))),
+    ("ＡＢＣ", "abc", (0, 3, ("Unicode compatibility form (NFKC)", "letter case"))),
+    ("(a) (b)", "a) (b", None),
+    ("$a$ + $b$", "a$ + $b", None),
+    ("\\boxed{a}{b}", "a}{b", None),
+    ("**", "", None),
+    ("42!", "42", None),
+])
+def test_unwrap(text: str, want: str, found: tuple[int, int, tuple[str, ...]] | None) -> None:
+    assert unwrap(text, want) == found
+
+
+def test_unwrapping_is_bounded_on_a_huge_answer() -> None:
+    text = "(" * 500_000 + "x" + ")" * 500_000
+    assert len(layers(text)) == MAX_LAYERS + 1
+    assert unwrap(text, "x") is None
+
+
+# -- the same rows inside Pyodide --------------------------------------------------------------
+
+def requests() -> list[dict[str, Any]]:
+    return [{"op": "score_case", "args": {"case": case_of(row).to_json(),
+                                          "transcript": transcript_of(row)}} for row in TABLE]
+
+
+@pytest.fixture(scope="module")
+def pyodide_replies(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed: the Pyodide tests need Node >= 18")
+    folder = assets.fetch_pyodide(log=lambda _line: None)
+    if folder is None:
+        pytest.fail("npm is not installed: cannot fetch the pinned Pyodide for this test")
+    work = tmp_path_factory.mktemp("pyodide-judge")
+    zip_path = work / "evaluator.zip"
+    zip_path.write_bytes(assets.build_evaluator_zip(assets.fetch_wheels(log=lambda _l: None),
+                                                    EVALUATOR_DIR))
+    path = work / "requests.json"
+    path.write_text(json.dumps([json.dumps(r) for r in requests()]), encoding="utf-8")
+    proc = subprocess.run([node, str(RUNNER), str(folder), str(zip_path), str(path)],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, f"pyodide_ops_runner.mjs failed:\n{proc.stderr[-3000:]}"
+    return [json.loads(r) for r in json.loads(proc.stdout.strip().splitlines()[-1])]
+
+
+def test_pyodide_judges_like_cpython(pyodide_replies: list[dict[str, Any]]) -> None:
+    cpython = [json.loads(bridge.call(json.dumps(r))) for r in requests()]
+    differ = [row["id"] for row, a, b in zip(TABLE, pyodide_replies, cpython, strict=True)
+              if a != b]
+    assert differ == []
+
+
+def test_pyodide_gives_the_tables_outcomes(pyodide_replies: list[dict[str, Any]]) -> None:
+    wrong = [(row["id"], reply) for row, reply in zip(TABLE, pyodide_replies, strict=True)
+             if not reply["ok"] or reply["value"]["remark"] != row["remark"]
+             or (reply["value"]["status"] == "pass") is not row["passed"]]
+    assert wrong == []
