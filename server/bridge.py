@@ -36,7 +36,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from evaluator import safejson
 from server.bridge_chat import BridgeError, ChatRequest, Reply
 from server.bridge_gen import Generator
 from server.bridge_guard import (
@@ -45,7 +44,7 @@ from server.bridge_guard import (
     error_response,
     is_loopback_host,
 )
-from server.bridge_parse import parse_chat
+from server.bridge_parse import BODY_TIMEOUT_S, parse_chat, read_json
 from server.bridge_turns import Departure, Worker
 from server.bridge_worker import run_generation
 
@@ -56,44 +55,12 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
 DEFAULT_PAGE_PORT = 8765
 MAX_BODY = 4 * 1024 * 1024
-BODY_TIMEOUT_S = 30.0
 OWNED_BY = "localrate-mlx"
 
 
 def page_origins(page_port: int) -> list[str]:
     """The page's own origins, allowed by default."""
     return [f"http://127.0.0.1:{page_port}", f"http://localhost:{page_port}"]
-
-
-async def read_json(request: Request, limit: int, timeout_s: float = BODY_TIMEOUT_S) -> Any:
-    """The request body parsed as JSON: 413 past `limit` bytes, 408 when it does not
-    arrive within `timeout_s`, 400 when it is not JSON or nests too deep."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BridgeError(413, f"request body of {declared} bytes is over the {limit}-byte limit")
-    chunks: list[bytes] = []
-    size = 0
-
-    async def read() -> None:
-        nonlocal size
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise BridgeError(413, f"request body is over the {limit}-byte limit")
-            chunks.append(chunk)
-
-    try:
-        await asyncio.wait_for(read(), timeout_s)
-    except TimeoutError:
-        raise BridgeError(
-            408, f"request body not received within {timeout_s:g} s ({size} bytes came)"
-        ) from None
-    try:
-        return safejson.loads(b"".join(chunks))
-    except safejson.DeepJSONError as exc:
-        raise BridgeError(400, f"request body: {exc}") from None
-    except ValueError as exc:
-        raise BridgeError(400, f"request body is not valid JSON: {exc}") from None
 
 
 def _sse(obj: Any) -> bytes:
@@ -139,6 +106,11 @@ class ChatResponse(Response):
             first = await anext(events)
         except BridgeError as exc:  # the prompt does not fit, or its template refused it
             await error_response(exc)(scope, receive, send)
+            return
+        except StopAsyncIteration:  # stopped before it began: the bridge is closing
+            await error_response(BridgeError(503, "the bridge is shutting down"))(
+                scope, receive, send
+            )
             return
         if first[0] == "gone":
             return
@@ -211,6 +183,7 @@ def make_app(
     allow_hosts: Iterable[str] = (),
     max_body: int = MAX_BODY,
     max_waiting: int = 4,
+    body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> Starlette:
     """The bridge app, serving `generator`, or the one `load()` returns (called once, on
     the model thread, at startup; `/health` says 503 "loading" until then). The lifespan's
@@ -244,7 +217,7 @@ def make_app(
     async def chat(request: Request) -> Response:
         gen = worker.ready()
         try:
-            body = await read_json(request, max_body)
+            body = await read_json(request, max_body, body_timeout_s)
         except ClientDisconnect:
             log.info("bridge: the client left during the upload")
             return error_response(BridgeError(400, "the client left during the upload"))

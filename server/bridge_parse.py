@@ -1,17 +1,27 @@
-"""Validate a `POST /v1/chat/completions` body for the MLX bridge, and fit it to the context.
+"""Read and validate a `POST /v1/chat/completions` body for the MLX bridge; fit it to the
+context.
+
+`read_json` reads the body within a size and time bound and parses it with a nesting
+bound (evaluator.safejson).
 
 Every field the bridge reads is checked for its type here, so nothing malformed reaches
 the chat template or the model: a bad body is a 400 (413 when it is too big) naming the
-field, e.g. `messages[2].content[0].text: expected a string, got 5`. Strings must be valid
-Unicode (a lone surrogate such as `"\\ud800"` is refused), and the number of messages,
-tools and stop strings is capped. `fit_to_context` then compares the prompt's token count
-with the model's context once the chat template has been applied.
+field, e.g. `messages[2].content[0].text: expected a string, got 5`. `bad_string` finds a
+string that is not valid Unicode (a lone surrogate such as `"\\ud800"`; the body reader
+refuses it), and the number of messages, tools and stop strings is capped.
+`fit_to_context` then compares the prompt's token count with the model's context once
+the chat template has been applied.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
+from starlette.requests import Request
+
+from evaluator import safejson
 from server.bridge_chat import BridgeError, ChatRequest
 from server.bridge_gen import GenParams, ModelInfo
 
@@ -23,6 +33,8 @@ MAX_STOP_CHARS = 1000
 # Used when the model's config does not say how long its context is.
 FALLBACK_CONTEXT = 32_768
 ROLES = ("system", "developer", "user", "assistant", "tool")
+BODY_TIMEOUT_S = 30.0
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def bad_string(value: Any) -> str | None:
@@ -46,6 +58,45 @@ def bad_string(value: Any) -> str | None:
         elif isinstance(item, list):
             stack.extend((f"{path}[{i}]", sub) for i, sub in enumerate(item))
     return None
+
+
+async def read_json(request: Request, limit: int, timeout_s: float = BODY_TIMEOUT_S) -> Any:
+    """The request body parsed as JSON: 413 past `limit` bytes, 408 when it does not
+    arrive within `timeout_s`, 400 when it is not JSON or nests too deep."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BridgeError(413, f"request body of {declared} bytes is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+
+    async def read() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BridgeError(413, f"request body is over the {limit}-byte limit")
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(read(), timeout_s)
+    except TimeoutError:
+        raise BridgeError(
+            408, f"request body not received within {timeout_s:g} s ({size} bytes came)"
+        ) from None
+    raw = b"".join(chunks)
+    try:
+        value = safejson.loads(raw)
+    except safejson.DeepJSONError as exc:
+        raise BridgeError(400, f"request body: {exc}") from None
+    except ValueError as exc:
+        raise BridgeError(400, f"request body is not valid JSON: {exc}") from None
+    # UTF-8 cannot carry a surrogate: only a \uD800-\uDFFF escape makes one, so look
+    # through the parsed strings only when the text has such an escape.
+    if _SURROGATE_ESCAPE.search(raw):
+        where = bad_string(value)
+        if where is not None:
+            raise BridgeError(400, f"{where}: not valid Unicode (a lone surrogate)")
+    return value
 
 
 def _kind(value: Any) -> str:
@@ -166,9 +217,6 @@ def _stop(value: Any) -> list[str]:
 def parse_chat(body: Any, info: ModelInfo) -> ChatRequest:
     """Validate a chat body against the served model."""
     _want(isinstance(body, dict), "request body", "a JSON object", body)
-    where = bad_string(body)
-    if where is not None:
-        raise BridgeError(400, f"{where}: not valid Unicode (a lone surrogate)")
     model = body.get("model")
     _want(model is None or isinstance(model, str), "model", "a string", model)
     if model and model != info.id:

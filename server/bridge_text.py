@@ -80,7 +80,8 @@ class OutputSplitter:
             events.append(("content", buf[: len(buf) - keep]))
             self._buffer = buf[len(buf) - keep :]
             return False
-        end = (self.think if self.state == "reasoning" else self.tool or ("", ""))[1]
+        markers = self.think if self.state == "reasoning" else self.tool
+        end = markers[1] if markers else ""
         if end and end in buf:
             at = buf.find(end)
             self._emit_inside(events, buf[:at], closed=True)

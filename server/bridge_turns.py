@@ -42,12 +42,15 @@ class ModelThread:
     def __init__(self, name: str = "localrate-mlx") -> None:
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._started = False
+        self._started = self._stopped = False
 
     def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Queue `fn(*args)`; await the future for its value (or exception)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
+        if self._stopped:
+            future.set_exception(BridgeError(503, "the bridge is shutting down"))
+            return future
         if not self._started:
             self._started = True
             self._thread.start()
@@ -68,6 +71,7 @@ class ModelThread:
 
     def stop(self) -> None:
         """Finish after the running job (no new ones start)."""
+        self._stopped = True
         self._jobs.put(None)
 
 
@@ -107,6 +111,8 @@ class Worker:
 
     def ready(self) -> Generator:
         """The loaded generator, or a 503/500 BridgeError saying why not."""
+        if self.closing.is_set():
+            raise BridgeError(503, "the bridge is shutting down")
         if self.generator is not None:
             return self.generator
         if self.load_error is not None:

@@ -146,9 +146,18 @@ async def run_generation(
         finally:
             emit(None)
 
+    def gone(watch: asyncio.Future[Any]) -> None:
+        if not watch.cancelled():
+            events.put_nowait(("gone", None))
+
+    def refused(future: asyncio.Future[None]) -> None:
+        if not future.cancelled() and future.exception() is not None:  # the thread stopped
+            events.put_nowait(("error", future.exception()))
+            events.put_nowait(None)
+
     watch = asyncio.ensure_future(left.wait())
-    watch.add_done_callback(lambda w: w.cancelled() or events.put_nowait(("gone", None)))
-    worker.call(job)
+    watch.add_done_callback(gone)
+    worker.call(job).add_done_callback(refused)
     try:
         while (event := await events.get()) is not None:
             if event[0] == "gone":

@@ -76,9 +76,7 @@ def bridge(
 
     Serves GET /v1/models, GET /health and POST /v1/chat/completions on
     http://127.0.0.1:8081 by default. Only the page's own origins and --allow-origin
-    origins may use it from a browser; requests from other web pages, POSTs that are not
-    application/json and requests whose Host is not a loopback name are refused. Ctrl-C
-    stops it, and any generation, at once.
+    origins get CORS headers; requests whose Host is not a loopback name are refused.
     """
     import logging
     import os

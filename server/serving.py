@@ -208,7 +208,7 @@ def run(servers: list[uvicorn.Server], on_stop: Iterable[Callable[[], None]] = (
     """Serve until Ctrl-C or SIGTERM, then stop all servers together (see the module)."""
     stops = list(on_stop)
     for each in servers:
-        each.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+        each.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
 
     def handle(sig: int, frame: object) -> None:
         for each in servers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from typing import Any
@@ -184,3 +185,27 @@ def test_streamed_413_is_json_not_an_event_stream() -> None:
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/json")
     assert json.loads(response.text)["error"]["code"] == 413
+
+
+def test_a_body_that_never_finishes_is_408() -> None:
+    app = make_app(FakeGenerator(["x"]), body_timeout_s=0.3)
+    with serving_in_thread(app) as port:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(f"POST {CHAT} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: "
+                     "application/json\r\nContent-Length: 1000\r\n\r\n{\"mess".encode())
+        reply = sock.recv(65536)
+        sock.close()
+    assert reply.startswith(b"HTTP/1.1 408")
+    assert b"not received within 0.3 s" in reply
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_requests_after_shutdown_get_503_not_a_hang(stream: bool) -> None:
+    gen = FakeGenerator(["x"])
+    app = make_app(gen)
+    c = TestClient(app, base_url=BASE)
+    assert c.post(CHAT, json=ask()).status_code == 200
+    app.state.worker.shutdown()
+    response = c.post(CHAT, json=ask(stream=stream))
+    assert response.status_code == 503
+    assert "shutting down" in response.json()["error"]["message"]
