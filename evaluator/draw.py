@@ -55,6 +55,8 @@ class Rng:
     @classmethod
     def keyed(cls, seed: int, *parts: str) -> Rng:
         """The stream for ``seed`` and ``parts`` (e.g. a case id and a variable name)."""
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"a seed must be a whole number, got {seed!r}")
         material = "\0".join(["localrate.draw/1", str(seed), *parts]).encode("utf-8")
         return cls(int.from_bytes(hashlib.sha256(material).digest()[:8], "big"))
 

@@ -117,7 +117,7 @@ def evaluate(expr: Expr, variables: Mapping[str, object]) -> Value:
     if isinstance(value, str):
         js.capped(value)
     elif isinstance(value, list):
-        js.capped(js.to_text(value))
+        js.capped(js.text_of(value))
     return value
 
 
@@ -144,7 +144,7 @@ def _eval(node: Node, env: Mapping[str, object]) -> Value:
         return _eval(node.yes if js.truthy(_eval(node.test, env)) else node.no, env)
     if isinstance(node, Array):
         items = [_eval(item, env) for item in node.items]
-        js.capped(js.to_text(items))
+        js.capped(js.text_of(items))
         return items
     if isinstance(node, Index):
         return _index(node, _eval(node.obj, env), _eval(node.index, env))
@@ -216,7 +216,7 @@ def _method(node: Method, obj: Value, args: list[Value]) -> Value:
 
 
 def _count(args: list[Value], fold: bool) -> float:
-    text, sub = js.to_text(args[0]), js.to_text(args[1])
+    text, sub = js.text_of(args[0]), js.text_of(args[1])
     if fold:
         text, sub = text.lower(), sub.lower()
     return float(text.count(sub)) if sub else 0.0

@@ -51,8 +51,9 @@ def type_name(value: Value) -> str:
     return "array"
 
 
-def to_value(obj: object, depth: int = 0) -> Value:
-    """A Python value (from YAML, JSON or a draw) as an expression value."""
+def to_value(obj: object, depth: int = 0, limit: int = MAX_NESTING) -> Value:
+    """A Python value (from YAML, JSON or a draw) as an expression value; lists may nest
+    ``limit`` levels (a variable's value :data:`MAX_NESTING`)."""
     if isinstance(obj, bool):
         return obj
     if isinstance(obj, int):
@@ -63,9 +64,9 @@ def to_value(obj: object, depth: int = 0) -> Value:
     if isinstance(obj, (float, str)):
         return obj
     if isinstance(obj, (list, tuple)):
-        if depth >= MAX_NESTING:
-            raise ExprError(f"a value nests lists deeper than {MAX_NESTING} levels")
-        return [to_value(item, depth + 1) for item in obj]
+        if depth >= limit:
+            raise ExprError(f"a value nests lists deeper than {limit} levels")
+        return [to_value(item, depth + 1, limit) for item in obj]
     raise ExprError(f"unsupported value of type {type(obj).__name__}")
 
 
@@ -107,15 +108,20 @@ def number_text(x: float) -> str:
 
 
 def to_text(value: object) -> str:
+    """JS ``String(value)`` of a Python value (an int, a list from YAML, a drawn value, an
+    expression's result: array literals add up to 32 levels to a variable's 16)."""
+    return text_of(to_value(value, limit=4 * MAX_NESTING))
+
+
+def text_of(value: Value) -> str:
     """JS ``String(value)``: numbers as :func:`number_text`, arrays joined with commas."""
-    v = to_value(value)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return number_text(v)
-    if isinstance(v, str):
-        return v
-    return capped(",".join(to_text(item) for item in v))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return number_text(value)
+    if isinstance(value, str):
+        return value
+    return capped(",".join(text_of(item) for item in value))
 
 
 def string_number(text: str) -> float:
@@ -147,7 +153,7 @@ def to_number(value: Value) -> float:
         return value
     if isinstance(value, str):
         return string_number(value)
-    return string_number(to_text(value))
+    return string_number(text_of(value))
 
 
 def truthy(value: Value) -> bool:
@@ -226,7 +232,7 @@ def js_min_max(numbers: list[float], want_max: bool) -> float:
 def arithmetic(op: str, a: Value, b: Value) -> Value:
     """JS ``a op b`` for ``+ - * / %``."""
     if op == "+" and (isinstance(a, (str, list)) or isinstance(b, (str, list))):
-        return capped(to_text(a) + to_text(b))
+        return capped(text_of(a) + text_of(b))
     x, y = to_number(a), to_number(b)
     if op == "+":
         return x + y

@@ -80,6 +80,12 @@ def test_keyed_streams_are_sha256_of_the_documented_material() -> None:
     assert Rng.keyed(42, "case-1", "a").state == state
 
 
+@pytest.mark.parametrize("seed", ["1", 1.0, True, None])
+def test_a_seed_is_a_whole_number(seed: Any) -> None:
+    with pytest.raises(TypeError, match="^a seed must be a whole number, got "):
+        draw_vars({"x": {"pick": [1]}}, seed, "c")
+
+
 def test_choices_are_uniform() -> None:
     rng = Rng(99)
     counts = Counter(rng.int_between(1, 6) for _ in range(60_000))

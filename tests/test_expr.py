@@ -206,6 +206,9 @@ process.stdout.write(JSON.stringify(out));
 """
 
 LONG = "x" * 6000
+NESTED_17: list[Any] = [1]
+for _ in range(16):
+    NESTED_17 = [NESTED_17]
 # (expression, variables, the ExprError message)
 ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ("foo + 1", {}, "unknown name 'foo' at column 1"),
@@ -271,6 +274,7 @@ ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ("[s, s]", {"s": LONG}, f"a string result is longer than {MAX_TEXT:,} characters"),
     ("x", {"x": {"a": 1}}, "unsupported value of type dict"),
     ("x", {"x": None}, "unsupported value of type NoneType"),
+    ("x", {"x": NESTED_17}, "a value nests lists deeper than 16 levels"),
     ("x + 1", {"x": 10 ** 400}, f"the number {10 ** 400} is too large"),
 ]
 
@@ -320,6 +324,8 @@ def test_the_longest_accepted_expression_evaluates() -> None:
     assert to_text(evaluate(parse(source), {})) == "250"
     deep = "(" * 31 + "x" + ")" * 31
     assert evaluate(parse(deep), {"x": "ok"}) == "ok"
+    # array literals 31 deep around a variable nested 16 deep still print
+    assert to_text(evaluate(parse("[" * 31 + "x" + "]" * 31), {"x": NESTED_17[0]})) == "1"
 
 
 def test_nothing_is_handed_to_eval(monkeypatch: pytest.MonkeyPatch) -> None:
