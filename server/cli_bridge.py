@@ -76,7 +76,9 @@ def bridge(
 
     Serves GET /v1/models, GET /health and POST /v1/chat/completions on
     http://127.0.0.1:8081 by default. Only the page's own origins and --allow-origin
-    origins get CORS headers; requests whose Host is not a loopback name are refused.
+    origins get CORS headers. Requests from any other web page, POSTs that are not
+    application/json, and requests whose Host is not a loopback name are refused before
+    any model work; a prompt that does not fit the model's context gets 413.
     """
     import logging
     import os
