@@ -14,6 +14,16 @@ Importing run records (the page's Import, through the same checks as ``localrate
   prints.
 * ``limits`` — no args → ``{"record_max_bytes": MAX_RECORD_BYTES}``, so the page can refuse
   a larger file before reading it.
+
+Running a suite with templates and conversations (see :mod:`evaluator.expand` and
+:mod:`evaluator.conversation`):
+
+* ``run_cases`` — ``{"suite", "seed"}`` → the concrete cases of the run, as case JSON;
+* ``plan_case`` — also takes ``context_length`` (the model's, or null);
+* ``next_request`` — ``{"case", "model_id", "settings", "transcripts"}`` → the next request
+  (``{"body", "path", "timeout_s", "max_bytes"}``) or ``{"done": true, "end"}``;
+* ``score_turns`` — ``{"case", "transcripts"}`` → the case result;
+* ``run_settings`` — also takes ``seed``.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from evaluator import checks, records, request, result, summary, transcript
+from evaluator import checks, conversation, expand, records, request, result, summary, transcript
 from evaluator.errors import SuiteError
 from evaluator.suite import Case, Suite, case_from_json, suite_from_json
 
@@ -64,7 +74,11 @@ def _load_suite_json(args: dict[str, Any]) -> dict[str, Any]:
             "case_count": len(suite.cases),
             "cases": [{"id": c.id, "kind": c.kind, "weight": c.weight,
                        "tags": list(c.tags), "requires": list(c.requires),
-                       "has_image": c.image is not None, "has_tools": bool(c.tools)}
+                       "has_image": c.image is not None, "has_tools": bool(c.tools),
+                       "generated": c.generate is not None,
+                       "turns": 1 + len(c.follow_ups),
+                       "tool_loop": c.tool_responders is not None,
+                       "instances": expand.instance_ids(c)}
                       for c in suite.cases]}
 
 
@@ -117,8 +131,14 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "build_request": lambda a: request.build_request(
         _case(a), _arg(a, "model_id"), a.get("settings") or {}),
     "plan_case": lambda a: request.plan_case(
-        _case(a), _arg(a, "model_id"), _arg(a, "caps"), a.get("settings") or {}),
-    "run_settings": lambda a: request.run_settings(a.get("max_tokens"), a.get("timeout_s")),
+        _case(a), _arg(a, "model_id"), _arg(a, "caps"), a.get("settings") or {},
+        a.get("context_length")),
+    "run_settings": lambda a: request.run_settings(a.get("max_tokens"), a.get("timeout_s"),
+                                                   a.get("seed")),
+    "run_cases": lambda a: [c.to_json() for c in expand.run_cases(_suite(a), _arg(a, "seed"))],
+    "next_request": lambda a: conversation.next_request(
+        _case(a), _arg(a, "model_id"), a.get("settings") or {}, _arg(a, "transcripts")),
+    "score_turns": lambda a: result.score_turns(_case(a), _arg(a, "transcripts")),
     "model_entry": lambda a: request.model_entry(
         _arg(a, "id"), _arg(a, "runtime"), _arg(a, "base_url"), a.get("capabilities")),
     "assemble": lambda a: transcript.assemble(_arg(a, "transcript")).to_json(),

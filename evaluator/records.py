@@ -20,6 +20,7 @@ import math
 import re
 from typing import Any
 
+from evaluator.casespec import MAX_SEED
 from evaluator.errors import SuiteError
 from evaluator.safejson import MAX_DEPTH, DeepJSONError, loads
 from evaluator.suite import RESOLVED_SOURCE, case_from_json
@@ -183,7 +184,12 @@ CASE_FIELDS = {"ttft_ms": "num", "total_ms": "num", "tok_s": "num", "tok_in": "i
                "tok_out": "int", "reasoning_tokens": "int", "tool_calls_dropped": "int",
                "tokens_source": "str?", "finish_reason": "str?", "output": "str",
                "reasoning": "str", "detail": "str", "expected": "str", "tags": "strs",
-               "remark": "str?"}
+               "remark": "str?", "exchange_ttft_ms": "num", "exchange_tok_s": "num",
+               "exchange_end": "str?"}
+# one request of a conversational case (evaluator.result.score_turns)
+TURN_FIELDS = {"kind": "str", "output": "str", "reasoning": "str", "finish_reason": "str?",
+               "error": "str?", "ttft_ms": "num", "total_ms": "num", "tok_in": "int",
+               "tok_out": "int", "tok_s": "num", "tokens_source": "str?"}
 TRANSCRIPT_FIELDS = {"url": "str", "error": "str?", "ended_ms": "num"}
 SUMMARY_FIELDS = {"passed": "int", "failed": "int", "skipped": "int", "errors": "int",
                   "total": "int"}
@@ -232,6 +238,32 @@ def _embedded_case(check: _Checker, value: Any, path: str) -> None:
         raise check.error(where, cut) from None
 
 
+def _tool_calls(check: _Checker, value: Any, path: str) -> None:
+    for i, call in enumerate(check.items(value, path)):
+        call = check.mapping(call, _join(path, i))
+        check.optional(call, _join(path, i), {"id": "str?", "name": "str?", "arguments": "str?"})
+
+
+def _turns(check: _Checker, result: dict[str, Any], path: str) -> None:
+    """A conversational result's ``turns`` and ``transcripts`` (one per request)."""
+    if "turns" in result:
+        where = _join(path, "turns")
+        for i, turn in enumerate(check.items(result["turns"], where, nonempty=True)):
+            at = _join(where, i)
+            turn = check.mapping(turn, at)
+            check.optional(turn, at, TURN_FIELDS)
+            if "sent" in turn:
+                for j, message in enumerate(check.items(turn["sent"], _join(at, "sent"))):
+                    check.mapping(message, _join(_join(at, "sent"), j))
+            if "tool_calls" in turn:
+                _tool_calls(check, turn["tool_calls"], _join(at, "tool_calls"))
+    if "transcripts" in result:
+        where = _join(path, "transcripts")
+        for i, transcript in enumerate(check.items(result["transcripts"], where,
+                                                   nonempty=True)):
+            _transcript(check, check.mapping(transcript, _join(where, i)), _join(where, i))
+
+
 def _case(check: _Checker, value: Any, path: str) -> None:
     result = check.mapping(value, path)
     check.text(result.get("id", MISSING), _join(path, "id"), nonempty=True)
@@ -241,11 +273,8 @@ def _case(check: _Checker, value: Any, path: str) -> None:
         check.number(result["weight"], _join(path, "weight"), nullable=False, above=True)
     check.optional(result, path, CASE_FIELDS)
     if "tool_calls" in result:
-        where = _join(path, "tool_calls")
-        for i, call in enumerate(check.items(result["tool_calls"], where)):
-            call = check.mapping(call, _join(where, i))
-            check.optional(call, _join(where, i),
-                           {"id": "str?", "name": "str?", "arguments": "str?"})
+        _tool_calls(check, result["tool_calls"], _join(path, "tool_calls"))
+    _turns(check, result, path)
     if "match" in result:
         where = _join(path, "match")
         for i, span in enumerate(check.items(result["match"], where)):
@@ -281,6 +310,11 @@ def _run(check: _Checker, value: Any, path: str) -> dict[str, Any]:
             check.number(settings[key], _join(where, key))
     if "max_tokens" in settings:
         check.number(settings["max_tokens"], _join(where, "max_tokens"), integer=True)
+    if "seed" in settings:
+        check.number(settings["seed"], _join(where, "seed"), nullable=False, integer=True)
+        if settings["seed"] > MAX_SEED:
+            raise check.wrong(_join(where, "seed"), f"an integer from 0 to {MAX_SEED}",
+                              settings["seed"])
     check.text(record.get("started_at", MISSING), _join(path, "started_at"))
     cases = _join(path, "cases")
     for i, result in enumerate(check.items(record.get("cases", MISSING), cases,

@@ -16,6 +16,15 @@ folded (:mod:`evaluator.expectations`); unknown keys are ignored. ``expect`` may
 of checks. The judging rules ``acceptWithRemark`` and ``forgiveFormatting``
 (:mod:`evaluator.judge`) resolve to ``accept_with_remark`` and ``forgive_formatting``, which
 ``Case.to_json()`` writes only when set, so a suite without them keeps its hash.
+
+The v2 keys ``generate``, ``followUps``, ``toolResponders``, ``maxToolRounds`` and ``sweep``
+(validated in :mod:`evaluator.casespec`) resolve to ``generate``, ``follow_ups``,
+``tool_responders``, ``max_tool_rounds`` and ``sweep``, kept as written (templates
+unrendered) and written only when present, like the judging rules. A case with ``generate``
+or ``sweep`` is a template: :func:`evaluator.expand.run_cases` turns it into the concrete
+cases one run sends, which carry ``template`` (the suite case's id), ``drawn`` (the values
+drawn) and, for a sweep instance, ``haystack`` (its size, depth and seed). Only
+:func:`case_from_json` (a record's copy of a case) reads those three keys.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluator.capabilities import CAPABILITIES
+from evaluator.casespec import DEFAULT_TOOL_ROUNDS, case_keys, one_of
 from evaluator.errors import SuiteError
 from evaluator.expectations import canonical_expect, checks_of, expect_problem
 from evaluator.judge import accept_problem, canonical_accept
@@ -74,10 +84,18 @@ class Case:
     max_tokens: int | None = None
     accept_with_remark: tuple[dict[str, Any], ...] = ()
     forgive_formatting: bool = False
+    generate: dict[str, Any] | None = None
+    follow_ups: tuple[str, ...] = ()
+    tool_responders: dict[str, Any] | None = None
+    max_tool_rounds: int | None = None
+    sweep: dict[str, Any] | None = None
+    template: str | None = None
+    drawn: dict[str, Any] | None = None
+    haystack: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The resolved case as plain JSON (the shape ``suite_from_json`` reads back); the
-        judging rules only when set."""
+        judging rules and the v2 keys only when set."""
         out = {"id": self.id, "input": self.input, "system": self.system,
                "image": self.image, "tools": self.tools, "expect": self.expect,
                "weight": self.weight, "tags": list(self.tags),
@@ -86,7 +104,30 @@ class Case:
             out["accept_with_remark"] = [dict(clause) for clause in self.accept_with_remark]
         if self.forgive_formatting:
             out["forgive_formatting"] = True
+        if self.follow_ups:
+            out["follow_ups"] = list(self.follow_ups)
+        optional = {"generate": self.generate, "tool_responders": self.tool_responders,
+                    "max_tool_rounds": self.max_tool_rounds, "sweep": self.sweep,
+                    "template": self.template, "drawn": self.drawn,
+                    "haystack": self.haystack}
+        out.update({key: value for key, value in optional.items() if value is not None})
         return out
+
+    @property
+    def is_template(self) -> bool:
+        """True when the case is expanded before it runs (``generate`` or ``sweep``)."""
+        return self.generate is not None or self.sweep is not None
+
+    @property
+    def conversational(self) -> bool:
+        """True when the case may take more than one request (follow-ups, tool replies)."""
+        return bool(self.follow_ups) or self.tool_responders is not None
+
+    @property
+    def tool_rounds(self) -> int:
+        """The tool rounds allowed per user turn (``maxToolRounds``, default 4)."""
+        return self.max_tool_rounds if self.max_tool_rounds is not None \
+            else DEFAULT_TOOL_ROUNDS
 
     @property
     def checks(self) -> list[dict[str, Any]]:
@@ -249,18 +290,9 @@ def _requires(raw: Any, err: ErrorMaker) -> tuple[str, ...]:
     return names
 
 
-def _one_of(raw: dict[str, Any], keys: tuple[str, str], err: ErrorMaker) -> tuple[str, Any]:
-    """``(key, value)`` of the one spelling of a case key present (YAML's camelCase or the
-    resolved form's snake_case), ``(keys[0], None)`` when neither is."""
-    present = [key for key in keys if key in raw]
-    if len(present) > 1:
-        raise err(keys[0], f"give {keys[0]} or {keys[1]}, not both")
-    return (present[0], raw[present[0]]) if present else (keys[0], None)
-
-
 def _judging(raw: dict[str, Any], err: ErrorMaker) -> tuple[tuple[dict[str, Any], ...], bool]:
     """The case's ``acceptWithRemark`` clauses and ``forgiveFormatting`` flag, validated."""
-    key, accept = _one_of(raw, ("acceptWithRemark", "accept_with_remark"), err)
+    key, accept = one_of(raw, ("acceptWithRemark", "accept_with_remark"), err)
     if accept is not None:
         problem = json_problem(accept)
         if problem is not None:
@@ -269,7 +301,7 @@ def _judging(raw: dict[str, Any], err: ErrorMaker) -> tuple[tuple[dict[str, Any]
         if problem is not None:
             field, _, what = problem.partition(": ")
             raise err(field, what)
-    key, forgive = _one_of(raw, ("forgiveFormatting", "forgive_formatting"), err)
+    key, forgive = one_of(raw, ("forgiveFormatting", "forgive_formatting"), err)
     if forgive is not None and not isinstance(forgive, bool):
         raise err(key, f"must be true or false, got {shown(forgive)}")
     return canonical_accept(accept or []), forgive is True
@@ -284,7 +316,7 @@ def _str_list(raw: Any, field: str, err: ErrorMaker) -> tuple[str, ...]:
 
 
 def _case(raw: Any, number: int, source: str, get_input: InputResolver,
-          get_image: ImageResolver) -> Case:
+          get_image: ImageResolver, concrete_ok: bool = False) -> Case:
     if not isinstance(raw, dict):
         raise SuiteError(f"{source}: case #{number}: must be a mapping, got {shown(raw)}")
     case_id = raw.get("id")
@@ -335,10 +367,14 @@ def _case(raw: Any, number: int, source: str, get_input: InputResolver,
         raise err("max_tokens", f"must be a positive integer up to {MAX_CASE_TOKENS}, "
                                 f"got {shown(max_tokens)}")
     accept, forgive = _judging(raw, err)
+    v2 = case_keys(raw, case_id, text, tools, err, concrete_ok)
     return Case(id=case_id, input=text, expect=expect, system=system,
                 image=get_image(raw.get("image"), err), tools=tools, weight=weight,
                 tags=_str_list(raw.get("tags"), "tags", err), requires=requires,
-                max_tokens=max_tokens, accept_with_remark=accept, forgive_formatting=forgive)
+                max_tokens=max_tokens, accept_with_remark=accept, forgive_formatting=forgive,
+                generate=v2.generate, follow_ups=v2.follow_ups,
+                tool_responders=v2.tool_responders, max_tool_rounds=v2.max_tool_rounds,
+                sweep=v2.sweep, template=v2.template, drawn=v2.drawn, haystack=v2.haystack)
 
 
 def _suite(data: Any, source: str, threshold_key: str, get_input: InputResolver,
@@ -368,6 +404,7 @@ def _suite(data: Any, source: str, threshold_key: str, get_input: InputResolver,
         if any(seen.id == case.id for seen in cases):
             raise SuiteError(f"{source}: case {case.id!r}: id: duplicate id")
         cases.append(case)
+    _expansions(cases, source)
     version = data.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, (str, int))
                                 and not _is_number(version) or len(str(version)) > 100):
@@ -379,6 +416,23 @@ def _suite(data: Any, source: str, threshold_key: str, get_input: InputResolver,
     return Suite(id=suite_id, version="" if version is None else str(version),
                  description="" if description is None else str(description),
                  pass_threshold=threshold, cases=tuple(cases))
+
+
+def _expansions(cases: list[Case], source: str) -> None:
+    """Each template case expands (with a trial seed) into valid cases whose ids are free."""
+    from evaluator.expand import instance_ids, trial_problem
+
+    ids = {case.id for case in cases}
+    for case in cases:
+        if not case.is_template:
+            continue
+        for i, instance in enumerate(instance_ids(case) if case.sweep else []):
+            if instance in ids:
+                raise SuiteError(f"{source}: case {case.id!r}: sweep.sizes[{i}]: the instance "
+                                 f"id {instance!r} is taken by another case")
+        problem = trial_problem(case)
+        if problem is not None:
+            raise SuiteError(f"{source}: case {case.id!r}: {problem}")
 
 
 def load_suite(data: Any, source: str, files: dict[str, bytes]) -> Suite:
@@ -400,4 +454,4 @@ def suite_from_json(obj: Any) -> Suite:
 
 def case_from_json(obj: Any) -> Case:
     """Rebuild one :class:`Case` from ``Case.to_json()`` (validated like a suite's case)."""
-    return _case(obj, 1, RESOLVED_SOURCE, _resolved_input, _resolved_image)
+    return _case(obj, 1, RESOLVED_SOURCE, _resolved_input, _resolved_image, concrete_ok=True)

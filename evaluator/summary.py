@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from evaluator.errors import SuiteError
 from evaluator.records import RECORD_FORMAT, RecordError
-from evaluator.result import score_case, skipped_result
+from evaluator.result import score_case, score_turns, skipped_result
 from evaluator.suite import DEFAULT_PASS_THRESHOLD, Case, Suite, case_from_json
 
 SCORED = ("pass", "fail", "error")
@@ -103,8 +103,35 @@ def run_record(suite: Suite | SuiteRef, model: dict[str, Any], settings: dict[st
             "cases": results, "summary": summarize(results, suite.pass_threshold)}
 
 
-def _case_for(result: dict[str, Any], suite: Suite | None, where: str) -> Case:
-    found = suite.case(str(result.get("id"))) if suite is not None else None
+def _from_template(template: Case, result: dict[str, Any], seed: Any, where: str,
+                   made_by: dict[str, list[Case]]) -> Case:
+    """The concrete case of ``template`` that ``result`` ran, expanded again from the
+    record's seed (so an edited suite's checks apply)."""
+    from evaluator.expand import expand_case
+
+    if seed is None:
+        raise RecordError(f"{where}.id: case {template.id!r} of the suite is drawn from a "
+                          "seed, and the record has none (settings.seed); re-score without "
+                          "the suite to use the record's copy")
+    if template.id not in made_by:
+        made_by[template.id] = expand_case(template, seed)
+    made = made_by[template.id]
+    found = next((case for case in made if case.id == result.get("id")), None)
+    if found is None:
+        raise RecordError(f"{where}.id: the suite's case {template.id!r} makes no case "
+                          f"{str(result.get('id'))[:40]!r} (ids: "
+                          f"{', '.join(case.id for case in made)})")
+    return found
+
+
+def _case_for(result: dict[str, Any], suite: Suite | None, where: str, seed: Any,
+              made_by: dict[str, list[Case]]) -> Case:
+    copy = result.get("case")
+    name = copy.get("template") if isinstance(copy, dict) else None
+    found = suite.case(str(name if isinstance(name, str) else result.get("id"))) \
+        if suite is not None else None
+    if found is not None and found.is_template:
+        return _from_template(found, result, seed, where, made_by)
     if found is not None:
         return found
     if result.get("case") is None:
@@ -119,8 +146,10 @@ def rescore_record(record: dict[str, Any], suite: Suite | None = None, where: st
                    ) -> dict[str, Any]:
     """Re-score every case from its stored transcript, then the summary.
 
-    Case definitions come from ``suite`` when given (matched by id), else from each result's
-    embedded ``case``. Skipped cases stay skipped. With nothing changed, the scoring fields
+    Case definitions come from ``suite`` when given (matched by id; a result of a template
+    case is matched by its copy's ``template`` and expanded again with the record's
+    ``settings.seed``), else from each result's embedded ``case``. A conversational case is
+    re-scored from its ``transcripts`` (:func:`evaluator.result.score_turns`). Skipped cases stay skipped. With nothing changed, the scoring fields
     are identical to the original's. Fields a shell added to a case result are kept.
     ``record`` should have passed ``evaluator.records`` (``read_records``); a case it cannot
     re-score raises :class:`RecordError` whose field path starts with ``where``
@@ -131,10 +160,21 @@ def rescore_record(record: dict[str, Any], suite: Suite | None = None, where: st
         raise RecordError(f"{prefix}format: expected {RECORD_FORMAT!r}, "
                           f"got {str(record.get('format'))[:40]!r}")
     results = []
+    settings = record.get("settings")
+    seed = settings.get("seed") if isinstance(settings, dict) else None
+    made_by: dict[str, list[Case]] = {}  # template id -> its concrete cases
     for i, old in enumerate(record.get("cases") or []):
-        case = _case_for(old, suite, f"{prefix}cases[{i}]")
-        new = skipped_result(case, str(old.get("detail", ""))) if old.get("status") == "skip" \
-            else score_case(case, old.get("transcript"))
+        where = f"{prefix}cases[{i}]"
+        case = _case_for(old, suite, where, seed, made_by)
+        if old.get("status") == "skip":
+            new = skipped_result(case, str(old.get("detail", "")))
+        elif case.conversational:
+            if not isinstance(old.get("transcripts"), list) or not old["transcripts"]:
+                raise RecordError(f"{where}.transcripts: missing: case {case.id[:40]!r} "
+                                  "takes one transcript per request")
+            new = score_turns(case, old["transcripts"])
+        else:
+            new = score_case(case, old.get("transcript"))
         results.append({**old, **new})
     old_summary = record.get("summary")
     old_summary = old_summary if isinstance(old_summary, dict) else {}

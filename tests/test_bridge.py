@@ -136,7 +136,56 @@ def test_load_suite_json_lists_cases() -> None:
     assert (value["id"], value["sha256"], value["case_count"]) == ("s", SUITE.sha256, 2)
     assert value["cases"][1] == {"id": "see", "kind": "exact", "weight": 1, "tags": [],
                                  "requires": ["vision"], "has_image": True,
-                                 "has_tools": False}
+                                 "has_tools": False, "generated": False, "turns": 1,
+                                 "tool_loop": False, "instances": ["see"]}
+
+
+def test_load_suite_json_says_how_each_case_runs() -> None:
+    from tests.test_conversation import engine_suite
+
+    cases = {c["id"]: c for c in call("load_suite_json", suite=engine_suite().to_json())["cases"]}
+    assert {k: cases["recall-two-turns"][k] for k in ("generated", "turns", "tool_loop")} == \
+        {"generated": True, "turns": 3, "tool_loop": False}
+    assert cases["weather-tool-loop"]["tool_loop"] is True
+    assert cases["needle-sweep"]["instances"] == ["needle-sweep@256", "needle-sweep@1024",
+                                                  "needle-sweep@8192"]
+
+
+def test_v2_ops_agree_with_direct_calls() -> None:
+    from evaluator.conversation import next_request
+    from evaluator.expand import run_cases
+    from evaluator.request import run_settings
+    from evaluator.result import score_turns
+    from tests.test_conversation import FIXTURE, engine_suite, exchange
+
+    suite = engine_suite()
+    for seed in (0, 7, 2**53 - 1):
+        assert call("run_cases", suite=suite.to_json(), seed=seed) == \
+            plain([c.to_json() for c in run_cases(suite, seed)])
+    concrete = {c.id: c for c in run_cases(suite, 7)}
+    settings = FIXTURE["settings"]
+    for case_id, scripted in FIXTURE["cases"].items():
+        case = concrete[case_id]
+        _, transcripts, _ = exchange(case, scripted["answers"], "m", settings)
+        for n in range(len(transcripts) + 1):
+            assert call("next_request", case=case.to_json(), model_id="m", settings=settings,
+                        transcripts=transcripts[:n]) == \
+                plain(next_request(case, "m", settings, transcripts[:n]))
+        assert call("score_turns", case=case.to_json(), transcripts=transcripts) == \
+            plain(score_turns(case, transcripts))
+    sweep = concrete["needle-sweep@8192"]
+    for context in (None, 4096, 65536):
+        assert call("plan_case", case=sweep.to_json(), model_id="m", caps=["streaming"],
+                    settings=settings, context_length=context) == \
+            plain(plan_case(sweep, "m", ["streaming"], settings, context))
+    assert call("run_settings", seed=12345) == run_settings(seed=12345)
+    reply = json.loads(bridge.call(json.dumps({"op": "run_cases", "args": {
+        "suite": suite.to_json(), "seed": -1}})))
+    assert reply == {"ok": False, "error": "seed: expected a whole number from 0 to "
+                                           "9007199254740991, got -1"}
+    reply = json.loads(bridge.call(json.dumps({"op": "plan_case", "args": {
+        "case": suite.cases[1].to_json(), "model_id": "m", "caps": [], "settings": {}}})))
+    assert reply["ok"] is False and "a template case" in reply["error"]
 
 
 @pytest.mark.parametrize("request_json, error", [

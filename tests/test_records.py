@@ -152,3 +152,62 @@ def test_the_bridge_ops() -> None:
     assert call("read_records", text=5, source="a.json") == {
         "ok": False, "error": "op 'read_records': text and source must be strings"}
     assert call("limits") == {"ok": True, "value": {"record_max_bytes": MAX_RECORD_BYTES}}
+
+
+# --- suite engine v2: the run seed, expanded cases, conversations ----------------------
+
+def test_a_run_with_templates_and_conversations_reads_back_as_it_is() -> None:
+    from tests.test_conversation import scripted_record
+
+    one = scripted_record()
+    assert read_records(text(one), "run.json") == {"format": RECORD_FORMAT, "runs": [one]}
+    assert one["settings"]["seed"] == 7
+    recall = next(c for c in one["cases"] if c["id"] == "recall-two-turns")
+    assert len(recall["turns"]) == len(recall["transcripts"]) == 3
+    assert recall["case"]["drawn"] == {"word": "falcon"}
+
+
+def _v2(where: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    from tests.test_conversation import scripted_record
+
+    bad = json.loads(text(scripted_record()))  # as read from a file: nothing shared
+    target: Any = bad
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+    return bad
+
+
+# cases[4] is weather-tool-loop (two tool rounds), cases[1] multiply (drawn)
+V2_RECORD_ERRORS: list[tuple[tuple[Any, ...], Any, str]] = [
+    (("settings", "seed"), -1, "settings.seed: expected an integer at least 0, got -1"),
+    (("settings", "seed"), "7", "settings.seed: expected an integer, got '7'"),
+    (("settings", "seed"), 2**53, ("settings.seed: expected an integer from 0 to "
+                                  "9007199254740991, got 9007199254740992")),
+    (("cases", 4, "turns"), {}, "cases[4].turns: expected a list, got an object"),
+    (("cases", 4, "turns"), [], "cases[4].turns: expected a non-empty list, got an empty one"),
+    (("cases", 4, "turns", 1, "kind"), 5, "cases[4].turns[1].kind: expected a string, got 5"),
+    (("cases", 4, "turns", 0, "sent"), ["x"],
+     "cases[4].turns[0].sent[0]: expected an object, got 'x'"),
+    (("cases", 4, "turns", 0, "tok_out"), 1.5,
+     "cases[4].turns[0].tok_out: expected an integer or null, got 1.5"),
+    (("cases", 4, "turns", 0, "tool_calls", 0, "name"), 3,
+     "cases[4].turns[0].tool_calls[0].name: expected a string or null, got 3"),
+    (("cases", 4, "transcripts"), [], ("cases[4].transcripts: expected a non-empty list, got "
+                                      "an empty one")),
+    (("cases", 4, "transcripts", 1), "x",
+     "cases[4].transcripts[1]: expected an object, got 'x'"),
+    (("cases", 4, "transcripts", 2, "events", 0), [1],
+     "cases[4].transcripts[2].events[0]: expected [ms, data], got a list"),
+    (("cases", 4, "exchange_tok_s"), "fast",
+     "cases[4].exchange_tok_s: expected a number or null, got 'fast'"),
+    (("cases", 4, "case", "max_tool_rounds"), 0,
+     "cases[4].case.max_tool_rounds: must be a whole number from 1 to 32, got 0"),
+    (("cases", 1, "case", "drawn"), [1],
+     "cases[1].case.drawn: must be a mapping of var names to values, got [1]"),
+]
+
+
+@pytest.mark.parametrize("where, value, message", V2_RECORD_ERRORS)
+def test_v2_fields_are_checked(where: tuple[Any, ...], value: Any, message: str) -> None:
+    assert error_of(_v2(where, value)) == f"run.json: {message}"

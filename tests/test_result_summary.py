@@ -289,3 +289,54 @@ def test_records_refuse_bad_remark_fields(where: tuple[Any, ...], value: Any,
     with pytest.raises(RecordError) as info:
         read_records(json.dumps(record), "run.json")
     assert str(info.value) == message
+
+
+# --- suite engine v2: re-scoring expanded cases and conversations ------------------------
+
+def test_a_v2_run_rescores_identically_with_or_without_its_suite() -> None:
+    from tests.test_conversation import engine_suite, scripted_record
+
+    record = json.loads(json.dumps(scripted_record()))
+    assert rescore_record(record) == record
+    assert rescore_record(record, engine_suite()) == record
+    unseeded = {**record, "settings": {k: v for k, v in record["settings"].items()
+                                       if k != "seed"}}
+    assert rescore_record(unseeded)["cases"] == record["cases"]  # the copies suffice
+    with pytest.raises(RecordError, match=r"^cases\[1\]\.id: case 'multiply' of the suite is "
+                                          r"drawn from a seed, and the record has none"):
+        rescore_record(unseeded, engine_suite())
+
+
+def test_rescore_with_an_edited_suite_expands_its_templates_again() -> None:
+    from tests.test_conversation import engine_suite, scripted_record
+
+    record = json.loads(json.dumps(scripted_record()))
+    data = engine_suite().to_json()
+    for case in data["cases"]:
+        if case["id"] in ("multiply", "needle-sweep"):
+            case["expect"] = {"kind": "regex", "value": "^ok$"}
+    data.pop("sha256")
+    edited = load_suite({**data, "name": data["id"]}, "edited", {})
+    again = rescore_record(record, edited)
+    status = {c["id"]: c["status"] for c in again["cases"]}
+    assert status["multiply"] == "pass" and status["needle-sweep@256"] == "pass"
+    assert status["needle-sweep@8192"] == "skip"
+    assert next(c for c in again["cases"] if c["id"] == "multiply")["case"]["drawn"] == \
+        next(c for c in record["cases"] if c["id"] == "multiply")["case"]["drawn"]
+
+
+def test_an_edited_final_turn_changes_the_verdict() -> None:
+    from tests.test_conversation import scripted_record
+
+    record = json.loads(json.dumps(scripted_record()))
+    recall = next(c for c in record["cases"] if c["id"] == "recall-two-turns")
+    recall["transcripts"][2]["events"] = [[t, d.replace('"Fal"', '"Ea"').replace('"con"', '"gle"')]
+                                          for t, d in recall["transcripts"][2]["events"]]
+    again = next(c for c in rescore_record(record)["cases"] if c["id"] == "recall-two-turns")
+    assert again["status"] == "fail" and again["turns"][2]["output"] == "Eagle"
+    missing = json.loads(json.dumps(scripted_record()))
+    del next(c for c in missing["cases"] if c["id"] == "recall-two-turns")["transcripts"]
+    with pytest.raises(RecordError, match=r"^cases\[3\]\.transcripts: missing: case "
+                                          r"'recall-two-turns' takes one transcript per "
+                                          r"request$"):
+        rescore_record(missing)
