@@ -1,6 +1,6 @@
 """Discovery rules: which URLs to probe, what their answers mean, how to fix CORS.
 
-Pure: the shells (server/discovery.py with httpx, the page with fetch) do the requests and
+Pure: the shells (server/rating/discovery.py with httpx, the page with fetch) do the requests and
 hand the raw answers here. Always 127.0.0.1, never ``localhost`` (IPv6 ``::1`` trap).
 """
 

@@ -1,7 +1,7 @@
 """What a suite may reference: relative paths inside its folder, sizes, image bytes.
 
 A suite names files as ``input: {file: prompts/x.txt}`` and ``image: {file: images/y.png}``.
-The rules, which the shell (server/suites_io.py) and this evaluator both apply:
+The rules, which the shell (server/rating/suites_io.py) and this evaluator both apply:
 
 * a path is relative and stays inside the suite's folder: no absolute path, no drive letter,
   no ``..`` part, no backslash, no NUL, no empty part (``a//b``, a trailing ``/``);

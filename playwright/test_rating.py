@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from conftest import REPO, Page, runtime_env, screenshot, script

@@ -44,7 +44,7 @@ from conftest import (
     wait_for,
 )
 
-from server.assets import PYODIDE_VERSION
+from server.site.assets import PYODIDE_VERSION
 from tests.fakes.fake_runtime import FakeRuntime
 
 BASE = "/tools/localrate/"

@@ -5,7 +5,7 @@ pieces `delay` seconds apart, and can simulate a slow prefill (`prefill_s`, for 
 more than `slow_over` tokens) that looks at the stop flag every 50 ms, as
 `bridge_gen.prefill` does between chunks. It records what reached it, whether its
 iterator was closed and on which thread. `serving_in_thread` runs an app under the real
-uvicorn configuration (server/serving.py) on a free loopback port.
+uvicorn configuration (server/cli/serving.py) on a free loopback port.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from server import serving
-from server.bridge_gen import GenParams, ModelInfo, Piece, capabilities_for
+from server.cli import serving
+from server.mlx_bridge.gen import GenParams, ModelInfo, Piece, capabilities_for
 
 BASE = "http://127.0.0.1:8081"
 CHAT = "/v1/chat/completions"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from server.cli import COMMANDS, main
+from server.cli.main import COMMANDS, main
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 BEGIN = "<!-- help:begin (python -m tests.cli_doc writes this block) -->"

@@ -1,4 +1,4 @@
-"""The Starlette app of `localrate serve` (server/app.py), with Starlette's TestClient."""
+"""The Starlette app of `localrate serve` (server/site/app.py), with Starlette's TestClient."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from server.app import IMMUTABLE, accepts_gzip, bridge_app_if_available, create_app
-from server.build import BuildOptions, build_site
-from server.cli import main
+from server.cli.main import main
+from server.site.app import IMMUTABLE, accepts_gzip, bridge_app_if_available, create_app
+from server.site.build import BuildOptions, build_site
 
 WEB_MIN = Path(__file__).parent / "data" / "web_min"
 PYODIDE = "/pyodide/314.0.7/"
@@ -188,7 +188,7 @@ def test_create_app_needs_a_build(tmp_path: Path) -> None:
 def test_bridge_says_why_it_did_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
-    from server import demo_model
+    from server.demo import model as demo_model
 
     assert bridge_app_if_available(True, "127.0.0.1", 8081, 8765) == (
         None, "MLX bridge: not started (--no-bridge)")

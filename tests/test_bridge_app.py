@@ -11,11 +11,11 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from server.bridge import is_loopback_host, make_app
-from server.bridge_chat import ChatRequest
-from server.bridge_gen import GenParams
-from server.bridge_text import OutputSplitter
-from server.bridge_worker import generate
+from server.mlx_bridge.app import is_loopback_host, make_app
+from server.mlx_bridge.chat import ChatRequest
+from server.mlx_bridge.gen import GenParams
+from server.mlx_bridge.text import OutputSplitter
+from server.mlx_bridge.worker import generate
 from tests.bridge_fake import BASE, CHAT, FakeGenerator, ask, sse
 
 THINK = ("<think>", "</think>")

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from server.bridge import make_app
-from server.bridge_guard import refusal
+from server.mlx_bridge.app import make_app
+from server.mlx_bridge.guard import refusal
 from tests.bridge_fake import BASE, CHAT, FakeGenerator, ask
 
 PAGE = "http://127.0.0.1:8765"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from server.bridge import make_app
-from server.bridge_chat import BridgeError
+from server.mlx_bridge.app import make_app
+from server.mlx_bridge.chat import BridgeError
 from tests.bridge_fake import BASE, CHAT, FakeGenerator, ask
 
 JSON = {"content-type": "application/json"}

@@ -19,9 +19,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from server.bridge import make_app
-from server.bridge_gen import PREFILL_MAX, next_chunk, prefill
-from server.bridge_parse import MAX_MESSAGES
+from server.mlx_bridge.app import make_app
+from server.mlx_bridge.gen import PREFILL_MAX, next_chunk, prefill
+from server.mlx_bridge.parse import MAX_MESSAGES
 from tests.bridge_fake import (
     BASE,
     CHAT,

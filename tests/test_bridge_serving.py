@@ -1,6 +1,6 @@
 """Issue 11, findings 3 and 4: open files, idle connections, the log, and Ctrl-C.
 
-The servers of `localrate serve` and `localrate bridge` run through server/serving.py;
+The servers of `localrate serve` and `localrate bridge` run through server/cli/serving.py;
 these tests run the bridge app (with the fake generator) under it, on loopback, in a
 thread or, where limits or signals are involved, in a subprocess.
 """
@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server.bridge import make_app
-from server.serving import OneLineLogs, connection_cap
+from server.cli.serving import OneLineLogs, connection_cap
+from server.mlx_bridge.app import make_app
 from tests.bridge_fake import FakeGenerator, ask, free_port, raw_request, serving_in_thread
 from tests.procs import stop_process
 
@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 SERVER = textwrap.dedent(
     """
     import sys
-    from server import serving
-    from server.bridge import make_app
+    from server.cli import serving
+    from server.mlx_bridge.app import make_app
     from tests.bridge_fake import FakeGenerator
 
     port, cap, prefill_s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
@@ -80,7 +80,7 @@ def start_server(tmp_path: Path, soft: int, cap: int, prefill_s: float = 0.0
 
 LOWERING = "import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (2048, 4096))\n"
 GUARDED = ("import resource, sys; sys.path.insert(0, sys.argv[1]); "
-           "from server.fdlimit import import_guarded; import_guarded('lowers'); "
+           "from server.mlx_bridge.fdlimit import import_guarded; import_guarded('lowers'); "
            "print(*resource.getrlimit(resource.RLIMIT_NOFILE))")
 
 
@@ -100,7 +100,7 @@ def test_a_module_cannot_lower_the_open_file_limit(
 
 
 def test_the_soft_limit_is_raised_to_the_hard_limit() -> None:
-    code = ("from server.fdlimit import raise_open_file_limit as r, open_file_limits as o; "
+    code = ("from server.mlx_bridge.fdlimit import raise_open_file_limit as r, open_file_limits as o; "
             "r(); print(*o())")
     assert python(code, 256, 1024) == "1024 1024"
 

@@ -1,4 +1,4 @@
-"""`localrate build` (server/build.py, server/site_files.py, server/assets.py).
+"""`localrate build` (server/site/build.py, parts.py, files.py, assets.py).
 
 Builds the small fixture page in tests/data/web_min (with an import cycle) against the
 real suites, the real evaluator and the pinned, cached Pyodide and wheels.
@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from evaluator.suite import suite_from_json
-from server import assets
-from server.build import BuildError, BuildOptions, build_site, hash_assets, normalize_base_path
-from server.site_files import GZIP_MIN_BYTES, check_page, gzip_bytes
+from server.site import assets
+from server.site.build import BuildError, BuildOptions, build_site
+from server.site.parts import hash_assets, normalize_base_path
+from server.site.files import GZIP_MIN_BYTES, check_page, gzip_bytes
 
 WEB_MIN = Path(__file__).parent / "data" / "web_min"
 REAL_WEB = Path(__file__).resolve().parent.parent / "web"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from server.cli import main
+from server.cli.main import main
 
 SCRIPTS = Path(__file__).parent / "fakes" / "scripts"
 ENV_NAMES = {"ollama": "OLLAMA_BASE_URL", "lmstudio": "LM_STUDIO_BASE_URL",

@@ -12,7 +12,7 @@ def test_cli_doc_matches_help() -> None:
 
 
 def test_every_command_is_in_the_doc() -> None:
-    from server.cli import COMMANDS
+    from server.cli.main import COMMANDS
 
     block = current_block(DOC.read_text(encoding="utf-8"))
     for name in COMMANDS:

@@ -21,7 +21,7 @@ SHELL_SUFFIXES = {".py", ".mjs", ".js", ".j2", ".html"}
 
 # The MLX bridge is a server that *implements* the OpenAI routes; it is not a shell of the
 # run contract, so the chat path is its own business there.
-SERVES_THE_API = ("server/bridge", "server/cli_bridge.py", "server/mlx/")
+SERVES_THE_API = ("server/mlx_bridge/", "server/cli/bridge.py")
 
 
 def _format_stem(name: str) -> str:
@@ -128,5 +128,5 @@ def test_the_guard_can_fail(line: str) -> None:
 
 
 def test_the_guard_lets_the_mlx_bridge_serve_the_api() -> None:
-    assert not violations("server/bridge.py", 'Route("/v1/chat/completions", chat)')
-    assert violations("server/bench.py", 'Route("/v1/chat/completions", chat)')
+    assert not violations("server/mlx_bridge/app.py", 'Route("/v1/chat/completions", chat)')
+    assert violations("server/rating/bench.py", 'Route("/v1/chat/completions", chat)')

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from server import demo_model as dm
-from server.gguf_convert import hf_config, hf_name, unpermute_rotary
+from server.demo import model as dm
+from server.demo.gguf_convert import hf_config, hf_name, unpermute_rotary
 
 
 def llamacpp_permute(weights: np.ndarray, n_head: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""server/discovery.py against fake runtimes: parallel probes, states, metadata, timing."""
+"""server/rating/discovery.py against fake runtimes: parallel probes, states, metadata, timing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import socket
 import time
 from typing import Any
 
-from server.discovery import discover
+from server.rating.discovery import discover
 
 ENV_NAMES = {"ollama": "OLLAMA_BASE_URL", "lmstudio": "LM_STUDIO_BASE_URL",
              "vllm": "VLLM_BASE_URL", "llamacpp": "LLAMACPP_BASE_URL", "mlx": "MLX_BASE_URL"}

@@ -1,4 +1,4 @@
-"""server/discovery.py's HTTP/1.1 reader against raw bytes: every way a response can end."""
+"""server/rating/discovery.py's HTTP/1.1 reader against raw bytes: every way a response can end."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from server import discovery
-from server.discovery import fetch
+from server.rating import discovery
+from server.rating.discovery import fetch
 
 
 @dataclass

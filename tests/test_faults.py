@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from server.cli import main
+from server.cli.main import main
 
 SMOKE = json.loads((Path(__file__).parent / "fakes" / "scripts" / "smoke.json")
                    .read_text(encoding="utf-8"))

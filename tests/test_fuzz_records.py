@@ -4,7 +4,7 @@
   removed, and on their text cut or spliced: the only outcomes are the records (which then
   re-score and summarize without error and can be written out as UTF-8) or one
   ``RecordError`` line naming the source, each within a time bound.
-* ``SSEParser`` (server/stream.py) on random byte streams split at random points: never
+* ``SSEParser`` (server/rating/stream.py) on random byte streams split at random points: never
   raises, and the payloads are those of the unsplit stream. The page's parser
   (web/js/stream.mjs, under Node) gets a seeded batch of the same kind of streams and must
   give the same payloads.
@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from evaluator.errors import SuiteError
 from evaluator.records import RecordError, read_records
 from evaluator.summary import rescore_record, summarize
-from server.stream import SSEParser
+from server.rating.stream import SSEParser
 from tests.test_records import record
 
 BOUND_S = 2.0

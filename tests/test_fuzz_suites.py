@@ -21,7 +21,7 @@ from evaluator import regex_guard
 from evaluator.checks import run_check
 from evaluator.errors import SuiteError
 from evaluator.suite import Suite, case_from_json, load_suite, suite_from_json
-from server.suites_io import parse_yaml
+from server.rating.suites_io import parse_yaml
 
 BOUND_S = 5.0
 FUZZ = settings(derandomize=True, max_examples=150, deadline=None, database=None,

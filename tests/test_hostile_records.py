@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from evaluator import bridge
 from evaluator.records import MAX_RECORD_BYTES
-from server.cli import main
+from server.cli.main import main
 
 FOLDER = Path(__file__).parent / "hostile" / "records"
 ROW = re.compile(r"^\| (\S+\.json) \| (.+) \| `(.+)` \|$")

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from server.cli import main
-from server.suites_io import SUITES_ENV
+from server.cli.main import main
+from server.rating.suites_io import SUITES_ENV
 
 CORPUS = Path(__file__).parent / "hostile" / "suites"
 EXPECTED: dict[str, dict[str, Any]] = json.loads(

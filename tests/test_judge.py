@@ -19,8 +19,8 @@ from evaluator.forgive import MAX_LAYERS, RULES, layers, unwrap
 from evaluator.judge import judge
 from evaluator.result import score_case
 from evaluator.suite import Case, load_suite
-from server import assets
-from server.build import EVALUATOR_DIR
+from server.site import assets
+from server.site.build import EVALUATOR_DIR
 
 HERE = Path(__file__).parent
 TABLE: list[dict[str, Any]] = json.loads(

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from evaluator import bridge
-from server import assets
-from server.build import EVALUATOR_DIR
+from server.site import assets
+from server.site.build import EVALUATOR_DIR
 
 HERE = Path(__file__).parent
 RUNNER = HERE / "pyodide_runner.mjs"

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from evaluator import draw, expr, haystack
-from server import assets
-from server.build import EVALUATOR_DIR
+from server.site import assets
+from server.site.build import EVALUATOR_DIR
 from tests.test_draw import PEER_SPEC, SPEC_ERRORS
 from tests.test_expr import ERRORS, ROWS
 from tests.test_haystack import NEEDLE, SAMPLES

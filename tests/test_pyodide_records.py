@@ -17,8 +17,8 @@ import pytest
 from evaluator import bridge
 from evaluator.safejson import MAX_DEPTH
 from evaluator.suite import Case
-from server import assets
-from server.build import EVALUATOR_DIR
+from server.site import assets
+from server.site.build import EVALUATOR_DIR
 
 HERE = Path(__file__).parent
 RUNNER = HERE / "pyodide_ops_runner.mjs"

@@ -202,7 +202,7 @@ def set_limits(soft: int, hard: int) -> Any:
 
 
 def test_the_open_file_limit_survives_importing_mlx_lm() -> None:
-    code = ("import resource; from server.demo_model import mlx_unavailable_reason as m; "
+    code = ("import resource; from server.demo.model import mlx_unavailable_reason as m; "
             "print(m()); print(*resource.getrlimit(resource.RLIMIT_NOFILE))")
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     for limits, expected in (((1024, 1024), "1024 1024"), ((1024, hard), f"2048 {hard}")):

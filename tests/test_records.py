@@ -67,7 +67,7 @@ def test_a_record_and_a_comparison_read_back_as_they_are() -> None:
 
 def test_formats_live_here_and_nowhere_else() -> None:
     from evaluator import summary
-    from server import cli_rate
+    from server.cli import rate as cli_rate
 
     assert cli_rate.COMPARISON_FORMAT is records.COMPARISON_FORMAT
     assert not hasattr(summary, "COMPARISON_FORMAT")

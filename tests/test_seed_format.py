@@ -24,8 +24,8 @@ from evaluator.result import score_case
 from evaluator.suite import PEER_CAPABILITIES, Case, load_suite, suite_from_json
 from evaluator.suite_files import MAX_DATA_URL_CHARS
 from evaluator.summary import summarize
-from server.cli import main
-from server.suites_io import load_file
+from server.cli.main import main
+from server.rating.suites_io import load_file
 
 SEED = Path(__file__).parent / "data" / "seed-suite"
 SRC = "suites/p/suite.yaml"

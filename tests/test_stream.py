@@ -1,4 +1,4 @@
-"""server/stream.py: the SSE parser (and the page's, which must agree), and send_case
+"""server/rating/stream.py: the SSE parser (and the page's, which must agree), and send_case
 against every fake dialect and fault."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from server.stream import SSEParser, send_case
+from server.rating.stream import SSEParser, send_case
 
 DIALECTS = ["ollama", "lmstudio", "vllm", "llamacpp", "mlx"]
 BODY = {"model": "m1", "messages": [{"role": "user", "content": "Reply with exactly: PONG."}],
@@ -60,7 +60,7 @@ def test_sse_parser(chunks: list[bytes], payloads: list[str]) -> None:
 
 def test_the_pages_sse_parser_agrees() -> None:
     """web/js/stream.mjs's SseParser (under Node, fed as the page feeds it) gives the same
-    payloads as server/stream.py's on every row of the table."""
+    payloads as server/rating/stream.py's on every row of the table."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed (./dev.sh test installs it with apt-get)")

@@ -90,7 +90,7 @@ def test_suite_parses_with_unique_ids_and_all_keys(suite_id: str) -> None:
 def test_suite_loads_through_the_guarded_shell_loader(suite_id: str) -> None:
     """No aliases, nesting, paths, sizes or regexes the hostile-input guards refuse."""
     from evaluator.suite_files import MAX_SUITE_BYTES
-    from server import suites_io
+    from server.rating import suites_io
 
     path = SUITES / suite_id / "suite.yaml"
     assert path.stat().st_size < MAX_SUITE_BYTES // 10

@@ -28,11 +28,11 @@ RUNTIME_ENVS = ["OLLAMA_BASE_URL", "LM_STUDIO_BASE_URL", "VLLM_BASE_URL",
 
 
 def localrate_cmd() -> list[str]:
-    """The ``localrate`` console script of this venv, or ``python -m`` on server.cli."""
+    """The ``localrate`` console script of this venv, or ``python -m`` on server.cli.main."""
     script = Path(PYTHON).with_name("localrate")
     if script.exists():
         return [str(script)]
-    return [PYTHON, "-c", "from server.cli import main; main()"]
+    return [PYTHON, "-c", "from server.cli.main import main; main()"]
 
 
 def cache_root() -> Path:

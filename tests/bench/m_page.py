@@ -28,7 +28,7 @@ def cpython_scoring(record: dict[str, Any], runs: int) -> tuple[list[float], lis
     """(score_case over every transcript, rescore_record) ms in this interpreter."""
     from evaluator.result import score_case
     from evaluator.summary import rescore_record
-    from server import suites_io
+    from server.rating import suites_io
 
     cases = {c.id: c for c in suites_io.load(SUITE).cases}
     per_case, whole = [], []

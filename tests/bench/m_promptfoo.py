@@ -102,7 +102,7 @@ def run(opts: Any) -> dict[str, Any]:
     exe = ensure_promptfoo(lambda t: None if opts.json else print(t, flush=True))
     if isinstance(exe, str):
         return skipped("promptfoo", title, exe)
-    from server import suites_io
+    from server.rating import suites_io
 
     suite_json = suites_io.load(SUITE).to_json()
     out = measurement("promptfoo", title)

@@ -1,6 +1,6 @@
 """Measurement 7, static serving: `wrk` against the served HTML and the Pyodide wasm.
 
-The site is built with `localrate build` and served by ``server.app.create_app`` under
+The site is built with `localrate build` and served by ``server.site.app.create_app`` under
 uvicorn (one process, as `localrate serve` runs it). wrk sends ``Accept-Encoding: gzip``
 like a browser; the wasm is measured with and without it (the app gzips on the fly).
 wrk shares the machine's cores with the server, so its figures are a lower bound.

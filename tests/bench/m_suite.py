@@ -2,7 +2,7 @@
 
 local-model-rating runs against the benchmark server answering from
 tests/fakes/scripts/strong.json at a fixed token rate (so model time dominates, as with
-a real model). The CLI's suite runs in-process through ``server.bench.run_model`` (the code
+a real model). The CLI's suite runs in-process through ``server.rating.bench.run_model`` (the code
 `localrate bench` runs, without interpreter start-up); the whole `localrate bench` process
 is reported too. Model time = sum of the cases' ``total_ms`` in the record.
 """
@@ -26,7 +26,7 @@ SUITE = "local-model-rating"
 def in_process(base_url: str) -> tuple[float, dict[str, Any]]:
     """(wall ms, record) of run_model on the whole suite, as `localrate bench` runs it."""
     from evaluator.capabilities import project
-    from server import bench, suites_io
+    from server.rating import bench, suites_io
 
     suite = suites_io.load(SUITE)
     target = bench.Target(MODEL, "vllm", base_url, project(MODEL, "vllm", None))

@@ -2,7 +2,7 @@
 
 ``build(name, env)`` runs `localrate build --out <cache>/bench/sites/<name>` with the
 runtime URL variables in ``env`` (the build bakes them into the page's probe plan), and
-``serve(site)`` runs ``server.app.create_app(site)`` under uvicorn in its own process, as
+``serve(site)`` runs ``server.site.app.create_app(site)`` under uvicorn in its own process, as
 `localrate serve` does. As a process::
 
     python -m tests.bench.site SITE_DIR PORT
@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
     """Serve SITE_DIR on 127.0.0.1:PORT until terminated (``--plain``: see plain_app)."""
     import uvicorn
 
-    from server.app import create_app
+    from server.site.app import create_app
 
     plain = "--plain" in argv
     args = [a for a in argv if a != "--plain"]

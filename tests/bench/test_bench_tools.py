@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from evaluator.transcript import assemble
-from server.stream import send_case
+from server.rating.stream import send_case
 from tests.bench import raw_client
 from tests.bench.common import ROOT, streaming_server
 from tests.bench.promptfoo_config import assertion, js_pattern, write_config
@@ -98,7 +98,7 @@ def test_assertion_kinds(expect: dict[str, Any], kind: str) -> None:
 
 
 def test_config_leaves_out_tool_calls(tmp_path: Any) -> None:
-    from server import suites_io
+    from server.rating import suites_io
 
     suite = suites_io.load("local-model-rating").to_json()
     path, ids = write_config(tmp_path, suite, "http://127.0.0.1:9", "m")

@@ -26,7 +26,7 @@ from tests.procs import stop_process
 REPO = Path(__file__).resolve().parents[2]
 MODEL_ID = "SmolLM2-135M-Instruct"
 TRANSCRIPTS = REPO / "tests" / "data" / "transcripts"
-CLI = [sys.executable, "-c", "from server.cli import main; main()"]
+CLI = [sys.executable, "-c", "from server.cli.main import main; main()"]
 
 
 def mlx_platform_reason() -> str | None:
@@ -52,7 +52,7 @@ def base_url_from_env(name: str) -> str:
 
 def demo_model() -> Any:
     """The prepared demo model (downloads/converts on first use); raises when impossible."""
-    from server.demo_model import PlainProgress, ensure_demo_model
+    from server.demo.model import PlainProgress, ensure_demo_model
 
     return ensure_demo_model(PlainProgress())
 

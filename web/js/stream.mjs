@@ -132,7 +132,7 @@ function isSse(contentType, first) {
 }
 
 /**
- * Incremental SSE parser (the same rules as server/stream.py): lines end with \n, \r\n or
+ * Incremental SSE parser (the same rules as server/rating/stream.py): lines end with \n, \r\n or
  * \r; ":" lines are comments; several data: lines before a blank line are one payload
  * joined by "\n"; other fields are ignored. Linear however the stream is cut: an unfinished
  * line is kept in pieces and joined once, when its end arrives; each character is scanned

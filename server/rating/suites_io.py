@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import SuiteError
+from evaluator.suite import load_suite
 from evaluator.suite_files import (
     MAX_SUITE_BYTES,
     FileRef,
@@ -41,7 +42,7 @@ def suites_dir() -> Path:
     override = os.environ.get(SUITES_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "suites"
+    return Path(__file__).resolve().parents[2] / "suites"
 
 
 def display_path(path: Path) -> str:
@@ -173,8 +174,6 @@ def load_file(path: Path, within: Path | None = None) -> Any:
 
     With ``within`` (a suites directory being listed or built), a ``suite.yaml`` whose real
     path is outside it is refused."""
-    from evaluator.suite import load_suite
-
     source = display_path(path)
     if within is not None and not _inside(os.path.realpath(path), os.path.realpath(within)):
         raise SuiteError(f"{source}: leads outside {display_path(within)} (a symbolic link)")

@@ -8,11 +8,12 @@ or hanging port never delays the others. Always 127.0.0.1 (the plan says so), no
 The requests are a handful of small GETs (and Ollama's ``POST /api/show``) on loopback, so
 they go out over the standard library's sockets rather than httpx: importing httpx,
 httpcore and anyio (and asyncio with them) would cost `localrate discover` more start-up
-time than the whole probe takes. Streaming a case (``server.stream``) still uses httpx.
+time than the whole probe takes. Streaming a case (``server.rating.stream``) still uses httpx.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -21,7 +22,13 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from evaluator.discovery import PROBE_TIMEOUT_S
+from evaluator.discovery import (
+    PROBE_TIMEOUT_S,
+    interpret_probe,
+    merge_metadata,
+    metadata_plan,
+    probe_plan,
+)
 
 MAX_BODY = 5_000_000  # a model list bigger than this is not a model list
 MAX_HEAD = 65_536  # status line and headers
@@ -200,8 +207,6 @@ def fetch_all(requests: list[dict[str, Any]], timeout: float) -> list[dict[str, 
 
 def probe_all(plan: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
     """Probe every plan row in parallel → ``interpret_probe`` rows, in plan order."""
-    from evaluator.discovery import interpret_probe
-
     observations = fetch_all([{"method": "GET", "url": row["url"]} for row in plan], timeout)
     return [interpret_probe(row, obs) for row, obs in zip(plan, observations)]
 
@@ -211,8 +216,6 @@ def fetch_metadata(model_rows: list[dict[str, Any]], timeout: float) -> list[dic
 
     Identical requests (LM Studio's one ``/api/v0/models`` for all its models) go out once.
     """
-    from evaluator.discovery import merge_metadata, metadata_plan
-
     plans = [metadata_plan(row) for row in model_rows]
     unique: dict[str, dict[str, Any]] = {}
     for plan in plans:
@@ -242,8 +245,6 @@ def discover_sync(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_S,
     ``env`` supplies the port overrides and ``LOCALRATE_DISCOVERY`` (see
     ``evaluator.discovery.probe_plan``); ``only`` limits the runtimes further.
     """
-    from evaluator.discovery import probe_plan
-
     plan = probe_plan(dict(env), only=only)
     runtimes = probe_all(plan, timeout)
     model_rows = [m for rt in runtimes if rt["state"] == "up" for m in rt["models"]]
@@ -253,7 +254,5 @@ def discover_sync(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_S,
 
 async def discover(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_S,
                    only: list[str] | None = None) -> dict[str, Any]:
-    """``discover_sync`` for async callers (``server.bench``), off the event loop."""
-    import asyncio
-
+    """``discover_sync`` for async callers (``server.rating.bench``), off the event loop."""
     return await asyncio.to_thread(discover_sync, env, timeout, only)

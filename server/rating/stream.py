@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evaluator.request import MAX_OUTPUT_BYTES
+from server.rating.client import httpx_module, make_client
 
 _LINE_END = re.compile(rb"\r\n|\n|\r")
 
@@ -110,8 +111,6 @@ async def send_case(url: str, body: dict[str, Any], timeout_s: float,
     wait for each piece of data. ``on_delta(ms, payload)`` is called per event, for live
     display only. Never raises for transport problems: they end up in ``error``.
     """
-    from server.client import httpx_module, make_client
-
     httpx = httpx_module()
     transcript: dict[str, Any] = {"url": url, "request": body, "status": None,
                                   "events": [], "ended_ms": None, "error": None}

@@ -2,33 +2,27 @@
 
 The decisions are the evaluator's (capabilities, skips, request bodies, scoring, summary);
 this module finds the model's base URL through discovery, checks it answers, sends each
-case with ``server.stream.send_case`` in order (never in parallel) and reports progress.
+case with ``server.rating.stream.send_case`` in order (never in parallel) and reports progress.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import click
-
-from evaluator.discovery import PROBE_TIMEOUT_S
+from evaluator.capabilities import project
+from evaluator.discovery import OPENAI_LIST_PATH, PROBE_TIMEOUT_S, normalize_base_url
+from evaluator.request import model_entry, plan_case
+from evaluator.result import score_case
+from evaluator.summary import run_record
+from server.rating.discovery import discover, fetch
+from server.rating.errors import BadInput, Unreachable
+from server.rating.stream import send_case
 
 GENERIC_RUNTIME = "openai"  # --base-url without --runtime: any OpenAI-compatible server
-
-
-class BadInput(click.ClickException):
-    """A bad suite, case id or option value (exit code 2)."""
-
-    exit_code = 2
-
-
-class Unreachable(click.ClickException):
-    """A model could not be found or its runtime did not answer (exit code 3)."""
-
-    exit_code = 3
 
 
 @dataclass
@@ -42,8 +36,6 @@ class Target:
 
     def record_model(self) -> dict[str, Any]:
         """The ``model`` object of the run record (the evaluator's ``model_entry``)."""
-        from evaluator.request import model_entry
-
         return model_entry(self.model_id, self.runtime, self.base_url, self.capabilities)
 
 
@@ -56,9 +48,6 @@ async def find_targets(model_ids: list[str], runtime: str | None, base_url: str 
     every runtime is probed (a runtime may answer on another's port) and the model's card
     must match ``model_id`` exactly, on ``runtime`` when given.
     """
-    from evaluator.capabilities import project
-    from evaluator.discovery import normalize_base_url
-
     if base_url is not None:
         try:
             url = normalize_base_url(base_url, "--base-url")
@@ -67,8 +56,6 @@ async def find_targets(model_ids: list[str], runtime: str | None, base_url: str 
         await _check_reachable(url, timeout)
         name = runtime or GENERIC_RUNTIME
         return [Target(m, name, url, project(m, name, None)) for m in model_ids]
-
-    from server.discovery import discover
 
     try:
         found = await discover(env, timeout)
@@ -103,11 +90,6 @@ def _not_found(model_id: str, runtime: str | None, found: dict[str, Any]) -> str
 
 async def _check_reachable(base_url: str, timeout: float) -> None:
     """Raise Unreachable when nothing answers at ``base_url`` (any HTTP status is fine)."""
-    import asyncio
-
-    from evaluator.discovery import OPENAI_LIST_PATH
-    from server.discovery import fetch
-
     obs = await asyncio.to_thread(fetch, "GET", base_url + OPENAI_LIST_PATH, None, timeout)
     if obs["status"] is None:
         why = "timed out" if obs["error"] == "timeout" else "connection refused or failed"
@@ -139,11 +121,6 @@ async def run_model(suite: Any, cases: list[Any], target: Target, settings: dict
 
     ``on_case(index, case, result)`` is called before each case (result None) and after.
     """
-    from evaluator.request import plan_case
-    from evaluator.result import score_case
-    from evaluator.summary import run_record
-    from server.stream import send_case
-
     started_at = utc_now()
     caps = [c["name"] for c in target.capabilities]
     results = []

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 from typing import TYPE_CHECKING
 
 import click
 
-from server.bridge import DEFAULT_HOST, DEFAULT_PAGE_PORT, DEFAULT_PORT, is_loopback_host
+from server.mlx_bridge.app import DEFAULT_HOST, DEFAULT_PAGE_PORT, DEFAULT_PORT, is_loopback_host
 
 if TYPE_CHECKING:
-    from server.demo_model import DemoModel
+    from server.demo.model import DemoModel
 
 
 def _prepare_demo(with_mlx: bool | None) -> DemoModel:
-    from server.demo_model import DemoModelError, RichProgress, ensure_demo_model
+    from server.demo.model import DemoModelError, RichProgress, ensure_demo_model
 
     try:
         with RichProgress() as progress:
@@ -80,14 +82,11 @@ def bridge(
     application/json, and requests whose Host is not a loopback name are refused before
     any model work; a prompt that does not fit the model's context gets 413.
     """
-    import logging
-    import os
-
-    from server import serving
+    from server.cli import serving
 
     os.environ["HF_HUB_OFFLINE"] = "1"
     cap = serving.prepare(servers=1)  # before mlx-lm is imported; it is then kept
-    from server.demo_model import DEMO_MODEL_ID, mlx_unavailable_reason
+    from server.demo.model import DEMO_MODEL_ID, mlx_unavailable_reason
 
     reason = mlx_unavailable_reason()
     if reason is not None:
@@ -101,7 +100,7 @@ def bridge(
     if extra_hosts:
         click.echo(f"warning: binding {host}: the model is reachable from your network", err=True)
 
-    from server.bridge import make_mlx_app
+    from server.mlx_bridge.app import make_mlx_app
 
     app = make_mlx_app(
         model,

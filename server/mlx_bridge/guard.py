@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.bridge_chat import BridgeError
+from server.mlx_bridge.chat import BridgeError
 
 JSON_TYPES = ("application/json",)
 

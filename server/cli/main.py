@@ -15,14 +15,14 @@ import click
 
 # command name -> "module:attribute" (module relative to the `server` package)
 COMMANDS: dict[str, str] = {
-    "discover": "server.cli_rate:discover",
-    "bench": "server.cli_rate:bench",
-    "rescore": "server.cli_rate:rescore",
-    "suites": "server.cli_rate:suites",
-    "build": "server.cli_web:build",
-    "serve": "server.cli_web:serve",
-    "bridge": "server.cli_bridge:bridge",
-    "demo-model": "server.cli_bridge:demo_model",
+    "discover": "server.cli.discover:discover",
+    "bench": "server.cli.rate:bench",
+    "rescore": "server.cli.rate:rescore",
+    "suites": "server.cli.rate:suites",
+    "build": "server.cli.web:build",
+    "serve": "server.cli.web:serve",
+    "bridge": "server.cli.bridge:bridge",
+    "demo-model": "server.cli.bridge:demo_model",
 }
 
 HELP_LINES: dict[str, str] = {

@@ -1,7 +1,7 @@
-"""Write the files of one build into a fresh folder (called by `server.build.build_site`).
+"""Write the files of one build into a fresh folder (called by `server.site.build.build_site`).
 
 Each function writes one part of the site and returns what the page data needs to know
-about it; `write_site` glues them and returns the manifest. Layout: see server/build.py.
+about it; `write_site` glues them and returns the manifest. Layout: see server/site/build.py.
 """
 
 from __future__ import annotations
@@ -18,9 +18,13 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from evaluator.request import DEFAULT_SUITE_ID
-from server import assets
-from server.build import (
+from evaluator.discovery import discovery_table, probe_plan
+from evaluator.records import COMPARISON_FORMAT, RECORD_FORMAT
+from evaluator.request import DEFAULT_SETTINGS, DEFAULT_SUITE_ID, MAX_TOKENS_LIMIT
+from evaluator.suite import suite_from_json
+from server.rating.suites_io import SUITE_FILE, load_file, suite_files_in
+from server.site import assets
+from server.site.parts import (
     EVALUATOR_DIR,
     INLINE_ATTR,
     INLINE_SCRIPT,
@@ -56,9 +60,6 @@ def _write(path: Path, body: bytes) -> None:
 
 def write_suites(dest: Path, suites_dir: Path, base: str, log: Log) -> list[dict[str, Any]]:
     """Every `<id>/suite.yaml`, validated by the evaluator, as resolved JSON."""
-    from evaluator.suite import suite_from_json
-    from server.suites_io import SUITE_FILE, load_file, suite_files_in
-
     rows = []
     for path in suite_files_in(suites_dir):
         # SuiteError names the file, case and field; nothing outside a suite's folder is read
@@ -213,17 +214,12 @@ def write_gzip_siblings(dest: Path, log: Log) -> list[str]:
 def page_contract() -> dict[str, Any]:
     """What the page needs of the run contract before Python is ready, from the evaluator:
     the record formats it writes and the settings' defaults its form shows."""
-    from evaluator.records import COMPARISON_FORMAT, RECORD_FORMAT
-    from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT
-
     return {"formats": {"run": RECORD_FORMAT, "comparison": COMPARISON_FORMAT},
             "settings": dict(DEFAULT_SETTINGS), "max_tokens_limit": MAX_TOKENS_LIMIT}
 
 
 def write_site(dest: Path, opts: BuildOptions, suites_dir: Path, log: Log) -> dict[str, Any]:
     """Write the whole site into `dest`; returns the manifest (without the input hash)."""
-    from evaluator.discovery import discovery_table, probe_plan
-
     base = opts.base_path
     urls = {}
     for rel, (hashed, body) in hash_assets(opts.web_dir).items():

@@ -1,6 +1,6 @@
 """Fetch, verify and cache the browser-side Python: Pyodide and the evaluator's wheels.
 
-Everything pinned lives in `server/pins.json` (versions, npm integrity, SRI hashes, wheel
+Everything pinned lives in `server/site/pins.json` (versions, npm integrity, SRI hashes, wheel
 sha256s). Downloads go through the ordinary clients (`npm pack`, `pip download`) into the
 cache folder `${LOCALRATE_CACHE:-~/.cache/localrate}`, and every file is checked against
 its pin each time it is used, not only when it was downloaded.
@@ -26,7 +26,7 @@ from typing import Any
 PINS: dict[str, Any] = json.loads((Path(__file__).with_name("pins.json")).read_text("utf-8"))
 
 # The one constant that holds the Pyodide version. What must change with it (all in
-# server/pins.json): pyodide.npm_integrity, the five SRI hashes in pyodide.files, and
+# server/site/pins.json): pyodide.npm_integrity, the five SRI hashes in pyodide.files, and
 # pyodide.python (the site-packages path `/lib/python<python>/site-packages`).
 PYODIDE_VERSION: str = PINS["pyodide"]["version"]
 PYODIDE_PYTHON: str = PINS["pyodide"]["python"]

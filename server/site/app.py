@@ -20,6 +20,7 @@ import hashlib
 import json
 import mimetypes
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from starlette.routing import Route
 from starlette.staticfiles import NotModifiedResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.build import IMMUTABLE_PREFIXES, MANIFEST, PAGE
+from server.site.build import IMMUTABLE_PREFIXES, MANIFEST, PAGE
 
 # Some systems' mime.types map these differently; browsers insist on these two.
 mimetypes.add_type("text/javascript", ".mjs")
@@ -80,7 +81,7 @@ def bridge_app_if_available(no_bridge: bool, host: str, bridge_port: int, page_p
     """
     if no_bridge:
         return None, "MLX bridge: not started (--no-bridge)"
-    from server.demo_model import (
+    from server.demo.model import (
         DEMO_MODEL_ID,
         DemoModelError,
         RichProgress,
@@ -101,7 +102,7 @@ def bridge_app_if_available(no_bridge: bool, host: str, bridge_port: int, page_p
         return None, f"MLX bridge: not started ({exc})"
     if demo.mlx_dir is None:
         return None, f"MLX bridge: not started, so no demo model ({demo.mlx_reason})"
-    from server.bridge import make_mlx_app
+    from server.mlx_bridge.app import make_mlx_app
 
     app = make_mlx_app(str(demo.mlx_dir), DEMO_MODEL_ID, page_port=page_port)
     return app, (f"MLX bridge: {DEMO_MODEL_ID} on http://{host}:{bridge_port}/v1 "
@@ -109,8 +110,6 @@ def bridge_app_if_available(no_bridge: bool, host: str, bridge_port: int, page_p
 
 
 def _port_free(host: str, port: int) -> bool:
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))

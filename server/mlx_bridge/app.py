@@ -7,12 +7,12 @@ Security defaults (see `make_app`):
 * a request whose Host header is not a loopback name gets 403 (DNS rebinding);
 * a request from a foreign web page does no work: an Origin not on the allowlist, or a
   browser's cross-site request without one, gets 403; a POST that is not
-  `application/json` gets 415 (server/bridge_guard.py);
+  `application/json` gets 415 (server/mlx_bridge/guard.py);
 * CORS allowlist: the page's own origins (`http://127.0.0.1:<page port>`,
   `http://localhost:<page port>`) plus the configured ones; never `*` unless configured;
 * bodies over `max_body` bytes get 413, bodies nested deeper than 100 levels or not sent
   within `body_timeout_s` get 400 / 408; a prompt that does not fit the model's context
-  with its max_tokens gets 413 (server/bridge_parse.py);
+  with its max_tokens gets 413 (server/mlx_bridge/parse.py);
 * one generation at a time, `max_waiting` more may wait, then 503 with Retry-After; a
   client that leaves (waiting, in prefill or decoding) frees its place at once;
 * errors are JSON whose `type` follows the status: 400 bad body, 403, 404 unknown model
@@ -36,17 +36,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from server.bridge_chat import BridgeError, ChatRequest, Reply
-from server.bridge_gen import Generator
-from server.bridge_guard import (
+from server.mlx_bridge.chat import BridgeError, ChatRequest, Reply
+from server.mlx_bridge.gen import Generator
+from server.mlx_bridge.guard import (
     ForeignPageMiddleware,
     LoopbackHostMiddleware,
     error_response,
     is_loopback_host,
 )
-from server.bridge_parse import BODY_TIMEOUT_S, parse_chat, read_json
-from server.bridge_turns import Departure, Worker
-from server.bridge_worker import run_generation
+from server.mlx_bridge.parse import BODY_TIMEOUT_S, parse_chat, read_json
+from server.mlx_bridge.turns import Departure, Worker
+from server.mlx_bridge.worker import run_generation
 
 __all__ = ["is_loopback_host", "make_app", "make_mlx_app", "page_origins"]
 log = logging.getLogger("localrate.bridge")
@@ -273,7 +273,7 @@ def make_mlx_app(model: str, model_id: str | None = None, **options: Any) -> Sta
     loads in the background on the worker thread. `options` go to `make_app`."""
 
     def load() -> Generator:
-        from server.bridge_gen import MlxGenerator
+        from server.mlx_bridge.gen import MlxGenerator
 
         return MlxGenerator(model, model_id)
 

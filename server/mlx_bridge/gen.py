@@ -1,6 +1,6 @@
 """The bridge's generation backend: a small `Generator` protocol and its mlx-lm version.
 
-The HTTP side (server/bridge.py) only sees this interface, so its tests run with a fake
+The HTTP side (server/mlx_bridge/app.py) only sees this interface, so its tests run with a fake
 generator and no MLX. `MlxGenerator` loads a model folder or Hugging Face id with
 `mlx_lm.load`, runs the prompt's prefill itself in short chunks (`prefill`, so a stop
 request is seen between chunks), and decodes with `mlx_lm.stream_generate` on the filled
@@ -170,7 +170,7 @@ class MlxGenerator:
 
     def __init__(self, model: str, model_id: str | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from server.fdlimit import import_mlx_lm
+        from server.mlx_bridge.fdlimit import import_mlx_lm
 
         self._model, self._tokenizer, config = import_mlx_lm().load(model, return_config=True)
         tok = self._tokenizer

@@ -1,7 +1,7 @@
 """`POST /v1/chat/completions` for the MLX bridge: request parsing and OpenAI shapes.
 
 `BridgeError` carries an HTTP status and a one-line message; `ChatRequest` is a body that
-server/bridge_parse.py validated. `Reply` turns the splitter's events into OpenAI
+server/mlx_bridge/parse.py validated. `Reply` turns the splitter's events into OpenAI
 `chat.completion.chunk` dicts while streaming, or one `chat.completion` dict.
 """
 
@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.bridge_gen import GenParams
+from server.mlx_bridge.gen import GenParams
 
 
 class BridgeError(Exception):

@@ -2,7 +2,7 @@
 
 Used by `localrate serve` and `localrate bridge`:
 
-* the open-file soft limit is raised toward the hard limit (server/fdlimit.py);
+* the open-file soft limit is raised toward the hard limit (server/mlx_bridge/fdlimit.py);
 * a connection must send a complete request head within REQUEST_HEAD_S of connecting or
   of its last response (idle and slowloris connections are closed); uvicorn's keep-alive
   timeout (KEEP_ALIVE_S) applies as well;
@@ -31,7 +31,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from server.fdlimit import open_file_limits, raise_open_file_limit
+from server.mlx_bridge.fdlimit import open_file_limits, raise_open_file_limit
 
 REQUEST_HEAD_S = 10.0
 KEEP_ALIVE_S = 5

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from starlette.types import Receive
 
-from server.bridge_chat import BridgeError
-from server.bridge_gen import Generator
+from server.mlx_bridge.chat import BridgeError
+from server.mlx_bridge.gen import Generator
 
 log = logging.getLogger("localrate.bridge")
 T = TypeVar("T")

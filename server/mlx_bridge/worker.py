@@ -1,6 +1,6 @@
 """The bridge's token loop: one request's run on the model thread, events back to HTTP.
 
-`run_generation()` runs one request on the model thread (server/bridge_turns.py): the chat
+`run_generation()` runs one request on the model thread (server/mlx_bridge/turns.py): the chat
 template (the prompt's token count is checked against the context: `fit_to_context`), then
 the token loop (`generate()`), so the model never waits for the event loop. Events come
 back through an `asyncio.Queue`. A client that goes away, or `Worker.shutdown()`, sets a
@@ -17,11 +17,11 @@ import threading
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from server.bridge_chat import BridgeError, ChatRequest
-from server.bridge_gen import Generator, GenParams
-from server.bridge_parse import fit_to_context
-from server.bridge_text import OutputSplitter
-from server.bridge_turns import Departure, Worker
+from server.mlx_bridge.chat import BridgeError, ChatRequest
+from server.mlx_bridge.gen import Generator, GenParams
+from server.mlx_bridge.parse import fit_to_context
+from server.mlx_bridge.text import OutputSplitter
+from server.mlx_bridge.turns import Departure, Worker
 
 __all__ = ["Departure", "Worker", "generate", "run_generation"]
 log = logging.getLogger("localrate.bridge")

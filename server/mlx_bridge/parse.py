@@ -22,8 +22,8 @@ from typing import Any
 from starlette.requests import Request
 
 from evaluator import safejson
-from server.bridge_chat import BridgeError, ChatRequest
-from server.bridge_gen import GenParams, ModelInfo
+from server.mlx_bridge.chat import BridgeError, ChatRequest
+from server.mlx_bridge.gen import GenParams, ModelInfo
 
 DEFAULT_MAX_TOKENS = 512
 MAX_MESSAGES = 1024

@@ -1,12 +1,14 @@
-"""The rating commands: ``localrate discover``, ``bench``, ``rescore`` and ``suites``.
+"""The rating commands: ``localrate bench``, ``rescore`` and ``suites``.
 
-Thin shells: each reads options and files, calls the evaluator (through server.discovery,
-server.bench, server.suites_io) and prints with server.report. Exit codes: 0 ok, 1 a suite
-below its passThreshold, 2 usage or suite error, 3 a model or runtime could not be reached.
+Thin shells: each reads options and files, calls the evaluator (through server.rating.bench
+and server.rating.suites_io) and prints with server.rating.report. Exit codes: 0 ok, 1 a
+suite below its passThreshold, 2 usage or suite error, 3 a model or runtime could not be
+reached.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -15,10 +17,29 @@ from typing import Any
 
 import click
 
-from evaluator.discovery import PROBE_TIMEOUT_S, RUNTIMES
-from evaluator.records import COMPARISON_FORMAT
-from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT
-from server.bench import BadInput
+from evaluator.discovery import RUNTIMES
+from evaluator.errors import SuiteError
+from evaluator.records import (
+    COMPARISON_FORMAT,
+    MAX_RECORD_BYTES,
+    RecordError,
+    check_size,
+    read_records,
+)
+from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT, run_settings
+from evaluator.summary import rescore_record
+from server.rating import bench as run
+from server.rating import suites_io
+from server.rating.bench import all_errored
+from server.rating.errors import BadInput
+from server.rating.report import (
+    CaseProgress,
+    console,
+    print_comparison,
+    print_record,
+    print_suites,
+)
+from server.rating.suites_io import list_suites
 
 RUNTIME_NAMES = [row["name"] for row in RUNTIMES]
 
@@ -28,38 +49,11 @@ def _dump(obj: Any) -> str:
 
 
 def _load_suite(arg: str) -> Any:
-    from evaluator.errors import SuiteError
-    from server import suites_io
 
     try:
         return suites_io.load(arg)
     except SuiteError as exc:
         raise BadInput(str(exc)) from exc
-
-
-@click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-@click.option("--timeout", type=click.FloatRange(min=0.05), default=PROBE_TIMEOUT_S, show_default=True,
-              help="Seconds to wait for each probe.")
-def discover(as_json: bool, timeout: float) -> None:
-    """Find the LLM runtimes on this machine and their models.
-
-    Probes Ollama, LM Studio, vLLM, llama.cpp and MLX on 127.0.0.1 in parallel. Ports come
-    from OLLAMA_BASE_URL (or OLLAMA_HOST), LM_STUDIO_BASE_URL, VLLM_BASE_URL,
-    LLAMACPP_BASE_URL and MLX_BASE_URL; LOCALRATE_DISCOVERY=ollama,mlx limits the set.
-    """
-    from server.discovery import discover_sync
-
-    try:
-        found = discover_sync(os.environ, timeout)
-    except ValueError as exc:  # a bad LOCALRATE_DISCOVERY or *_BASE_URL value
-        raise BadInput(str(exc)) from exc
-    if as_json:
-        click.echo(_dump({"runtimes": found["runtimes"], "models": found["models"]}))
-        return
-    from server.report import console, print_discovery
-
-    print_discovery(found, console())
 
 
 @click.command()
@@ -94,17 +88,13 @@ def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
     Exit codes: 0 every model meets the suite's passThreshold, 1 a model is below it,
     2 usage or suite error, 3 a model could not be found or every case it ran errored.
     """
-    import asyncio
 
-    from server import bench as run
-    from server.report import CaseProgress, console, print_comparison, print_record
 
     suite = _load_suite(suite_arg)
     cases = run.select_cases(suite, case_ids)
     if len(set(models)) != len(models):
         raise BadInput(f"--model: the same model is given twice: {', '.join(models)}")
     targets = asyncio.run(run.find_targets(list(models), runtime, base_url, os.environ))
-    from evaluator.request import run_settings
 
     settings = run_settings(max_tokens, timeout)
 
@@ -141,7 +131,6 @@ def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
 
 def _exit_for(records: list[dict[str, Any]]) -> None:
     """Exit 3 when a model errored on every case it ran, 1 when one is below threshold."""
-    from server.bench import all_errored
 
     dead = [r["model"]["id"] for r in records if all_errored(r)]
     if dead:
@@ -167,10 +156,6 @@ def rescore(run_file: str, suite_arg: str | None, as_json: bool) -> None:
     unless --json is given. Exit code as for bench: 0 pass, 1 below passThreshold, 2 the
     file is not a valid run record or comparison (one line names the field).
     """
-    from evaluator.errors import SuiteError
-    from evaluator.records import RecordError
-    from evaluator.summary import rescore_record
-    from server.report import console, print_record
 
     data = _read_records(run_file)
     suite = _load_suite(suite_arg) if suite_arg else None
@@ -193,7 +178,6 @@ def rescore(run_file: str, suite_arg: str | None, as_json: bool) -> None:
 def _read_records(run_file: str) -> dict[str, Any]:
     """The run file, checked by the evaluator (size, JSON, every field) → ``{"format",
     "runs"}``; BadInput with one line naming the file and the field."""
-    from evaluator.records import MAX_RECORD_BYTES, RecordError, check_size, read_records
 
     try:
         with Path(run_file).open("rb") as handle:
@@ -216,8 +200,6 @@ def suites(as_json: bool) -> None:
 
     Suites live in the repo's suites/ folder, or in $LOCALRATE_SUITES_DIR.
     """
-    from server.report import console, print_suites
-    from server.suites_io import list_suites
 
     rows = list_suites()
     if as_json:

@@ -1,0 +1,1 @@
+"""The `localrate` command line: one module per command group (imported when it runs)."""

@@ -1,0 +1,1 @@
+"""The demo model: SmolLM2-135M fetched, checked and converted for MLX."""

@@ -1,0 +1,1 @@
+"""The MLX bridge: an OpenAI-compatible server backed by mlx-lm."""

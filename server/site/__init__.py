@@ -1,0 +1,1 @@
+"""The page: building the static site and serving it (Starlette)."""
