@@ -16,6 +16,10 @@
 * ``p95_ms``: nearest-rank 95th percentile of ``total_ms`` over the cases that ran;
 * ``reasoning_ratio``: over cases with reasoning, the mean share of output tokens spent
   reasoning (``reasoning_tokens / tok_out``); null when no case reasoned.
+
+A conversational case's result (``evaluator.result.score_turns``) counts with its first
+request's ``tok_s`` and its whole exchange's ``total_ms``, ``tok_out`` and
+``reasoning_tokens``.
 """
 
 from __future__ import annotations
