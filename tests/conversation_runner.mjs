@@ -1,4 +1,4 @@
-// Send bridge requests to the evaluator inside the vendored Pyodide, under Node, for
+// Send api requests to the evaluator inside the vendored Pyodide, under Node, for
 // tests/test_pyodide_conversation.py (the suite engine v2: run_cases, next_request,
 // score_turns, plan_case with a context length, rescore_record of conversations).
 //
@@ -6,7 +6,7 @@
 //
 // Boots Pyodide as tests/engine_runner.mjs does (loadPyodide, the evaluator zip unpacked into
 // site-packages), then passes every request of the file (a JSON list of request strings,
-// each `{"op", "args"}` as JSON text) to `evaluator.bridge.call`, one after another in the
+// each `{"op", "args"}` as JSON text) to `evaluator.page_api.call`, one after another in the
 // same interpreter. No Python source is built from strings. Prints one JSON object:
 // {"python": sys.version, "replies": [reply string, ...]}.
 
@@ -29,7 +29,7 @@ const pyodide = await loadPyodide({ indexURL });
 const sitePackages = pyodide.pyimport("site").getsitepackages().toJs()[0];
 pyodide.unpackArchive(zip, "zip", { extractDir: sitePackages });
 
-const bridge = pyodide.pyimport("evaluator.bridge");
-const replies = requests.map((request) => bridge.call(request));
+const api = pyodide.pyimport("evaluator.page_api");
+const replies = requests.map((request) => api.call(request));
 process.stdout.write(JSON.stringify({ python: pyodide.pyimport("sys").version, replies })
                      + "\n");

@@ -4,7 +4,7 @@
 //
 // Starts Python with web/js/python.mjs, exactly as the page's worker does (Pyodide, the
 // evaluator zip unpacked into site-packages, a memory snapshot made), then sends every
-// row of the table through the one bridge function `evaluator.bridge.call(jsonString)`.
+// row of the table through the one api function `evaluator.page_api.call(jsonString)`.
 // Then it starts a second Python restored from that snapshot, as a returning visitor's
 // page does, and sends the table again. Prints one JSON object on stdout:
 // {"site_packages", "results": [{"id", "reply"}...], "restored": {...same, from the snapshot},
@@ -30,25 +30,25 @@ const zip = new Uint8Array(await readFile(zipPath));
 const table = JSON.parse(await readFile(tablePath, "utf8"));
 const rows = Array.isArray(table) ? table : table.rows;
 
-function runTable(bridge) {
+function runTable(api) {
   return rows.map((row) => {
     const args = { expect: row.expect, answer: row.answer, tool_calls: row.tool_calls ?? [] };
     const request = JSON.stringify({ op: "run_check", args });
-    return { id: row.id, reply: JSON.parse(bridge.call(request)) };
+    return { id: row.id, reply: JSON.parse(api.call(request)) };
   });
 }
 
 let t0 = performance.now();
 const fresh = await startPython(loadPyodide, { indexURL, zip, makeSnapshot: true });
 const freshMs = performance.now() - t0;
-const results = runTable(fresh.bridge);
+const results = runTable(fresh.api);
 if (!fresh.snapshot) throw new Error("no snapshot was made");
 
 t0 = performance.now();
 const again = await startPython(loadPyodide, { indexURL, zip, snapshot: fresh.snapshot });
 const restoredMs = performance.now() - t0;
 if (!again.restored) throw new Error(`the snapshot did not restore: ${again.restoreError}`);
-const restoredResults = runTable(again.bridge);
+const restoredResults = runTable(again.api);
 
 process.stdout.write(JSON.stringify({
   site_packages: fresh.sitePackages, results,

@@ -18,8 +18,8 @@ import pytest
 from evaluator.suite import suite_from_json
 from server.site import assets
 from server.site.build import BuildError, BuildOptions, build_site
-from server.site.parts import hash_assets, normalize_base_path
 from server.site.files import GZIP_MIN_BYTES, check_page, gzip_bytes
+from server.site.parts import hash_assets, normalize_base_path
 
 WEB_MIN = Path(__file__).parent / "data" / "web_min"
 REAL_WEB = Path(__file__).resolve().parent.parent / "web"
@@ -154,7 +154,7 @@ def test_evaluator_zip(site: Path) -> None:
         assert names == sorted(names)
         assert {i.date_time for i in zf.infolist()} == {assets.ZIP_DATE}
         shim = zf.read("rpds/__init__.py").decode()
-    for needed in ("evaluator/bridge.py", "jsonschema/__init__.py", "referencing/__init__.py",
+    for needed in ("evaluator/page_api.py", "jsonschema/__init__.py", "referencing/__init__.py",
                    "attrs/__init__.py", "pyrsistent_as_rpds/pure.py",
                    "jsonschema_specifications/schemas/draft202012/metaschema.json"):
         assert needed in names

@@ -406,7 +406,7 @@ def test_discovery_table_is_json_and_has_placeholders() -> None:
 
 def test_check_endpoint_through_the_bridge() -> None:
     """The page's op answers exactly what the function does, for good and bad text."""
-    from evaluator.bridge import call
+    from evaluator.page_api import call
 
     for text, dialect, _base, _problem in ENDPOINTS:
         reply = json.loads(call(json.dumps({"op": "check_endpoint",

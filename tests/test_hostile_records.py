@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from evaluator import bridge
+from evaluator import page_api
 from evaluator.records import MAX_RECORD_BYTES
 from server.cli.main import main
 
@@ -46,7 +46,7 @@ def rescore(path: Path) -> tuple[int, str, str, float]:
 
 def import_error(path: Path, text: str) -> dict[str, Any]:
     request = {"op": "read_records", "args": {"text": text, "source": str(path)}}
-    return dict(json.loads(bridge.call(json.dumps(request))))
+    return dict(json.loads(page_api.call(json.dumps(request))))
 
 
 def test_the_corpus_is_complete() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from evaluator import bridge
+from evaluator import page_api
 from evaluator.forgive import MAX_LAYERS, RULES, layers, unwrap
 from evaluator.judge import judge
 from evaluator.result import score_case
@@ -140,7 +140,7 @@ def pyodide_replies(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, 
 
 
 def test_pyodide_judges_like_cpython(pyodide_replies: list[dict[str, Any]]) -> None:
-    cpython = [json.loads(bridge.call(json.dumps(r))) for r in requests()]
+    cpython = [json.loads(page_api.call(json.dumps(r))) for r in requests()]
     differ = [row["id"] for row, a, b in zip(TABLE, pyodide_replies, cpython, strict=True)
               if a != b]
     assert differ == []

@@ -49,7 +49,7 @@ names = sorted(m.name for m in pkgutil.iter_modules(evaluator.__path__))
 for name in names:
     importlib.import_module("evaluator." + name)
 
-from evaluator import bridge
+from evaluator import page_api
 from evaluator.result import score_case
 from evaluator.suite import load_suite
 from evaluator.summary import summarize
@@ -62,14 +62,14 @@ events = [[5.0, json.dumps({"choices": [{"delta": {"content": '{"a": 1}'},
 result = score_case(suite.cases[0], {"status": 200, "events": events, "ended_ms": 7.0,
                                      "error": None})
 summary = summarize([result], suite.pass_threshold)
-reply = json.loads(bridge.call(json.dumps({"op": "run_check", "args": {
+reply = json.loads(page_api.call(json.dumps({"op": "run_check", "args": {
     "expect": {"kind": "contains", "value": "a"}, "answer": "abc", "tool_calls": []}})))
 
 stdlib = set(sys.stdlib_module_names)
 foreign = sorted({m.split(".")[0] for m in set(sys.modules) - before}
                  - stdlib - allowed - {"_distutils_hack"})
 print(json.dumps({"modules": names, "status": result["status"],
-                  "verdict": summary["verdict"], "bridge": reply["ok"], "foreign": foreign}))
+                  "verdict": summary["verdict"], "page_api": reply["ok"], "foreign": foreign}))
 """
 
 
@@ -79,9 +79,9 @@ def test_evaluator_imports_with_io_modules_blocked() -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert {"bridge", "checks", "result", "suite", "summary", "transcript"} <= \
+    assert {"page_api", "checks", "result", "suite", "summary", "transcript"} <= \
         set(report["modules"])
-    assert (report["status"], report["verdict"], report["bridge"]) == ("pass", "pass", True)
+    assert (report["status"], report["verdict"], report["page_api"]) == ("pass", "pass", True)
     assert report["foreign"] == []
 
 

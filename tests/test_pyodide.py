@@ -2,7 +2,7 @@
 
 tests/pyodide_runner.mjs starts the pinned Pyodide with the page's own start-up code
 (web/js/python.mjs: the same evaluator zip, unpacked the same way), runs every row of
-tests/data/check_table.json through `evaluator.bridge.call`, then does it again in a Python
+tests/data/check_table.json through `evaluator.page_api.call`, then does it again in a Python
 restored from the memory snapshot the first one made (as a returning visitor's page does).
 Each reply must be identical to the same call in CPython, and must say what the table says.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from evaluator import bridge
+from evaluator import page_api
 from server.site import assets
 from server.site.build import EVALUATOR_DIR
 
@@ -34,7 +34,7 @@ def table_rows() -> list[dict[str, Any]]:
 def cpython_reply(row: dict[str, Any]) -> Any:
     args = {"expect": row["expect"], "answer": row["answer"],
             "tool_calls": row.get("tool_calls") or []}
-    return json.loads(bridge.call(json.dumps({"op": "run_check", "args": args})))
+    return json.loads(page_api.call(json.dumps({"op": "run_check", "args": args})))
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from evaluator import bridge
+from evaluator import page_api
 from evaluator.expand import run_cases
 from tests.test_conversation import (
     FIXTURE,
@@ -95,7 +95,7 @@ def pyodide(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_pyodide_and_cpython_reply_byte_for_byte(pyodide: dict[str, Any]) -> None:
     sent = requests()
-    ours = [bridge.call(json.dumps(r)) for r in sent]
+    ours = [page_api.call(json.dumps(r)) for r in sent]
     assert len(pyodide["replies"]) == len(ours)
     mismatched = [(r["op"], a[:300], b[:300]) for r, a, b
                   in zip(sent, pyodide["replies"], ours, strict=True) if a != b]

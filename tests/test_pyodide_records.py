@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from evaluator import bridge
+from evaluator import page_api
 from evaluator.safejson import MAX_DEPTH
 from evaluator.suite import Case
 from server.site import assets
@@ -75,7 +75,7 @@ def replies(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
 
 
 def test_pyodide_and_cpython_agree(replies: list[dict[str, Any]]) -> None:
-    cpython = [json.loads(bridge.call(json.dumps(r))) for r in REQUESTS]
+    cpython = [json.loads(page_api.call(json.dumps(r))) for r in REQUESTS]
     assert replies == cpython
 
 

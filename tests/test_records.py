@@ -1,4 +1,4 @@
-"""evaluator.records: reading a run record or comparison from outside, and its bridge ops."""
+"""evaluator.records: reading a run record or comparison from outside, and its page_api ops."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from evaluator import bridge, records
+from evaluator import page_api, records
 from evaluator.records import (
     COMPARISON_FORMAT,
     MAX_RECORD_BYTES,
@@ -138,7 +138,7 @@ def test_what_read_records_accepts_rescores_without_surprise() -> None:
 
 
 def call(op: str, **args: Any) -> dict[str, Any]:
-    return dict(json.loads(bridge.call(json.dumps({"op": op, "args": args}))))
+    return dict(json.loads(page_api.call(json.dumps({"op": op, "args": args}))))
 
 
 def test_the_bridge_ops() -> None:

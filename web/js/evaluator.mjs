@@ -1,5 +1,5 @@
 // Client of the Pyodide worker: `call(op, args)` sends one JSON string to
-// evaluator.bridge.call and resolves with its value (or rejects with its one-line error).
+// evaluator.page_api.call and resolves with its value (or rejects with its one-line error).
 
 import { report } from "./dom.mjs";
 
@@ -95,8 +95,8 @@ function onMessage(data) {
 }
 
 /**
- * Call one evaluator operation through the JSON bridge.
- * @param {string} op     bridge operation (interpret_probe, score_case, ...)
+ * Call one evaluator operation through its JSON entry point (evaluator.page_api).
+ * @param {string} op     the operation (interpret_probe, score_case, ...)
  * @param {object} args   JSON-able arguments
  * @returns {Promise<any>} the operation's value
  */

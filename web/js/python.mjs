@@ -1,5 +1,5 @@
 // Starting Python for the evaluator: Pyodide (restored from a memory snapshot when there is
-// one), the evaluator zip unpacked into site-packages, evaluator.bridge imported. Shared by
+// one), the evaluator zip unpacked into site-packages, evaluator.page_api imported. Shared by
 // the page's worker (worker.mjs) and the Node test runner (tests/pyodide_runner.mjs), so
 // the tests start Python exactly as the page does.
 //
@@ -20,7 +20,7 @@
  *   function earlier (or the promise of one: Pyodide reads it when it needs it)
  * @param {boolean} [opts.makeSnapshot]   make one when not restored from one
  * @param {(stage: string) => void} [opts.onStage]  "restore", "pyodide", "evaluator"
- * @returns {Promise<{bridge: object, restored: boolean, snapshot: Uint8Array|null,
+ * @returns {Promise<{api: object, restored: boolean, snapshot: Uint8Array|null,
  *   restoreError: string|null, sitePackages: string}>}
  */
 export async function startPython(loadPyodide, opts) {
@@ -43,9 +43,9 @@ export async function startPython(loadPyodide, opts) {
   onStage("evaluator");
   const sitePackages = opts.sitePackages || pyodide.pyimport("site").getsitepackages().toJs()[0];
   pyodide.unpackArchive(await zip, "zip", { extractDir: sitePackages });
-  const bridge = pyodide.pyimport("evaluator.bridge");
+  const api = pyodide.pyimport("evaluator.page_api");
   // One call imports what the page's first calls need (discovery, capabilities).
-  bridge.call(JSON.stringify({ op: "discovery_table", args: {} }));
+  api.call(JSON.stringify({ op: "discovery_table", args: {} }));
   const made = !restored && makeSnapshot ? pyodide.makeMemorySnapshot() : null;
-  return { bridge, restored, snapshot: made, restoreError, sitePackages };
+  return { api, restored, snapshot: made, restoreError, sitePackages };
 }

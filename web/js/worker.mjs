@@ -1,4 +1,4 @@
-// The Pyodide worker: starts Python with the evaluator (python.mjs) and answers bridge calls.
+// The Pyodide worker: starts Python with the evaluator (python.mjs) and answers api calls.
 // Messages in:  {type: "init", pyodide: {index_url, module_url}, evaluator_zip}
 //               {id, request: "<JSON string>"}
 // Messages out: {type: "status", stage: "pyodide"|"evaluator"|"ready"|"error", message, ms,
@@ -6,7 +6,7 @@
 //               {type: "snapshot", saved}: after "ready", once a new snapshot is saved
 //                (or could not be)
 //               {id, reply: "<JSON string>"}
-// Python is only ever reached through evaluator.bridge.call(json_string): no Python source
+// Python is only ever reached through evaluator.page_api.call(json_string): no Python source
 // is built from strings here.
 //
 // The first start in a browser saves a memory snapshot of the started Python in Cache
@@ -17,7 +17,7 @@
 import { startPython } from "./python.mjs";
 
 const SNAPSHOTS = "localrate-python-snapshot";
-let bridge = null;
+let api = null;
 let booting = null;
 
 function status(stage, message, ms, restored = false) {
@@ -94,7 +94,7 @@ async function boot(config) {
     console.info(`localrate: the saved Python snapshot did not restore (${py.restoreError}); started afresh`);
     await store?.delete(key).catch(() => {});
   }
-  bridge = py.bridge;
+  api = py.api;
   status("ready", "evaluator ready", performance.now() - started, py.restored);
   if (py.snapshot) { // after "ready", not awaited: calls (which await boot) need not wait
     saveSnapshot(store, key, py.snapshot).then((saved) => self.postMessage({ type: "snapshot", saved }));
@@ -113,7 +113,7 @@ self.onmessage = async (event) => {
   const { id, request } = data;
   try {
     await booting;
-    const reply = bridge.call(request);
+    const reply = api.call(request);
     self.postMessage({ id, reply });
   } catch (err) {
     const message = String(err && err.message ? err.message : err);

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from evaluator import bridge, capabilities, discovery
+from evaluator import capabilities, discovery, page_api
 from evaluator.checks import run_check
 from evaluator.request import build_request, plan_case
 from evaluator.result import score_case, skipped_result
@@ -32,7 +32,7 @@ SETTINGS = {"temperature": 0, "max_tokens": 1024, "timeout_s": 120}
 
 
 def call(op: str, **args: Any) -> Any:
-    reply = json.loads(bridge.call(json.dumps({"op": op, "args": args})))
+    reply = json.loads(page_api.call(json.dumps({"op": op, "args": args})))
     assert reply["ok"] is True, reply
     return reply["value"]
 
@@ -92,7 +92,7 @@ def test_run_settings_and_model_entry() -> None:
     assert call("run_settings", timeout_s=2.5)["timeout_s"] == 2.5
     for bad, field in (({"max_tokens": 0}, "max_tokens"), ({"max_tokens": 1.5}, "max_tokens"),
                        ({"timeout_s": -1}, "timeout_s"), ({"timeout_s": "9"}, "timeout_s")):
-        reply = json.loads(bridge.call(json.dumps({"op": "run_settings", "args": bad})))
+        reply = json.loads(page_api.call(json.dumps({"op": "run_settings", "args": bad})))
         assert reply["ok"] is False and reply["error"].startswith(f"{field}: expected")
     card = {"id": "qwen3:4b", "runtime": "ollama", "base_url": "http://127.0.0.1:11434",
             "capabilities": [{"name": "streaming", "source": "default"}, "tool-use"]}
@@ -107,7 +107,7 @@ def test_run_settings_and_model_entry() -> None:
      "suite_ref.pass_threshold: expected a number"),
 ])
 def test_run_record_with_a_bad_suite_ref(ref: Any, error: str) -> None:
-    reply = json.loads(bridge.call(json.dumps({"op": "run_record", "args": {
+    reply = json.loads(page_api.call(json.dumps({"op": "run_record", "args": {
         "suite_ref": ref, "model": MODEL, "settings": SETTINGS, "started_at": "x",
         "results": []}})))
     assert reply == {"ok": False, "error": error}
@@ -179,11 +179,11 @@ def test_v2_ops_agree_with_direct_calls() -> None:
                     settings=settings, context_length=context) == \
             plain(plan_case(sweep, "m", ["streaming"], settings, context))
     assert call("run_settings", seed=12345) == run_settings(seed=12345)
-    reply = json.loads(bridge.call(json.dumps({"op": "run_cases", "args": {
+    reply = json.loads(page_api.call(json.dumps({"op": "run_cases", "args": {
         "suite": suite.to_json(), "seed": -1}})))
     assert reply == {"ok": False, "error": "seed: expected a whole number from 0 to "
                                            "9007199254740991, got -1"}
-    reply = json.loads(bridge.call(json.dumps({"op": "plan_case", "args": {
+    reply = json.loads(page_api.call(json.dumps({"op": "plan_case", "args": {
         "case": suite.cases[1].to_json(), "model_id": "m", "caps": [], "settings": {}}})))
     assert reply["ok"] is False and "a template case" in reply["error"]
 
@@ -201,7 +201,7 @@ def test_v2_ops_agree_with_direct_calls() -> None:
      '"pass_threshold": 0.5}}'), "ValueError: could not convert string to float: 'x'"),
 ])
 def test_errors_are_one_line_replies(request_json: str, error: str) -> None:
-    reply = json.loads(bridge.call(request_json))
+    reply = json.loads(page_api.call(request_json))
     assert reply["ok"] is False
     assert reply["error"].startswith(error)
     assert "\n" not in reply["error"]

@@ -37,13 +37,13 @@ from evaluator.errors import SuiteError
 from evaluator.suite import Case, Suite, case_from_json, suite_from_json
 
 
-class BridgeError(ValueError):
-    """A malformed bridge request (unknown op, missing argument)."""
+class CallError(ValueError):
+    """A malformed request to the page's entry point (unknown op, missing argument)."""
 
 
 def _arg(args: dict[str, Any], name: str) -> Any:
     if name not in args:
-        raise BridgeError(f"missing argument {name!r}")
+        raise CallError(f"missing argument {name!r}")
     return args[name]
 
 
@@ -106,7 +106,7 @@ def _rescore_record(args: dict[str, Any]) -> dict[str, Any]:
 def _read_records(args: dict[str, Any]) -> dict[str, Any]:
     text, source = _arg(args, "text"), _arg(args, "source")
     if not isinstance(text, str) or not isinstance(source, str):
-        raise BridgeError("text and source must be strings")
+        raise CallError("text and source must be strings")
     return records.read_records(text, source)
 
 
@@ -172,23 +172,23 @@ def call(request_json: str) -> str:
     try:
         req = json.loads(request_json)
         if not isinstance(req, dict):
-            raise BridgeError("request must be a JSON object {op, args}")
+            raise CallError("request must be a JSON object {op, args}")
         name = req.get("op")
         op = OPS.get(name) if isinstance(name, str) else None
         if op is None:
-            raise BridgeError(f"unknown op {name!r} (known: {', '.join(OPS)})")
+            raise CallError(f"unknown op {name!r} (known: {', '.join(OPS)})")
         args = req.get("args", {})
         if not isinstance(args, dict):
-            raise BridgeError(f"op {name!r}: args must be an object")
+            raise CallError(f"op {name!r}: args must be an object")
         try:
             value = op(args)
-        except BridgeError as err:
-            raise BridgeError(f"op {name!r}: {err}") from None
+        except CallError as err:
+            raise CallError(f"op {name!r}: {err}") from None
         return json.dumps({"ok": True, "value": value}, ensure_ascii=False, allow_nan=False)
-    except (SuiteError, BridgeError, records.RecordError, request.SettingsError) as err:
+    except (SuiteError, CallError, records.RecordError, request.SettingsError) as err:
         message = str(err)
     except json.JSONDecodeError as err:
         message = f"request is not JSON: {err}"
-    except Exception as err:  # noqa: BLE001 - the bridge reports every failure as a reply
+    except Exception as err:  # noqa: BLE001 - every failure becomes a reply
         message = f"{type(err).__name__}: {err}"
     return json.dumps({"ok": False, "error": _one_line(message)}, ensure_ascii=False)
