@@ -7,8 +7,6 @@ and through the bridge inside the vendored Pyodide (under Node), which must agre
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +17,11 @@ from evaluator.forgive import MAX_LAYERS, RULES, layers, unwrap
 from evaluator.judge import judge
 from evaluator.result import score_case
 from evaluator.suite import Case, load_suite
-from server.site import assets
-from server.site.build import EVALUATOR_DIR
+from tests.pyodide_harness import call_ops
 
 HERE = Path(__file__).parent
 TABLE: list[dict[str, Any]] = json.loads(
     (HERE / "data" / "judge_table.json").read_text(encoding="utf-8"))
-RUNNER = HERE / "pyodide_ops_runner.mjs"
 
 
 def case_of(row: dict[str, Any]) -> Case:
@@ -121,22 +117,8 @@ def requests() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def pyodide_replies(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed: the Pyodide tests need Node >= 18")
-    folder = assets.fetch_pyodide(log=lambda _line: None)
-    if folder is None:
-        pytest.fail("npm is not installed: cannot fetch the pinned Pyodide for this test")
-    work = tmp_path_factory.mktemp("pyodide-judge")
-    zip_path = work / "evaluator.zip"
-    zip_path.write_bytes(assets.build_evaluator_zip(assets.fetch_wheels(log=lambda _l: None),
-                                                    EVALUATOR_DIR))
-    path = work / "requests.json"
-    path.write_text(json.dumps([json.dumps(r) for r in requests()]), encoding="utf-8")
-    proc = subprocess.run([node, str(RUNNER), str(folder), str(zip_path), str(path)],
-                          capture_output=True, text=True, timeout=180, check=False)
-    assert proc.returncode == 0, f"pyodide_ops_runner.mjs failed:\n{proc.stderr[-3000:]}"
-    return [json.loads(r) for r in json.loads(proc.stdout.strip().splitlines()[-1])]
+    replies = call_ops(requests(), tmp_path_factory.mktemp("pyodide-judge"))
+    return [json.loads(r) for r in replies]
 
 
 def test_pyodide_judges_like_cpython(pyodide_replies: list[dict[str, Any]]) -> None:

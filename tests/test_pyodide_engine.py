@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +16,7 @@ from typing import Any
 import pytest
 
 from evaluator import draw, expr, haystack
-from server.site import assets
-from server.site.build import EVALUATOR_DIR
+from tests.pyodide_harness import run_node
 from tests.test_draw import PEER_SPEC, SPEC_ERRORS
 from tests.test_expr import ERRORS, ROWS
 from tests.test_haystack import NEEDLE, SAMPLES
@@ -100,23 +97,9 @@ def cpython(op: str, args: list[Any]) -> str:
 
 @pytest.fixture(scope="module")
 def pyodide(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed: the Pyodide tests need Node >= 18")
-    folder = assets.fetch_pyodide(log=lambda _line: None)
-    if folder is None:
-        pytest.fail("npm is not installed: cannot fetch the pinned Pyodide for this test")
-    work = tmp_path_factory.mktemp("pyodide-engine")
-    zip_path = work / "evaluator.zip"
-    zip_path.write_bytes(assets.build_evaluator_zip(assets.fetch_wheels(log=lambda _l: None),
-                                                    EVALUATOR_DIR))
-    rows = work / "rows.json"
-    rows.write_text(json.dumps([{"op": op, "call": json.dumps([args])} for op, args in TABLE]),
-                    encoding="utf-8")
-    proc = subprocess.run([node, str(RUNNER), str(folder), str(zip_path), str(rows)],
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, f"engine_runner.mjs failed:\n{proc.stderr[-3000:]}"
-    reply: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    rows = [{"op": op, "call": json.dumps([args])} for op, args in TABLE]
+    reply: dict[str, Any] = json.loads(run_node(RUNNER, rows,
+                                                tmp_path_factory.mktemp("pyodide-engine")))
     return reply
 
 

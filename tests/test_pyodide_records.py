@@ -7,8 +7,6 @@ to answer the next request (before, the page's whole run died with Pyodide's fat
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +15,9 @@ import pytest
 from evaluator import page_api
 from evaluator.safejson import MAX_DEPTH
 from evaluator.suite import Case
-from server.site import assets
-from server.site.build import EVALUATOR_DIR
+from tests.pyodide_harness import call_ops
 
 HERE = Path(__file__).parent
-RUNNER = HERE / "pyodide_ops_runner.mjs"
 DEEP = 50_000
 CASE = Case(id="echo", input="Say BENCH.", expect={"kind": "contains", "value": "BENCH"})
 
@@ -56,22 +52,7 @@ REQUESTS: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def replies(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed: the Pyodide tests need Node >= 18")
-    folder = assets.fetch_pyodide(log=lambda _line: None)
-    if folder is None:
-        pytest.fail("npm is not installed: cannot fetch the pinned Pyodide for this test")
-    work = tmp_path_factory.mktemp("pyodide-records")
-    zip_path = work / "evaluator.zip"
-    zip_path.write_bytes(assets.build_evaluator_zip(assets.fetch_wheels(log=lambda _l: None),
-                                                    EVALUATOR_DIR))
-    requests = work / "requests.json"
-    requests.write_text(json.dumps([json.dumps(r) for r in REQUESTS]), encoding="utf-8")
-    proc = subprocess.run([node, str(RUNNER), str(folder), str(zip_path), str(requests)],
-                          capture_output=True, text=True, timeout=180, check=False)
-    assert proc.returncode == 0, f"pyodide_ops_runner.mjs failed:\n{proc.stderr[-3000:]}"
-    return [json.loads(r) for r in json.loads(proc.stdout.strip().splitlines()[-1])]
+    return [json.loads(r) for r in call_ops(REQUESTS, tmp_path_factory.mktemp("pyodide-records"))]
 
 
 def test_pyodide_and_cpython_agree(replies: list[dict[str, Any]]) -> None:
