@@ -5,7 +5,7 @@ Two sources, merged by `project()`:
 * the **id-pattern table** (`ID_PATTERNS`): first matching row wins, source ``"id"``;
 * **runtime metadata** collected by discovery (`runtime_facts()`), source ``"runtime"``.
 
-Merge rule (documented in the README):
+Merge rule (documented in docs/runtimes.md):
 
 1. Start from the id row's capabilities.
 2. Every capability the runtime reports is added (or re-labelled) with source ``"runtime"``.
