@@ -28,7 +28,7 @@ class Plan:
 
     reasoning: list[str]
     content: list[str]
-    tools: list[dict[str, str]]          # {"id", "name", "arguments" (a JSON string)}
+    tools: list[dict[str, Any]]          # {"id" (None: sent without), "name", "arguments"}
     prompt_tokens: int
     inline: bool = False                 # reasoning goes into content as <think>...</think>
     field_name: str = "reasoning"
@@ -41,8 +41,8 @@ def plan(cfg: Config, dialect: Dialect, body: dict[str, Any], answer: dict[str, 
     for i, call in enumerate(answer.get("tool_calls") or []):
         args = call.get("arguments", {})
         name = str(call.get("name", ""))
-        tools.append({"id": f"{dialect.tool_id_prefix}{i}{zlib.crc32(name.encode()):08x}",
-                      "name": name,
+        made = f"{dialect.tool_id_prefix}{i}{zlib.crc32(name.encode()):08x}"
+        tools.append({"id": call.get("id", made), "name": name,
                       "arguments": args if isinstance(args, str) else json.dumps(args)})
     inline = cfg.reasoning == "inline"
     field_name = dialect.reasoning_field if cfg.reasoning in ("field", "inline") \
@@ -101,7 +101,9 @@ def tool_deltas(plan_: Plan, style: str, dialect: Dialect, size: int) -> list[di
     out: list[dict[str, Any]] = []
     for i, call in enumerate(plan_.tools):
         index = 0 if dialect.reuse_index else i
-        head = {"index": index, "id": call["id"], "type": "function"}
+        head = {"index": index, "type": "function"}
+        if call["id"] is not None:
+            head["id"] = call["id"]
         if style == "whole":
             out.append({"tool_calls": [{**head, "function": {
                 "name": call["name"], "arguments": call["arguments"]}}]})
@@ -163,8 +165,10 @@ def whole_body(cfg: Config, dialect: Dialect, p: Plan, maker: ChunkMaker) -> dic
     elif reasoning:
         message[p.field_name] = reasoning
     if p.tools:
-        message["tool_calls"] = [{"id": c["id"], "type": "function", "function": {
-            "name": c["name"], "arguments": c["arguments"]}} for c in p.tools]
+        message["tool_calls"] = [{**({} if c["id"] is None else {"id": c["id"]}),
+                                  "type": "function", "function": {
+                                      "name": c["name"], "arguments": c["arguments"]}}
+                                 for c in p.tools]
     choice = {"index": 0, "message": message,
               "finish_reason": "tool_calls" if p.tools else "stop"}
     out = maker.envelope([choice], "chat.completion")

@@ -1,18 +1,33 @@
-"""Configuration of a fake runtime: defaults, validation, scripts, answer matching."""
+"""Configuration of a fake runtime: defaults, validation, scripts, answer matching.
+
+A config: ``{"dialect", "models": [{"id", "script"?, "meta"?}], ...options}`` (the options
+are the fields of :class:`Config`). A model's ``script`` is a file name or an inline
+``{"answers": [...]}``; the answer keys are in :mod:`tests.fakes.script`. A model's
+``meta`` overrides its metadata (:mod:`tests.fakes.listings`); when it sets
+``context_length`` the fake also refuses, with HTTP 400 as the runtime would, a chat request
+whose prompt is longer than that (:func:`context_tokens`: a word or a punctuation mark is one
+token, summed over every message's text).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .script import DEFAULT_ANSWER, ScriptError, check_entry, last_user_text, message_text
+from .script import resolve as resolve_answer
+
+__all__ = ["DEFAULT_ANSWER", "Config", "ConfigError", "Model", "context_tokens",
+           "last_user_text", "load_config", "load_configs", "message_text", "prompt_tokens"]
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 DIALECT_NAMES = ("ollama", "lmstudio", "vllm", "llamacpp", "mlx")
 CHAT_FAULTS = ("http500", "non_json", "cut", "hang", "reset", "huge", "bad_utf8",
                "wrong_type", "empty403", "drip", "redirect", "deep_json", "tool_flood")
 LIST_FAULTS = ("hang", "http500", "garbage", "empty403", "closed", "reset", "wrong_type",
                "loading", "cut")
-DEFAULT_ANSWER = {"case": None, "match": "", "content": "I don't know."}
 HERE = Path(__file__).parent
 
 
@@ -34,6 +49,16 @@ class Model:
             if str(answer.get("match", "")) in text:
                 return answer
         return DEFAULT_ANSWER
+
+    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The scripted answer to a chat request body (rules in tests.fakes.script)."""
+        return resolve_answer(self.answers, body)
+
+    @property
+    def context_limit(self) -> int | None:
+        """The context the model refuses prompts over: ``meta.context_length`` when set."""
+        value = self.meta.get("context_length")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def capabilities(self) -> list[str]:
@@ -120,10 +145,10 @@ def _model(raw: Any, base: Path, where: str) -> Model:
     if not isinstance(answers, list):
         raise ConfigError(f"{where}: script answers: expected a list, got {answers!r}")
     for j, answer in enumerate(answers):
-        fault = answer.get("fault")
-        if fault is not None and fault not in CHAT_FAULTS:
-            raise ConfigError(f"{where}: answers[{j}]: fault {fault!r} is not one of "
-                              f"{CHAT_FAULTS}")
+        try:
+            check_entry(answer, CHAT_FAULTS)
+        except ScriptError as exc:
+            raise ConfigError(f"{where}: answers[{j}]: {exc}") from None
     return Model(id=raw["id"], answers=answers, meta=dict(raw.get("meta") or {}))
 
 
@@ -158,25 +183,14 @@ def _check(cfg: Config, where: str) -> None:
         raise ConfigError(f"{where}: chunk_chars: {cfg.chunk_chars!r} must be an int >= 1")
 
 
-def message_text(content: Any) -> str:
-    """The text of a message's content: a string, or the text parts of a content list."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content
-                       if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
-def last_user_text(body: dict[str, Any]) -> str:
-    """The text of the last user message of a chat request body."""
-    for msg in reversed(body.get("messages") or []):
-        if isinstance(msg, dict) and msg.get("role") == "user":
-            return message_text(msg.get("content"))
-    return ""
-
-
 def prompt_tokens(body: dict[str, Any]) -> int:
     """A deterministic prompt token count: the words of every message's text."""
     return sum(len(message_text(m.get("content")).split())
+               for m in body.get("messages") or [] if isinstance(m, dict))
+
+
+def context_tokens(body: dict[str, Any]) -> int:
+    """The prompt length the fake holds against a model's context: a word (``\\w+``) or a
+    punctuation mark is one token, over the text of every message."""
+    return sum(len(_TOKEN.findall(message_text(m.get("content"))))
                for m in body.get("messages") or [] if isinstance(m, dict))

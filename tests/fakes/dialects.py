@@ -129,6 +129,22 @@ def error_body(dialect: str, status: int, message: str) -> dict[str, object]:
     return {"error": {"code": status, "message": message, "type": kind, "param": None}}
 
 
+def context_error(dialect: str, need: int, limit: int) -> dict[str, object]:
+    """The 400 body of a prompt of ``need`` tokens over a context of ``limit``, worded as
+    each runtime words it (llama.cpp and vLLM after their servers; the others alike)."""
+    if dialect == "vllm":
+        return {"object": "error", "message": f"This model's maximum context length is "
+                f"{limit} tokens. However, your request has {need} input tokens. Please "
+                "reduce the length of the input messages.", "type": "BadRequestError",
+                "param": None, "code": 400}
+    if dialect == "mlx":
+        return {"error": f"the prompt is {need} tokens, over the model's context of {limit}"}
+    message = "the request exceeds the available context size, try increasing it" \
+        if dialect == "llamacpp" else f"the prompt is {need} tokens; the context is {limit}"
+    return {"error": {"code": 400, "message": message, "type": "exceed_context_size_error",
+                      "n_prompt_tokens": need, "n_ctx": limit}}
+
+
 def not_found(dialect: str, method: str, path: str) -> tuple[str, bytes]:
     """(content type, body) of each runtime's answer to an unknown route."""
     if dialect == "ollama":

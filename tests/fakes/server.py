@@ -1,4 +1,10 @@
-"""The connection handler of one fake runtime: routing, CORS, chat streaming."""
+"""The connection handler of one fake runtime: routing, CORS, chat streaming.
+
+Besides the runtime's own routes it answers ``GET /__fake__/requests`` with
+``{"requests": [...]}``: the JSON body of every chat request received so far, in order (a
+test that runs the fake as a process reads them there; in-process tests read
+``FakeRuntime.requests``). That route is neither logged nor recorded.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,13 @@ from typing import Any
 
 from . import faults
 from .chunks import ChunkMaker, plan, stream_payloads, whole_body
-from .config import Config, Model, last_user_text
-from .dialects import DIALECTS, cors_policy, error_body, not_found
+from .config import Config, Model, context_tokens
+from .dialects import DIALECTS, context_error, cors_policy, error_body, not_found
 from .httpio import Request, Wire, read_request
 from .listings import listing
 
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
+REQUESTS_PATH = "/__fake__/requests"  # the recorded chat bodies, for tests
 PING_EVERY = 3   # with `comments`, a `: ping` line before the first and every 3rd event
 
 
@@ -41,9 +48,13 @@ class App:
                 req = await read_request(reader)
                 if req is None:
                     break
-                self.log.append({"method": req.method, "path": req.path,
-                                 "headers": dict(req.headers), "body": req.json()})
-                await self.dispatch(req, wire)
+                if req.method == "GET" and req.path == REQUESTS_PATH:
+                    wire.extra_headers = []
+                    await wire.send_json(200, {"requests": self.requests})
+                else:
+                    self.log.append({"method": req.method, "path": req.path,
+                                     "headers": dict(req.headers), "body": req.json()})
+                    await self.dispatch(req, wire)
                 if req.wants_close and not wire.closed:
                     await wire.close()
         except (ConnectionError, OSError):
@@ -102,7 +113,11 @@ class App:
             msg = f"model '{body.get('model')}' not found"
             await wire.send_json(404, error_body(self.cfg.dialect, 404, msg))
             return
-        answer = model.answer_for(last_user_text(body))
+        limit, need = model.context_limit, context_tokens(body)
+        if limit is not None and need > limit:
+            await wire.send_json(400, context_error(self.cfg.dialect, need, limit))
+            return
+        answer = model.answer(body)
         fault = answer.get("fault") or self.cfg.fault
         size, delay = self.cfg.chunk_chars, self.cfg.delay_ms / 1000
         if fault == "drip":
