@@ -5,14 +5,45 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from server.mlx_bridge.app import DEFAULT_HOST, DEFAULT_PAGE_PORT, DEFAULT_PORT, is_loopback_host
+from server.site.parts import BuildError, check_origin
 
 if TYPE_CHECKING:
     from server.demo.model import DemoModel
+
+
+def _origin(value: str) -> str:
+    """An --allow-origin value: `*` or `scheme://host[:port]` (no path), else a usage error."""
+    if value == "*":
+        return value
+    try:
+        return check_origin(value) or value
+    except BuildError:
+        raise click.BadParameter(f"{value!r}: must look like https://example.org[:port] or *",
+                                 param_hint="--allow-origin") from None
+
+
+def _local_model(model: str) -> None:
+    """Refuse a --model that can only fail: a folder that is not there or is not an MLX model,
+    or a Hugging Face id that is not in the local cache (the bridge runs offline)."""
+    path = Path(model).expanduser()
+    if path.is_absolute() or model.startswith((".", "~")) or path.exists():
+        if not (path / "config.json").is_file():
+            raise click.BadParameter(f"{model!r}: no MLX model folder there (no config.json)",
+                                     param_hint="--model")
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    if not isinstance(try_to_load_from_cache(model, "config.json"), str):
+        raise click.BadParameter(
+            f"{model!r}: not a folder, and not in the local Hugging Face cache (the bridge "
+            f"runs offline: download it first, e.g. huggingface-cli download {model})",
+            param_hint="--model")
 
 
 def _prepare_demo(with_mlx: bool | None) -> DemoModel:
@@ -43,26 +74,27 @@ def _prepare_demo(with_mlx: bool | None) -> DemoModel:
     show_default=True,
     help="Address to bind. Anything but loopback exposes the model to your network.",
 )
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--allow-origin",
     "allow_origins",
     multiple=True,
     metavar="ORIGIN",
+    callback=lambda _ctx, _param, values: tuple(_origin(v) for v in values),
     help="Extra CORS origin to allow (repeatable), e.g. https://rate.example.org.",
 )
 @click.option(
     "--page-port",
     default=DEFAULT_PAGE_PORT,
     show_default=True,
-    type=int,
+    type=click.IntRange(1, 65535),
     help="Port of the localrate page, whose origins are always allowed.",
 )
 @click.option(
     "--max-waiting",
     default=4,
     show_default=True,
-    type=int,
+    type=click.IntRange(0, 1000),
     help="Requests that may wait while one generates; more get 503.",
 )
 def bridge(
@@ -93,6 +125,9 @@ def bridge(
         raise click.ClickException(reason)
     if "*" in allow_origins:
         click.echo("warning: --allow-origin '*' lets any web page use this model", err=True)
+    serving.require_free(host, port, "--port")
+    if model is not None:
+        _local_model(model)
     if model is None:
         demo = _prepare_demo(with_mlx=True)
         model, model_id = str(demo.mlx_dir), model_id or DEMO_MODEL_ID

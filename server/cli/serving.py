@@ -28,10 +28,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import click
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from server.mlx_bridge.fdlimit import open_file_limits, raise_open_file_limit
+from server.site.app import port_free
 
 REQUEST_HEAD_S = 10.0
 KEEP_ALIVE_S = 5
@@ -241,3 +243,13 @@ def run(servers: list[uvicorn.Server], on_stop: Iterable[Callable[[], None]] = (
             signal.signal(sig, old)
         for stop in stops:
             stop()
+
+
+PORT = click.IntRange(1, 65535)  # the type of every --port option
+
+
+def require_free(host: str, port: int, option: str) -> None:
+    """A one-line error (exit 2) when `option`'s port is taken, before anything starts."""
+    if not port_free(host, port):
+        raise click.UsageError(f"{option} {port}: {host}:{port} is already in use "
+                               "(is another localrate or model server running there?)")

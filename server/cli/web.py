@@ -53,9 +53,10 @@ def build(out: Path, base_path: str, origin: str | None, pyodide_mode: str, forc
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
 @click.option("--no-bridge", is_flag=True, help="Do not start the MLX bridge.")
-@click.option("--bridge-port", default=8081, show_default=True, type=int,
+@click.option("--bridge-port", default=8081, show_default=True, type=click.IntRange(1, 65535),
               help="Port of the MLX bridge (always on 127.0.0.1).")
 @click.option("--rebuild", is_flag=True, help="Rebuild the site even if it is up to date.")
 @click.option("--pyodide", "pyodide_mode", type=click.Choice(["vendored", "cdn"]),
@@ -72,6 +73,7 @@ def serve(host: str, port: int, no_bridge: bool, bridge_port: int, rebuild: bool
     from server.cli import serving
     from server.site.app import bridge_app_if_available, create_app
 
+    serving.require_free(host, port, "--port")
     cap = serving.prepare(servers=2)  # before mlx-lm is imported; it is then kept
     site = cache_dir() / "site"
     _build(BuildOptions(out=site, pyodide=pyodide_mode, force=rebuild))

@@ -92,7 +92,7 @@ def bridge_app_if_available(no_bridge: bool, host: str, bridge_port: int, page_p
     reason = mlx_unavailable_reason()
     if reason is not None:
         return None, f"MLX bridge: not started, so no demo model ({reason})"
-    if not _port_free(host, bridge_port):
+    if not port_free(host, bridge_port):
         return None, (f"MLX bridge: not started ({host}:{bridge_port} is in use; "
                       "another MLX server may be there)")
     try:
@@ -109,8 +109,10 @@ def bridge_app_if_available(no_bridge: bool, host: str, bridge_port: int, page_p
                  "(the model loads in the background)")
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def port_free(host: str, port: int) -> bool:
+    """True when nothing listens on host:port (a bind succeeds)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))
         except OSError:
