@@ -104,7 +104,10 @@ def test_strong_model_passes_every_case(fake_runtime: Any, dialect: str) -> None
     assert record["format"] == "localrate.run/1"
     assert record["model"]["runtime"] == dialect
     assert record["model"]["base_url"] == fake.base_url
-    assert record["settings"] == {"temperature": 0, "max_tokens": 1024, "timeout_s": 10.0}
+    seed = record["settings"]["seed"]  # a new one per run (tests/test_engine_cli.py)
+    assert isinstance(seed, int) and 0 <= seed < 2**31
+    assert record["settings"] == {"temperature": 0, "max_tokens": 1024, "timeout_s": 10,
+                                  "seed": seed}
     assert record["started_at"].endswith("Z")
     assert len(fake.requests) == 22
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import click
 
 from evaluator.discovery import RUNTIMES
 from evaluator.errors import SuiteError
+from evaluator.expand import run_cases
 from evaluator.records import (
     COMPARISON_FORMAT,
     MAX_RECORD_BYTES,
@@ -26,7 +28,7 @@ from evaluator.records import (
     check_size,
     read_records,
 )
-from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT, run_settings
+from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT, SettingsError, run_settings
 from evaluator.summary import rescore_record
 from server.rating import bench as run
 from server.rating import suites_io
@@ -66,7 +68,12 @@ def _load_suite(arg: str) -> Any:
 @click.option("--base-url", metavar="URL",
               help="Skip discovery and use this OpenAI-compatible server.")
 @click.option("--case", "case_ids", multiple=True, metavar="ID",
-              help="Run only this case; repeatable.")
+              help="Run only this case (every instance of a sweep), or one instance of a "
+                   "sweep (ID@SIZE); repeatable.")
+@click.option("--seed", type=int, metavar="N",
+              help="Run seed for drawn values and haystacks (0 to 2**53-1); the same for "
+                   "every model of the run. Default: a new random seed, shown in the "
+                   "table and stored in the record's settings.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON only.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Also write the JSON record to FILE.")
@@ -78,12 +85,15 @@ def _load_suite(arg: str) -> Any:
               help="Output token cap per case (a case's own smaller cap wins).")
 def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
           base_url: str | None, case_ids: tuple[str, ...], as_json: bool, out: str | None,
-          timeout: float, max_tokens: int) -> None:
+          timeout: float, max_tokens: int, seed: int | None) -> None:
     """Rate one or more models on a suite.
 
     Each model is found through discovery (or at --base-url), then every case runs in
-    order, streamed, and is scored by the evaluator. With --base-url and no --runtime the
-    runtime is recorded as "openai" and capabilities come from the model id alone.
+    order, streamed, and is scored by the evaluator: every turn of a multi-turn case and
+    every round of a tool loop, each instance of a context sweep. Drawn values come from
+    the run seed (--seed). A case whose prompt cannot fit the model's known context is
+    skipped. With --base-url and no --runtime the runtime is recorded as "openai",
+    capabilities come from the model id alone and the context is unknown.
 
     Exit codes: 0 every model meets the suite's passThreshold, 1 a model is below it,
     2 usage or suite error, 3 a model could not be found or every case it ran errored.
@@ -91,12 +101,18 @@ def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
 
 
     suite = _load_suite(suite_arg)
-    cases = run.select_cases(suite, case_ids)
+    try:
+        settings = run_settings(max_tokens, timeout,
+                                secrets.randbelow(2**31) if seed is None else seed)
+        concrete = run_cases(suite, settings["seed"])
+    except SettingsError as exc:
+        raise BadInput(f"--{exc}") from exc
+    except SuiteError as exc:
+        raise BadInput(str(exc)) from exc
+    cases = run.select_cases(suite, concrete, case_ids)
     if len(set(models)) != len(models):
         raise BadInput(f"--model: the same model is given twice: {', '.join(models)}")
     targets = asyncio.run(run.find_targets(list(models), runtime, base_url, os.environ))
-
-    settings = run_settings(max_tokens, timeout)
 
     records = []
     with CaseProgress(len(cases) * len(targets)) as progress:

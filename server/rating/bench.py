@@ -1,8 +1,11 @@
 """Running a suite against models: find each model, send each case, collect the record.
 
-The decisions are the evaluator's (capabilities, skips, request bodies, scoring, summary);
-this module finds the model's base URL through discovery, checks it answers, sends each
-case with ``server.rating.stream.send_case`` in order (never in parallel) and reports progress.
+The decisions are the evaluator's (the concrete cases of a run seed, capabilities, skips,
+request bodies, each next turn or tool round, scoring, summary); this module finds the
+model's base URL and known context length through discovery, checks it answers, and runs
+each concrete case in order (never in parallel): ``plan_case`` (skip, or go on), then
+``next_request`` → ``server.rating.stream.send_case`` until the exchange is done, then
+``score_turns`` over every transcript. It reports progress.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluator.capabilities import project
+from evaluator.conversation import next_request
 from evaluator.discovery import OPENAI_LIST_PATH, PROBE_TIMEOUT_S, normalize_base_url
+from evaluator.expand import instance_ids
 from evaluator.request import model_entry, plan_case
-from evaluator.result import score_case
+from evaluator.result import score_turns
+from evaluator.suite import Case
 from evaluator.summary import run_record
 from server.rating.discovery import discover, fetch
 from server.rating.errors import BadInput, Unreachable
@@ -33,6 +39,7 @@ class Target:
     runtime: str
     base_url: str
     capabilities: list[dict[str, str]] = field(default_factory=list)
+    context_length: int | None = None  # discovery's; None with --base-url (unknown)
 
     def record_model(self) -> dict[str, Any]:
         """The ``model`` object of the run record (the evaluator's ``model_entry``)."""
@@ -73,7 +80,7 @@ async def find_targets(model_ids: list[str], runtime: str | None, base_url: str 
                                " pass --runtime NAME")
         card = cards[0]
         targets.append(Target(model_id, card["runtime"], card["base_url"],
-                              list(card["capabilities"])))
+                              list(card["capabilities"]), card.get("context_length")))
     return targets
 
 
@@ -97,16 +104,23 @@ async def _check_reachable(base_url: str, timeout: float) -> None:
                           "is the runtime running?")
 
 
-def select_cases(suite: Any, case_ids: tuple[str, ...] | list[str]) -> list[Any]:
-    """The suite's cases, or only those named by ``--case`` (in suite order)."""
+def select_cases(suite: Any, cases: list[Case], case_ids: tuple[str, ...] | list[str]
+                 ) -> list[Case]:
+    """The concrete ``cases`` of one run, or only those named by ``--case`` (in suite
+    order): a suite case's id names all its instances, an instance id (``needle@8192``)
+    names that one."""
     if not case_ids:
-        return list(suite.cases)
-    known = {c.id for c in suite.cases}
-    unknown = [c for c in case_ids if c not in known]
+        return list(cases)
+    known = [c.id for c in suite.cases]
+    instances = [i for c in suite.cases for i in instance_ids(c) if i != c.id]
+    unknown = [c for c in case_ids if c not in known and c not in instances]
     if unknown:
+        listed = ", ".join(sorted(known))
+        more = f"; instances: {', '.join(instances)}" if instances else ""
         raise BadInput(f"--case {unknown[0]}: no such case in suite '{suite.id}'"
-                           f" (cases: {', '.join(sorted(known))})")
-    return [c for c in suite.cases if c.id in set(case_ids)]
+                       f" (cases: {listed}{more})")
+    wanted = set(case_ids)
+    return [c for c in cases if c.id in wanted or c.template in wanted]
 
 
 def utc_now() -> str:
@@ -114,26 +128,33 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def run_model(suite: Any, cases: list[Any], target: Target, settings: dict[str, Any],
+async def run_case(case: Case, target: Target, settings: dict[str, Any]) -> dict[str, Any]:
+    """One concrete case against ``target`` → its result: skipped, or every request of its
+    exchange sent in turn (the evaluator says what the next one is) and scored."""
+    caps = [c["name"] for c in target.capabilities]
+    plan = plan_case(case, target.model_id, caps, settings, target.context_length)
+    if "skipped" in plan:
+        return dict(plan["skipped"])
+    transcripts: list[dict[str, Any]] = []
+    while "body" in (step := next_request(case, target.model_id, settings, transcripts)):
+        transcripts.append(await send_case(target.base_url + step["path"], step["body"],
+                                           step["timeout_s"], max_bytes=step["max_bytes"]))
+    return score_turns(case, transcripts)
+
+
+async def run_model(suite: Any, cases: list[Case], target: Target, settings: dict[str, Any],
                     on_case: Callable[[int, Any, dict[str, Any] | None], None] | None = None
                     ) -> dict[str, Any]:
-    """Run ``cases`` in order against ``target`` → the run record.
+    """Run the concrete ``cases`` in order against ``target`` → the run record.
 
     ``on_case(index, case, result)`` is called before each case (result None) and after.
     """
     started_at = utc_now()
-    caps = [c["name"] for c in target.capabilities]
     results = []
     for index, case in enumerate(cases):
         if on_case:
             on_case(index, case, None)
-        plan = plan_case(case, target.model_id, caps, settings)
-        if "skipped" in plan:
-            result = plan["skipped"]
-        else:
-            transcript = await send_case(target.base_url + plan["path"], plan["body"],
-                                         plan["timeout_s"], max_bytes=plan["max_bytes"])
-            result = score_case(case, transcript)
+        result = await run_case(case, target, settings)
         results.append(result)
         if on_case:
             on_case(index, case, result)

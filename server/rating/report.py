@@ -50,10 +50,35 @@ def _table(*columns: str, right: tuple[str, ...] = ()) -> Any:
 # -- bench ---------------------------------------------------------------------------------
 
 def header_line(record: dict[str, Any]) -> str:
-    """``suite: <id>@<version> · model=<id> · <n> cases``."""
+    """``suite: <id>@<version> · model=<id> · <n> cases · seed <n>`` (no seed part for a
+    record that has none)."""
     suite, model = record["suite"], record["model"]
+    seed = (record.get("settings") or {}).get("seed")
     return (f"suite: {suite['id']}@{suite['version']} · model={model['id']} · "
-            f"{len(record['cases'])} cases")
+            f"{len(record['cases'])} cases" + ("" if seed is None else f" · seed {seed}"))
+
+
+def turns_cell(case: dict[str, Any]) -> str:
+    """The ``turns`` column: the requests the case's exchange made (``-`` when skipped)."""
+    if isinstance(case.get("turns"), list):
+        return str(len(case["turns"]))
+    return "-" if case.get("transcript") is None else "1"
+
+
+def exchange_line(case: dict[str, Any]) -> str | None:
+    """For a multi-turn or tool-loop case that ran: its requests by kind, why the exchange
+    ended, and the first-token time and decode speed over the whole exchange."""
+    turns = case.get("turns")
+    if not isinstance(turns, list) or not turns:
+        return None
+    users = sum(1 for t in turns if t.get("kind") == "user")
+    rounds = len(turns) - users
+    kinds = f"{users} user turn{'s' * (users != 1)}" + (
+        f", {rounds} tool round{'s' * (rounds != 1)}" if rounds else "")
+    ttft, speed = case.get("exchange_ttft_ms"), case.get("exchange_tok_s")
+    return (f"  {case['id']}: {len(turns)} requests ({kinds}) · ended "
+            f"{case.get('exchange_end')} · exchange ttft {_num(ttft)} ms · "
+            f"{_num(speed, 1)} tok/s")
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
@@ -64,7 +89,9 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     reasoning = summary.get("reasoning_ratio")
     p95 = summary.get("p95_ms")
     threshold = summary.get("pass_threshold")
-    overall = f"# overall: {summary['passed']}/{ran} cases pass ({pct})"
+    remarked = summary.get("passed_with_remark") or 0
+    overall = f"# overall: {summary['passed']}/{ran} cases pass ({pct})" + (
+        f" · {remarked} with a remark" if remarked else "")
     speed = (f"# avg tok/s {_num(summary.get('avg_tok_s'), 1)} · avg reasoning ratio "
              f"{'-' if reasoning is None else f'{reasoning * 100:.0f}%'} · p95 latency "
              f"{'-' if p95 is None else f'{p95 / 1000:.1f} s'}")
@@ -83,16 +110,23 @@ def print_record(record: dict[str, Any], con: Any) -> None:
     con.print(Text(f"runtime {model['runtime']} at {model['base_url']} · capabilities: "
                    f"{', '.join(model['capabilities']) or 'none'}", style="dim"))
     table = _table("case", "pass", "total_ms", "ttft_ms", "tok_in", "tok_out", "tools",
-                   "tok/s", right=("total_ms", "ttft_ms", "tok_in", "tok_out", "tools",
-                                   "tok/s"))
+                   "tok/s", "turns", right=("total_ms", "ttft_ms", "tok_in", "tok_out",
+                                            "tools", "tok/s", "turns"))
     for case in record["cases"]:
         label, style = STATUS_STYLE.get(case["status"], (case["status"], ""))
         table.add_row(_text(case["id"]), _text(label, style), _num(case["total_ms"]),
                       _num(case["ttft_ms"]), _num(case["tok_in"]), _num(case["tok_out"]),
-                      str(len(case.get("tool_calls") or [])), _num(case["tok_s"], 1))
+                      str(len(case.get("tool_calls") or [])), _num(case["tok_s"], 1),
+                      turns_cell(case))
     con.print(table)
     for case in record["cases"]:
-        if case["status"] != "pass" and case.get("detail"):
+        exchange = exchange_line(case)
+        if exchange is not None:
+            con.print(Text(exchange, style="dim"))
+        if case["status"] == "pass" and case.get("remark"):
+            remark = " ".join(str(case["remark"]).split())[:300]
+            con.print(Text(f"  {case['id']} (pass with a remark): {remark}", style="dim"))
+        elif case["status"] != "pass" and case.get("detail"):
             detail = " ".join(str(case["detail"]).split())[:300]
             con.print(Text(f"  {case['id']} ({case['status']}): {detail}", style="dim"))
             if case["status"] == "fail" and isinstance(case.get("expected"), str):
