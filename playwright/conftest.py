@@ -13,6 +13,11 @@ Session fixtures start, once:
 * `browser`: Chromium at /usr/bin/chromium. `localrate.test` resolves to 127.0.0.1, which
   gives the page a non-loopback origin (Ollama then answers 403).
 
+`engine` (module scope, only for the tests that ask): the suite engine's own site. An
+Ollama fake answering tests/data/engine-suite (scripts/engine.json; a context of 4,096
+tokens, so the largest sweep size is skipped) and a second `localrate serve` whose build
+holds that suite (LOCALRATE_SUITES_DIR: the shipped suites and `engine-features`).
+
 Screenshots go to playwright/artifacts/.
 """
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,6 +34,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 import pytest
 
@@ -169,6 +176,90 @@ def answers(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+ENGINE_SUITE = REPO / "tests" / "data" / "engine-suite"
+ENGINE_SUITE_ID = "engine-features"
+ENGINE_MODEL, REMARK_MODEL = "fake-model", "remark-model"
+ENGINE_CONTEXT = 4096  # the engine models' context: needle-sweep@8192 cannot fit
+# remark-model's turn-2 answer to recall-two-turns, dripped (1 character per 0.3 s): a
+# window of several seconds in which its second request streams (Skip and Stop tests)
+DRIPPED = "It is five, so 5."
+
+
+def remark_script() -> dict[str, Any]:
+    """engine.json, except: `multiply` is answered with its working (a pass with the
+    suite's acceptWithRemark remark), and the follow-up 'What is 2 + 3?' slowly."""
+    answers = []
+    for answer in script("engine")["answers"]:
+        row = dict(answer)
+        if row["case"] == "multiply":
+            row["content"] = "The product = {echo}"
+        if row["case"] == "recall-two-turns" and row.get("turn") == 1:
+            row.update(content=DRIPPED, fault="drip")
+        answers.append(row)
+    return {"model": REMARK_MODEL, "answers": answers}
+
+
+def engine_suites(folder: Path) -> Path:
+    """A LOCALRATE_SUITES_DIR holding the shipped suites and tests/data/engine-suite."""
+    root = folder / "suites"
+    shutil.copytree(REPO / "suites", root)
+    shutil.copytree(ENGINE_SUITE, root / ENGINE_SUITE_ID)
+    return root
+
+
+def engine_env(fake: str, suites: Path) -> dict[str, str]:
+    """The environment that points localrate (server and CLI) at the engine fake only."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith("_BASE_URL") and k not in ("OLLAMA_HOST", "LOCALRATE_DISCOVERY")}
+    closed = {name: f"http://127.0.0.1:{free_port()}" for name in
+              ("LM_STUDIO_BASE_URL", "VLLM_BASE_URL", "LLAMACPP_BASE_URL", "MLX_BASE_URL")}
+    return env | closed | {"OLLAMA_BASE_URL": fake, "LOCALRATE_SUITES_DIR": str(suites),
+                           "NO_COLOR": "1"}
+
+
+def fake_requests(base_url: str) -> list[dict[str, Any]]:
+    """The JSON body of every chat request a fake received so far, in order."""
+    with urlopen(f"{base_url}/__fake__/requests", timeout=10) as response:
+        return list(json.loads(response.read())["requests"])
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The engine fake and its site; yields {"fake", "server", "env"} (env: for the CLI)."""
+    folder = tmp_path_factory.mktemp("engine")
+    port = free_port()
+    meta = {"capabilities": ["completion", "tools"], "context_length": ENGINE_CONTEXT}
+    config = {"dialect": "ollama", "port": port, "models": [
+        {"id": ENGINE_MODEL, "script": script("engine"), "meta": meta},
+        {"id": REMARK_MODEL, "script": remark_script(), "meta": meta}]}
+    cfg = folder / "engine-fake.json"
+    cfg.write_text(json.dumps([config]), "utf-8")
+    fake_log = folder / "engine-fake.log"
+    with fake_log.open("w") as out:
+        fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.fake_runtime",
+                                 "--config", str(cfg)], cwd=REPO, stdout=out,
+                                stderr=subprocess.STDOUT)
+    server_proc = None
+    try:
+        wait_for(lambda: "ready " in fake_log.read_text(), fake, fake_log, 20)
+        fake_url = f"http://127.0.0.1:{port}"
+        env = engine_env(fake_url, engine_suites(folder))
+        site_port = free_port()
+        log = folder / "serve.log"
+        with log.open("w") as out:
+            server_proc = subprocess.Popen(
+                [str(REPO / ".venv" / "bin" / "localrate"), "serve", "--port", str(site_port),
+                 "--no-bridge"], cwd=REPO, env=env | {"LOCALRATE_CACHE": str(private_cache(folder))},
+                stdout=out, stderr=subprocess.STDOUT)
+        wait_for(lambda: answers(site_port), server_proc, log, 300)
+        yield {"fake": fake_url, "server": f"http://127.0.0.1:{site_port}",
+               "env": env | {"LOCALRATE_DISCOVERY": "ollama"}}
+    finally:
+        if server_proc is not None:
+            stop_process(server_proc)
+        stop_process(fake)
 
 
 @pytest.fixture(scope="session")

@@ -112,13 +112,14 @@ export async function call(op, args = {}) {
 }
 
 /**
- * A case result without the two fields that only scoring and re-scoring read (its
- * transcript and its case copy): what `summarize` and `run_record` are sent, so the
- * worker is not handed every transcript again after each case. The evaluator's summary
- * never reads them (tests/test_result_summary.py checks).
+ * A case result without the fields that only scoring, re-scoring and the expanded row
+ * read (its transcript, an exchange's transcripts and turns, its case copy): what
+ * `summarize` and `run_record` are sent, so the worker is not handed every transcript
+ * again after each case. The evaluator's summary never reads them
+ * (tests/test_result_summary.py checks).
  * @param {object} result
  */
 export function scoringFields(result) {
-  const { transcript: _t, case: _c, ...rest } = result;
+  const { transcript: _t, transcripts: _ts, turns: _tu, case: _c, ...rest } = result;
   return rest;
 }

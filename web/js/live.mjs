@@ -56,6 +56,19 @@ function flush() {
   }
 }
 
+/**
+ * The case's next request starts (a follow-up turn or a tool round): a separator line in
+ * the box, whose earlier text stays. @param {number} n  the request's number in the case
+ */
+export function liveTurn(n) {
+  if (frame) cancelAnimationFrame(frame);
+  flush(); // the previous request's text first
+  if (answer) {
+    answer.appendData(`${answer.length ? "\n\n" : ""}── request ${n} ──\n`);
+    byId("live-output").scrollTop = 1e9;
+  }
+}
+
 /** A one-line note in the live panel's title (idle, done, stopped). @param {string} text */
 export function liveNote(text) {
   replace(byId("live-title"), text);

@@ -1,12 +1,13 @@
 // Rating: pick a suite and models, press Run. Models run one after another, cases in
 // order; each case streams from the browser straight to the model. Every decision
-// (skip, request body, score, summary, record) is an evaluator call. Every finished case
-// is saved at once, so a reload loses nothing and the batch can be resumed.
+// (the batch's concrete cases, skip, each request body, score, summary, record) is an
+// evaluator call. Every finished case is saved at once, so a reload loses nothing and the
+// batch can be resumed: its seed is in each entry's settings, so the same cases are drawn.
 
 import { byId, el, replace, report } from "./dom.mjs";
 import { call, ready, scoringFields } from "./evaluator.mjs";
 import { exportRecord } from "./files.mjs";
-import { liveNote, pushLive, startLive } from "./live.mjs";
+import { liveNote, liveTurn, pushLive, startLive } from "./live.mjs";
 import { onSelectionChange, selectedCards } from "./models.mjs";
 import { liveSummary, progressView } from "./progress.mjs";
 import { appendResult, showRun } from "./results.mjs";
@@ -81,10 +82,20 @@ export function loadSuite(id) {
   return suites.get(id);
 }
 
-/** The run's settings: the evaluator's defaults with the form's values (empty = default). */
+/** The run's settings: the evaluator's defaults with the form's values (empty = default)
+ * and the batch's seed (the seed field's, else a new one). */
 function settingsFromForm() {
   const number = (id) => (byId(id).value.trim() === "" ? null : Number(byId(id).value));
-  return call("run_settings", { max_tokens: number("max-tokens"), timeout_s: number("timeout-s") });
+  return call("run_settings", { max_tokens: number("max-tokens"), timeout_s: number("timeout-s"),
+    seed: seedFromForm() });
+}
+
+/** The seed field's value (as typed when it is not a number: the evaluator names the
+ * problem), or a new seed: a whole number below 2**31 from crypto.getRandomValues. */
+function seedFromForm() {
+  const typed = byId("seed-input").value.trim();
+  if (typed === "") return crypto.getRandomValues(new Uint32Array(1))[0] >>> 1;
+  return /^\d+$/.test(typed) && Number.isSafeInteger(Number(typed)) ? Number(typed) : typed;
 }
 
 function nowIso() {
@@ -129,9 +140,10 @@ export async function runEntries(entries, { fresh = false } = {}) {
   let current = null;
   try {
     const suite = await loadSuite(entries[0].suite_id);
+    const cases = await runCases(suite, entries[0].settings); // the same for every model
     for (let i = 0; i < entries.length && !runState.stopRequested(); i++) {
       current = bars[i];
-      await runEntry(entries[i], suite, bars[i], fresh);
+      await runEntry(entries[i], suite, cases, bars[i], fresh);
     }
     current = null;
     liveNote(runState.stopRequested() ? "Stopped. Finished cases are kept; Resume continues." : "Done.");
@@ -144,6 +156,25 @@ export async function runEntries(entries, { fresh = false } = {}) {
     updateControls();
     onStored();
   }
+}
+
+/**
+ * The batch's concrete cases (the evaluator's run_cases: template cases drawn from the
+ * batch's seed), each with `exchange`: whether it takes more than one request (follow-ups
+ * or a tool loop, from load_suite_json), so its turns go out one after another.
+ * An entry stored before runs had a seed ran fixed cases only: the suite's, as they are.
+ * @param {{json: object, ref: object}} suite
+ * @param {object} settings  the batch's run settings
+ * @returns {Promise<Array<{c: object, exchange: boolean}>>}
+ */
+async function runCases(suite, settings) {
+  const cases = settings.seed == null ? suite.json.cases
+    : await call("run_cases", { suite: suite.json, seed: settings.seed });
+  const info = new Map(suite.ref.cases.map((x) => [x.id, x]));
+  return cases.map((c) => {
+    const x = info.get(c.template ?? c.id);
+    return { c, exchange: !!x && (x.turns > 1 || x.tool_loop) };
+  });
 }
 
 /** The run record's model object, from the evaluator (model_entry). */
@@ -205,11 +236,12 @@ async function runRecord(suite, model, settings, startedAt, results) {
  * Rate one model: start its entry, stream its cases, then build and save its record.
  * @param {object} entry  the stored run entry
  * @param {{json: object, ref: object}} suite
+ * @param {Array<{c: object, exchange: boolean}>} cases  the batch's concrete cases
  * @param {ReturnType<typeof progressView>} bar  its progress row
  * @param {boolean} fresh  a new entry (nothing stored to read back)
  */
-async function runEntry(entry, suite, bar, fresh) {
-  const run = await startEntry(entry, suite, bar, fresh);
+async function runEntry(entry, suite, cases, bar, fresh) {
+  const run = await startEntry(entry, suite, cases, bar, fresh);
   const requests = requestPipeline(run);
   await streamCases(run, requests);
   await finishEntry(run);
@@ -219,14 +251,14 @@ async function runEntry(entry, suite, bar, fresh) {
  * Mark the entry running, save it, and show it: the cases already kept, the running
  * summary and the progress row. Returns what the next steps share.
  */
-async function startEntry(entry, suite, bar, fresh) {
+async function startEntry(entry, suite, cases, bar, fresh) {
   const model = await modelOf(entry);
   const results = fresh ? [] : await entryResults(entry); // a new entry has nothing stored
   const done = new Set(results.map((r) => r.id));
   const run = {
     entry, suite, bar, model, results,
-    todo: suite.json.cases.filter((c) => !done.has(c.id)),
-    total: suite.json.cases.length,
+    todo: cases.filter(({ c }) => !done.has(c.id)),
+    total: cases.length,
     writes: [], // one IndexedDB write per kept case
     summary: null,
   };
@@ -246,24 +278,27 @@ async function startEntry(entry, suite, bar, fresh) {
 
 /**
  * Plans and requests for the cases still to run. Between two requests the page waits only
- * for what is already there: the evaluator's plans (skip, or request body) are asked for a
- * few cases ahead, and the next case's request is posted to the recording worker
- * (recorder.mjs) while this one streams, so it starts the moment this one ends. Its
- * payloads wait for the live panel to show that case.
+ * for what is already there: the evaluator's plans (skip, or the first request) are asked
+ * for a few cases ahead, and the next case's first request is posted to the recording
+ * worker (recorder.mjs) while this one streams, so it starts the moment this one ends. Its
+ * payloads wait for the live panel to show that case. A case that takes several requests
+ * (an exchange) posts its later ones itself (`post`), once the evaluator has them, and the
+ * next case is not posted ahead of them.
  */
 function requestPipeline(run) {
   const { entry, model, todo } = run;
   const plans = new Map(); // todo index -> Promise<plan>
-  const sent = new Map(); // todo index -> {ctl, transcript}
+  const sent = new Map(); // todo index -> {ctl, transcript} of its first request
   const early = new Map(); // todo index -> payloads read before the panel showed that case
   let shown = -1;
   const planned = (i) => {
     for (let j = i; j < Math.min(todo.length, i + PLAN_AHEAD); j++) {
-      if (!plans.has(j)) plans.set(j, planCase(todo[j], model, entry.settings));
+      if (!plans.has(j)) plans.set(j, planCase(todo[j].c, model, entry));
     }
     return plans.get(i);
   };
-  const send = (i, plan) => {
+  const send = (i, plan) => sent.set(i, post(i, plan));
+  const post = (i, plan) => {
     const ctl = new AbortController();
     const onEvent = (payload) => {
       if (shown === i) pushLive(payload);
@@ -273,7 +308,7 @@ function requestPipeline(run) {
     const transcript = recordCase(model.base_url + plan.path, plan.body,
       { timeoutS: plan.timeout_s, maxBytes: plan.max_bytes, signal: ctl.signal, onEvent });
     runState.track(ctl, transcript);
-    sent.set(i, { ctl, transcript });
+    return { ctl, transcript };
   };
   const sendNext = (i) => {
     if (i + 1 >= todo.length) return;
@@ -288,7 +323,7 @@ function requestPipeline(run) {
     early.delete(i);
   };
   sendNext(-1); // the first request goes out as soon as its plan is known
-  return { planned, send, sendNext, show, sent };
+  return { planned, send, post, sendNext, show, sent };
 }
 
 /**
@@ -300,16 +335,23 @@ async function streamCases(run, requests) {
   const { model, todo } = run;
   let kept = Promise.resolve();
   let failed = false;
-  for (const [i, c] of todo.entries()) {
+  for (const [i, { c, exchange }] of todo.entries()) {
     if (runState.stopRequested() || failed) break;
     const plan = await requests.planned(i);
     if (!plan.skipped && !requests.sent.has(i)) requests.send(i, plan);
-    if (!plan.skipped) requests.sendNext(i);
-    const outcome = plan.skipped ? plan
-      : await runCase(c, requests.sent.get(i), () => requests.show(i, `${model.id} · ${c.id}`), model);
+    // A one-request case has the next case's request posted behind it now; an exchange
+    // posts its own next requests first, and the next case is sent when it has ended.
+    if (!plan.skipped && !exchange) requests.sendNext(i);
+    const show = () => requests.show(i, `${model.id} · ${c.id}`);
+    let outcome = plan;
+    if (!plan.skipped) {
+      outcome = exchange ? await runExchange(run, c, requests.sent.get(i), show, (step) => requests.post(i, step))
+        : await runCase(c, requests.sent.get(i), show, model);
+    }
     if (!outcome) break; // stopped mid-case: that case is not kept
     const scored = outcome.skipped ? Promise.resolve(outcome.skipped)
-      : call("score_case", { case: c, transcript: outcome.transcript });
+      : outcome.transcripts ? call("score_turns", { case: c, transcripts: outcome.transcripts })
+        : call("score_case", { case: c, transcript: outcome.transcript });
     scored.catch(() => {}); // a failure is reported once, through `kept`
     kept = kept.then(() => scored).then((result) => keepResult(run, result));
     kept.catch(() => { failed = true; });
@@ -348,30 +390,65 @@ async function finishEntry(run) {
 }
 
 /**
- * Ask the evaluator what a case needs: its skipped result, or its request body.
+ * Ask the evaluator what a case needs: its skipped result (a capability the model lacks,
+ * or a prompt too long for the card's known context), or its first request.
  * @returns {Promise<{skipped?: object, body?: object}>}
  */
-function planCase(c, model, settings) {
-  const plan = call("plan_case", { case: c, model_id: model.id, caps: model.capabilities, settings });
+function planCase(c, model, entry) {
+  const plan = call("plan_case", { case: c, model_id: model.id, caps: model.capabilities,
+    settings: entry.settings, context_length: entry.card.context_length ?? null });
   plan.catch(() => {}); // a plan not reached (Stop) must not be an unhandled rejection
   return plan;
+}
+
+/** Wait for one posted request's transcript; Skip aborts it meanwhile. */
+async function streamed(request) {
+  runState.setInFlight(request.ctl);
+  updateControls();
+  try {
+    return await request.transcript;
+  } finally {
+    runState.setInFlight(null);
+    updateControls();
+  }
 }
 
 /** One case's posted request → {transcript}, or null when Stop interrupted it. */
 async function runCase(c, request, show, model) {
   show();
-  runState.setInFlight(request.ctl);
-  updateControls();
-  let transcript;
-  try {
-    transcript = await request.transcript;
-  } finally {
-    runState.setInFlight(null);
-    updateControls();
-  }
+  const transcript = await streamed(request);
   if (runState.stopRequested()) return null;
   if (transcript.error) console.info(`localrate: ${model.id} · ${c.id}: ${transcript.error}`);
   return { transcript };
+}
+
+/**
+ * A case of several requests (follow-ups, tool rounds): after each transcript the
+ * evaluator's next_request says what to send next, or that the exchange is over.
+ * → {transcripts}, or null when Stop interrupted it (Skip ends the request in flight:
+ * its transcript holds the error, and the exchange ends there).
+ * @param {object} run
+ * @param {object} c  the concrete case
+ * @param {{ctl: AbortController, transcript: Promise<object>}} first  its posted first request
+ * @param {() => void} show  show the case in the live panel
+ * @param {(step: object) => {ctl: AbortController, transcript: Promise<object>}} post
+ */
+async function runExchange(run, c, first, show, post) {
+  const { model, entry } = run;
+  const transcripts = [];
+  show();
+  for (let request = first; ;) {
+    const transcript = await streamed(request);
+    if (runState.stopRequested()) return null;
+    if (transcript.error) console.info(`localrate: ${model.id} · ${c.id}: ${transcript.error}`);
+    transcripts.push(transcript);
+    const step = await call("next_request",
+      { case: c, model_id: model.id, settings: entry.settings, transcripts });
+    if (step.done) return { transcripts };
+    if (runState.stopRequested()) return null;
+    liveTurn(transcripts.length + 1);
+    request = post(step);
+  }
 }
 
 export const isRunning = runState.isRunning;

@@ -1,6 +1,7 @@
 // Results: per run, a summary and a table of case results; each row expands to show the
 // prompt, the expected condition, the output with the matched text highlighted, the
-// reasoning, the tool calls and the evaluator's detail. Everything untrusted is text.
+// reasoning, the tool calls and the evaluator's detail; a case of several requests shows
+// its conversation, request by request. Everything untrusted is text.
 // A long text (a 50 MB output) shows its first SHOWN_MAX characters, highlighted, and the
 // whole of it only on demand, as one text node, so opening its row never freezes the page.
 
@@ -104,28 +105,51 @@ function render(id, rowsShown = false) {
   const model = record.model || {};
   const suite = record.suite || {};
   const status = state && !["done", "imported"].includes(state) ? el("span", { class: `run-state run-state-${state}` }, state) : null;
+  const seed = record.settings?.seed;
+  const hasSeed = Number.isSafeInteger(seed);
   const tools = el("div", { class: "run-tools" },
+    hasSeed ? el("button", { type: "button", class: "secondary small", "data-testid": "reuse-seed",
+      title: "Put this run's seed into the seed field, so the next run draws the same cases",
+      on: { click: () => reuseSeed(seed) } }, "Use seed") : null,
     el("button", { type: "button", class: "secondary small", "data-testid": "export-button", on: { click: () => onExport?.() } }, "Export JSON"),
     el("button", { type: "button", class: "link", "aria-label": `Hide ${model.id}`, on: { click: () => hideRun(id) } }, "hide"));
   const header = el("header", { class: "run-head" },
     el("h3", {}, el("span", { class: "model-id" }, model.id || "?"), status),
     el("p", { class: "run-meta" },
       `${model.runtime || "?"} · ${model.base_url || "?"} · ${suite.id || "?"}@${suite.version || "?"}`
-      + ` · started ${record.started_at || "?"}${source === "imported" ? " · imported" : ""}`),
+      + ` · started ${record.started_at || "?"}${source === "imported" ? " · imported" : ""}`,
+      hasSeed ? el("span", { class: "run-seed", "data-testid": "run-seed", "data-seed": String(seed) }, ` · seed ${seed}`) : null),
     tools);
   const table = rowsShown && section?.querySelector(":scope > .table-wrap");
   const parts = [header, summaryView(record), table || tableView(id, record)];
   replace(section || byId("results").appendChild(el("section", { id: sid, class: "run" })), ...parts);
 }
 
+/** Fill the seed field with a run's seed (the next run then draws the same cases). */
+function reuseSeed(seed) {
+  const field = document.getElementById("seed-input");
+  if (!field) return;
+  field.value = String(seed);
+  field.focus();
+}
+
+/** "5 pass · 2 pass with a remark · …": clean passes and passes a judging rule let
+ * through (acceptWithRemark, forgiveFormatting) counted apart. */
+function countsText(s) {
+  const remarked = s.passed_with_remark ?? 0;
+  const passes = remarked ? `${(s.passed ?? 0) - remarked} pass · ${remarked} pass with a remark` : `${s.passed ?? 0} pass`;
+  return `${passes} · ${s.failed ?? 0} fail · ${s.skipped ?? 0} skip · ${s.errors ?? 0} error`;
+}
+
 function summaryView(record) {
   const s = record.summary || {};
   const verdict = s.verdict || "n/a";
   const item = (label, value) => el("div", { class: "stat" }, el("dt", {}, label), el("dd", {}, value));
-  return el("dl", { class: `summary verdict-${verdict}`, "data-testid": "summary", "data-model-id": record.model?.id || "", "data-verdict": verdict },
+  return el("dl", { class: `summary verdict-${verdict}`, "data-testid": "summary", "data-model-id": record.model?.id || "", "data-verdict": verdict,
+    "data-passed-with-remark": s.passed_with_remark ?? null },
     item("pass", `${pct(s.pass_ratio)}`),
     item("verdict", `${verdict} (threshold ${pct(s.pass_threshold)})`),
-    item("cases", `${s.passed ?? 0} pass · ${s.failed ?? 0} fail · ${s.skipped ?? 0} skip · ${s.errors ?? 0} error`),
+    item("cases", countsText(s)),
     item("avg tok/s", num(s.avg_tok_s, 1)),
     item("p95", s.p95_ms == null ? "–" : `${num(s.p95_ms / 1000, 1)} s`),
     item("reasoning", s.reasoning_ratio == null ? "–" : pct(s.reasoning_ratio)));
@@ -160,10 +184,15 @@ function rowViews(runId, result) {
       if (!detail.firstChild.firstChild) detail.firstChild.appendChild(safeDetail(result));
     } else openRows.delete(key);
   });
+  const turns = Array.isArray(result.turns) ? result.turns.length : 0;
+  const remark = typeof result.remark === "string" && result.remark ? result.remark : null;
   return [
-    el("tr", { class: `result-row row-${result.status}`, "data-testid": "result-row", "data-case-id": result.id, "data-status": result.status },
-      el("th", { scope: "row" }, toggle),
-      el("td", {}, el("span", { class: `status status-${result.status}` }, result.status)),
+    el("tr", { class: `result-row row-${result.status}`, "data-testid": "result-row", "data-case-id": result.id, "data-status": result.status,
+      "data-remark": remark, "data-turns": turns || null },
+      el("th", { scope: "row" }, toggle,
+        turns > 1 ? el("span", { class: "row-tag", title: "requests in this case's exchange" }, `${turns} requests`) : null),
+      el("td", { class: "status-cell" }, el("span", { class: `status status-${result.status}` }, result.status),
+        remark ? el("span", { class: "remark", "data-testid": "remark", title: remark }, remark) : null),
       el("td", { class: "n" }, num(result.total_ms)),
       el("td", { class: "n opt" }, num(result.ttft_ms)),
       el("td", { class: "n opt" }, num(result.tok_in)),
@@ -232,20 +261,101 @@ function safeDetail(result) {
 
 function detailView(result) {
   const c = result.case || {};
+  const turns = Array.isArray(result.turns) && result.turns.length ? result.turns : null;
   const parts = [];
-  if (c.system) parts.push(block("System", longText(c.system, null)));
-  parts.push(block("Prompt", longText(c.input ?? "–", null), c.image ? el("p", { class: "hint" }, "(with an image)") : null));
+  if (!turns) { // an exchange shows what it sent in its conversation
+    if (c.system) parts.push(block("System", longText(c.system, null)));
+    parts.push(block("Prompt", longText(c.input ?? "–", null), c.image ? el("p", { class: "hint" }, "(with an image)") : null));
+    if (Array.isArray(c.follow_ups) && c.follow_ups.length) {
+      parts.push(block("Follow-ups", el("ol", { class: "follow-ups" }, ...c.follow_ups.map((f) => el("li", {}, longText(f, null))))));
+    }
+  }
+  const made = drawnView(c);
+  if (made) parts.push(made);
   parts.push(block("Expected", el("pre", {}, expectText(result, c))));
   parts.push(block(result.status === "skip" ? "Skipped because" : "Evaluator's detail", el("p", { class: "eval-detail" }, result.detail || "–")));
+  if (typeof result.remark === "string" && result.remark) {
+    parts.push(block("Passed with a remark", el("p", { class: "eval-detail remark-text" }, result.remark)));
+  }
   if (result.status !== "skip") {
-    parts.push(block("Output", longText(result.output || "", "output", result.match || [])));
-    if (result.reasoning) parts.push(block("Reasoning", longText(result.reasoning, "reasoning")));
-    if ((result.tool_calls || []).length) {
-      parts.push(block("Tool calls", ...result.tool_calls.map((t) => longText(`${t.name}(${t.arguments ?? ""})`, "tool-call"))));
+    if (turns) parts.push(conversationView(result, turns));
+    else {
+      parts.push(block("Output", longText(result.output || "", "output", result.match || [])));
+      if (result.reasoning) parts.push(block("Reasoning", longText(result.reasoning, "reasoning")));
+      if ((result.tool_calls || []).length) {
+        parts.push(block("Tool calls", ...result.tool_calls.map(toolCallView)));
+      }
     }
+    const http = turns ? result.transcripts?.at?.(-1)?.status : result.transcript?.status;
     parts.push(el("p", { class: "hint" },
       `tokens from ${result.tokens_source || "–"} · finish reason ${result.finish_reason || "–"}`
-      + ` · HTTP ${result.transcript?.status ?? "–"}`));
+      + ` · HTTP ${http ?? "–"}`));
   }
   return el("div", { class: "detail" }, ...parts);
+}
+
+function toolCallView(t) {
+  return longText(`${t.name}(${t.arguments ?? ""})`, "tool-call");
+}
+
+function msText(value) {
+  return value == null ? "–" : `${num(value)} ms`;
+}
+
+/** The values a generated case drew and the haystack of a sweep instance, or null. */
+function drawnView(c) {
+  const lines = [];
+  if (c.drawn && typeof c.drawn === "object") {
+    for (const [name, value] of Object.entries(c.drawn)) lines.push(`${name} = ${JSON.stringify(value)}`);
+  }
+  const h = c.haystack;
+  if (h && typeof h === "object") {
+    lines.push(`haystack of about ${num(h.size)} tokens, the needle at ${num(h.depthPercent)}% depth, filler seed ${h.seed}`);
+  }
+  if (!lines.length) return null;
+  return block("Drawn for this run", el("pre", { class: "drawn", "data-testid": "drawn" }, lines.join("\n")));
+}
+
+/** One message a request added: a user turn, the system prompt, or a canned tool reply. */
+function messageView(m) {
+  const role = m?.role === "tool" ? `tool reply${m.tool_call_id ? ` to ${m.tool_call_id}` : ""}` : String(m?.role ?? "?");
+  let content = m?.content;
+  let image = false;
+  if (Array.isArray(content)) {
+    image = content.some((part) => part?.type === "image_url");
+    content = content.filter((part) => part?.type === "text").map((part) => part.text).join("\n");
+  } else if (typeof content !== "string") content = JSON.stringify(content ?? null);
+  return el("div", { class: `msg msg-${m?.role === "tool" ? "tool" : m?.role === "system" ? "system" : "user"}`, "data-role": String(m?.role ?? "") },
+    el("span", { class: "msg-role" }, role),
+    longText(content, null), image ? el("p", { class: "hint" }, "(with an image)") : null);
+}
+
+/** One request of an exchange: what it added to the conversation, the model's answer
+ * (its text, reasoning, tool calls or error) and its figures. */
+function turnView(t, n, spans) {
+  const calls = Array.isArray(t.tool_calls) ? t.tool_calls : [];
+  const answer = [];
+  if (t.output || !calls.length) answer.push(longText(t.output || "", "output", spans || undefined));
+  if (t.reasoning) answer.push(longText(t.reasoning, "reasoning"));
+  if (calls.length) answer.push(el("p", { class: "msg-sub" }, calls.length === 1 ? "called a tool:" : `called ${calls.length} tools:`), ...calls.map(toolCallView));
+  if (t.error) answer.push(el("p", { class: "eval-detail turn-error" }, `error: ${t.error}`));
+  const what = t.kind === "tool" ? "tool replies" : n === 0 ? "first turn" : "follow-up";
+  return el("li", { class: `turn turn-${t.kind === "tool" ? "tool" : "user"}`, "data-testid": "turn", "data-kind": String(t.kind ?? "") },
+    el("h5", {}, `Request ${n + 1} · ${what}`),
+    ...(t.sent || []).map(messageView),
+    el("div", { class: "msg msg-assistant" }, el("span", { class: "msg-role" }, "model"), ...answer),
+    el("p", { class: "hint turn-figures" },
+      `TTFT ${msText(t.ttft_ms)} · ${num(t.tok_s, 1)} tok/s · ${num(t.tok_out)} token${t.tok_out === 1 ? "" : "s"} out · ${msText(t.total_ms)}`));
+}
+
+/** The conversation of a case of several requests, and its timings: the first request's
+ * and the whole exchange's. */
+function conversationView(result, turns) {
+  const last = turns.length - 1;
+  const items = turns.map((t, n) => turnView(t, n, n === last ? result.match : null));
+  const timing = el("p", { class: "exchange-timing", "data-testid": "exchange-timing" },
+    `First request: TTFT ${msText(result.ttft_ms)} · ${num(result.tok_s, 1)} tok/s. `
+    + `Whole exchange (${turns.length} requests): TTFT ${msText(result.exchange_ttft_ms)} · `
+    + `${num(result.exchange_tok_s, 1)} tok/s · ${msText(result.total_ms)} in all · ended: ${result.exchange_end || "–"}.`);
+  return block("Conversation", timing, el("ol", { class: "conversation", "data-testid": "conversation" }, ...items));
 }
