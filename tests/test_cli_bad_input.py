@@ -61,6 +61,8 @@ def test_suites(tmp_path: Path) -> None:
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "suite.yaml").write_text("name: bad\ncases: 5\n")
     one_line(run(["suites"], tmp_path, LOCALRATE_SUITES_DIR=str(tmp_path)), "cases")
+    one_line(run(["suites"], tmp_path, LOCALRATE_SUITES_DIR=str(tmp_path / "nothing")),
+             "LOCALRATE_SUITES_DIR", "no such folder")
 
 
 def test_build(tmp_path: Path) -> None:

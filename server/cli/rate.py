@@ -216,7 +216,9 @@ def suites(as_json: bool) -> None:
 
     Suites live in the repo's suites/ folder, or in $LOCALRATE_SUITES_DIR.
     """
-
+    root = suites_io.suites_dir()
+    if not root.is_dir():
+        raise BadInput(f"{suites_io.SUITES_ENV}={root}: no such folder")
     rows = list_suites()
     if as_json:
         click.echo(_dump(rows))

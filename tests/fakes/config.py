@@ -68,7 +68,7 @@ class Model:
 
 @dataclass
 class Config:
-    """A normalized configuration (see tests/fakes/README section in the report)."""
+    """A normalized configuration (the keys are described in tests/fakes/script.py)."""
 
     dialect: str
     models: list[Model]
