@@ -88,8 +88,11 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             {"id": "qwen3-vl:8b", "script": script("strong"),
              "meta": {"capabilities": ["completion", "tools", "vision", "thinking"],
                       "context_length": 262144}},
+            # A context that holds every local-model-rating prompt (needle-in-the-middle is
+            # ~7,500 tokens + 1,024 for the answer), so the weak model is judged by its
+            # script; the over-context skip is tested in test_engine_page.py.
             {"id": "smollm2:1.7b", "script": script("weak"),
-             "meta": {"capabilities": ["completion"], "context_length": 8192}},
+             "meta": {"capabilities": ["completion"], "context_length": 16384}},
             {"id": "nomic-embed-text", "meta": {"capabilities": ["embedding"]}},
             {"id": XSS_ID, "script": script("xss"), "meta": {"capabilities": ["completion"]}},
         ]},
@@ -309,11 +312,15 @@ class Page:
         for model_id in model_ids:
             self.card(model_id).locator("input[type=checkbox]").check()
 
-    def run(self, suite: str, *model_ids: str, timeout_s: float | None = None) -> None:
-        """Select the models, start the run (does not wait for the end)."""
+    def run(self, suite: str, *model_ids: str, timeout_s: float | None = None,
+            seed: int | None = None) -> None:
+        """Select the models, start the run (does not wait for the end); `seed`: typed
+        into the seed field (else the page draws one)."""
         self.page.select_option("[data-testid=suite-select]", suite)
         if timeout_s is not None:
             self.page.fill("[data-testid=timeout-input]", str(timeout_s))
+        if seed is not None:
+            self.page.fill("[data-testid=seed-input]", str(seed))
         self.select(*model_ids)
         self.page.click("[data-testid=run-button]")
         self.page.wait_for_selector("[data-testid=stop-button]:not([disabled])")

@@ -234,6 +234,14 @@ def test_skip_stop_and_resume_mid_conversation(ep: Page, engine: dict[str, Any])
     same cases from the batch's (random) seed."""
     page = ep.open()
     expect(ep.card(REMARK_MODEL)).to_be_visible(timeout=10_000)
+    # A seed that is not a whole number is named by the evaluator, and nothing runs.
+    page.select_option("[data-testid=suite-select]", ENGINE_SUITE_ID)
+    ep.select(REMARK_MODEL)
+    page.fill("[data-testid=seed-input]", "1.5")
+    page.click("[data-testid=run-button]")
+    expect(page.locator("#live-title")).to_have_text(
+        "Cannot run: seed: expected a whole number from 0 to 9007199254740991, got '1.5'")
+    expect(page.locator("[data-testid=progress]")).to_have_count(0)
     before = len(fake_requests(engine["fake"]))
     set_form(page, str(SEED))
     ep.run(ENGINE_SUITE_ID, REMARK_MODEL)

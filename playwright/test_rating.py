@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 STRONG, WEAK = "qwen3-vl:8b", "smollm2:1.7b"
+SEED = 7  # the page's and the CLI's run seed (recorded in settings: they must agree)
 # The fields that must be equal in the browser's and the CLI's records (timings differ).
 CASE_FIELDS = ("id", "status", "score", "weight", "detail", "match", "output", "reasoning",
                "tool_calls", "tok_in", "tok_out", "tokens_source", "finish_reason")
@@ -29,7 +30,7 @@ def expected_statuses(name: str) -> dict[str, str]:
 def cli_bench(fakes: dict[str, Any], out: Path, *models: str) -> dict[str, Any]:
     """`localrate bench --json` on the same fakes."""
     args = [str(REPO / ".venv" / "bin" / "localrate"), "bench", "--suite",
-            "local-model-rating", "--json", "--out", str(out)]
+            "local-model-rating", "--json", "--out", str(out), "--seed", str(SEED)]
     for model in models:
         args += ["--model", model]
     env = runtime_env(fakes) | {"LOCALRATE_DISCOVERY": "ollama"}
@@ -56,7 +57,7 @@ def test_full_run_matches_the_scripts_and_the_cli(lr: Page, fakes: dict[str, Any
                                                   tmp_path: Path) -> None:
     page = lr.open()
     expect(lr.card(WEAK)).to_be_visible(timeout=10_000)
-    lr.run("local-model-rating", STRONG, WEAK)
+    lr.run("local-model-rating", STRONG, WEAK, seed=SEED)
     # Live output streams while a case runs; the progress bars are there.
     expect(page.locator("[data-testid=progress]")).to_have_count(2)
     expect(page.locator("[data-testid=result-row]").first).to_be_visible(timeout=30_000)
