@@ -122,6 +122,12 @@ def _discovery(name: str, *params: str, optional: tuple[str, ...] = ()
     return op
 
 
+def _stats(name: str) -> Callable[..., Any]:
+    """``evaluator.stats.<name>``, imported on first use (the page's start does not need it)."""
+    from evaluator import stats
+    return getattr(stats, name)  # type: ignore[no-any-return]
+
+
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "load_suite_json": _load_suite_json,
     "suite_from_json": lambda a: _suite(a).to_json(),
@@ -160,6 +166,18 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "check_endpoint": _discovery("check_endpoint", "text", "dialect"),
     "cors_recipe": _discovery("cors_recipe", "runtime", "origin"),
     "discovery_table": _discovery("discovery_table"),
+    "wilson": lambda a: _stats("wilson")(_arg(a, "k"), _arg(a, "n")),
+    "mcnemar_exact": lambda a: _stats("mcnemar_exact")(_arg(a, "b"), _arg(a, "c")),
+    "newcombe_paired": lambda a: _stats("newcombe_paired")(
+        _arg(a, "a"), _arg(a, "b"), _arg(a, "c"), _arg(a, "d")),
+    "pass_rates": lambda a: _stats("pass_rates")(_arg(a, "results")),
+    "stability": lambda a: _stats("stability")(_arg(a, "results")),
+    "speed_profile": lambda a: _stats("speed_profile")(_arg(a, "results"),
+                                                       a.get("prompt_per_second")),
+    "pool_check": lambda a: _stats("pool_check")(_arg(a, "a"), _arg(a, "b")),
+    "compare": lambda a: _stats("compare")(_arg(a, "a"), _arg(a, "b"), a.get("alpha", 0.05)),
+    "compare_records": lambda a: _stats("compare_records")(_arg(a, "a"), _arg(a, "b"),
+                                                           a.get("alpha", 0.05)),
 }
 
 
