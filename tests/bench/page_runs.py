@@ -43,11 +43,12 @@ PATH = "/local-models"
 
 
 def suites_dir() -> Path:
-    """A suites folder with bench-one and (a link to) local-model-rating."""
+    """A suites folder with bench-one and a copy of local-model-rating (a copy: the build
+    refuses a suite folder that links outside its suites folder)."""
     folder = Path(tempfile.mkdtemp(prefix="localrate-bench-suites-"))
     (folder / "bench-one").mkdir()
     (folder / "bench-one" / "suite.yaml").write_text(ONE_CASE, encoding="utf-8")
-    (folder / "local-model-rating").symlink_to(ROOT / "suites" / "local-model-rating")
+    shutil.copytree(ROOT / "suites" / "local-model-rating", folder / "local-model-rating")
     return folder
 
 
