@@ -84,12 +84,17 @@ def build_request(case: Case, model_id: str, settings: dict[str, Any]) -> dict[s
     body: dict[str, Any] = {"model": model_id, "messages": first_messages(case)}
     if case.tools:
         body["tools"] = case.tools
-    max_tokens = merged["max_tokens"]
+    body.update({"stream": True, "stream_options": {"include_usage": True},
+                 "temperature": merged["temperature"], "max_tokens": _max_tokens(case, merged)})
+    return body
+
+
+def _max_tokens(case: Case, settings: dict[str, Any]) -> Any:
+    """The settings' max_tokens, or the case's own cap when that is smaller."""
+    max_tokens = settings.get("max_tokens", DEFAULT_SETTINGS["max_tokens"])
     if case.max_tokens is not None and (max_tokens is None or case.max_tokens < max_tokens):
         max_tokens = case.max_tokens
-    body.update({"stream": True, "stream_options": {"include_usage": True},
-                 "temperature": merged["temperature"], "max_tokens": max_tokens})
-    return body
+    return max_tokens
 
 
 def _not_template(case: Case) -> None:
@@ -115,13 +120,21 @@ def first_messages(case: Case) -> list[dict[str, Any]]:
     return messages
 
 
-def prompt_estimate(case: Case) -> int:
-    """The estimated tokens of everything the case itself puts in its prompts: system,
-    input, every follow-up, and the tools' JSON (images are not counted)."""
+def _prompt_parts(case: Case) -> list[str]:
     parts = [case.system or "", case.input, *case.follow_ups]
     if case.tools:
         parts.append(json.dumps(case.tools, ensure_ascii=False))
-    return sum(estimate_tokens(part) for part in parts)
+    return parts
+
+
+def _prompt_chars(case: Case) -> int:
+    return sum(len(part) for part in _prompt_parts(case))
+
+
+def prompt_estimate(case: Case) -> int:
+    """The estimated tokens of everything the case itself puts in its prompts: system,
+    input, every follow-up, and the tools' JSON (images are not counted)."""
+    return sum(estimate_tokens(part) for part in _prompt_parts(case))
 
 
 def context_reason(case: Case, settings: dict[str, Any], context_length: Any) -> str | None:
@@ -133,7 +146,11 @@ def context_reason(case: Case, settings: dict[str, Any], context_length: Any) ->
             or context_length < 1:
         raise SettingsError(f"context_length: expected a whole number of tokens of at least "
                             f"1, or null, got {context_length!r}")
-    answer = build_request(case, "", settings)["max_tokens"] or 0
+    answer = _max_tokens(case, settings) or 0
+    # Cheap first: no character counts more than 2 tokens, so a prompt of n characters
+    # fits when 2n does (the page asks this for every case; most are far from the limit).
+    if 2 * _prompt_chars(case) + answer <= context_length:
+        return None
     need = prompt_estimate(case)
     if need + answer <= context_length:
         return None

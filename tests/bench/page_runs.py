@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import ROOT, closed_ports_env, hanging_port
+from tests.bench.common import ROOT, closed_ports_env, hanging_port, streaming_server
 from tests.bench.page_script import (
     BARE_PYODIDE_JS,
     BARE_RESTORE_JS,
@@ -172,7 +172,7 @@ class PageBench:
         snapshot alone (``restore_alone``, the floor). ``incognito`` = the same reload in
         the cold run's context (no code cache); ``unsaved`` = that reload again with the
         snapshot deleted (what the snapshot saves)."""
-        out: dict[str, Any] = {"first": [], "card": [], "cold": [], "warm": [], "incognito": [],
+        out: dict[str, Any] = {"first": [], "cold": [], "warm": [], "incognito": [],
                                "unsaved": [], "restore_alone": [], "restored": [],
                                "stages": []}
         index = self.pyodide_index()
@@ -182,7 +182,6 @@ class PageBench:
                 page = ctx.new_page()
                 cold = self.marks(page)
                 out["first"].append(cold["first"])
-                out["card"].append(cold["card"])
                 out["cold"].append(cold["ready"])
                 out["stages"] = cold["stages"]
                 page.wait_for_function(SNAPSHOT_SAVED_JS, timeout=60_000)
@@ -252,6 +251,24 @@ class PageBench:
                         times["final"].append(got["allFinal"])
                 finally:
                     ctx.close()
+        return times
+
+    def card_times(self, runs: int) -> list[float]:
+        """Cold loads (a fresh context each) of a page whose vLLM probe finds a model on a
+        benchmark server: ms since navigation until the first model card is shown
+        (``localrate:first-card``), before Python is ready."""
+        with streaming_server(tokens=8) as url:
+            site = build("card", closed_ports_env({"VLLM_BASE_URL": url}))
+            with serve(site) as origin:
+                times: list[float] = []
+                for _ in range(runs):
+                    ctx = self.context()
+                    try:
+                        page = ctx.new_page()
+                        got = self.marks(page, origin)
+                        times.append(got["card"])
+                    finally:
+                        ctx.close()
         return times
 
     def score_in_worker(self, record: dict[str, Any], runs: int) -> dict[str, list[float]]:
