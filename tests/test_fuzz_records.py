@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from evaluator.errors import SuiteError
 from evaluator.records import RecordError, read_records
 from evaluator.summary import rescore_record, summarize
-from server.rating.stream import SSEParser
 from tests.test_records import record
+from tests.test_stream import parse
 
 BOUND_S = 2.0
 FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=150,
@@ -117,14 +117,6 @@ SSE_BYTES = st.lists(st.sampled_from([b"data:", b"data: ", b"\n", b"\r", b"\r\n"
                                       b" x", b"\xc3", b"\xa9", b"\xff", b"event: e",
                                       b"{\"a\": 1}", b"[DONE]", b"id: 1"]) | st.binary(max_size=6),
                      max_size=40).map(b"".join)
-
-
-def parse(chunks: list[bytes]) -> list[str]:
-    parser = SSEParser()
-    out: list[str] = []
-    for chunk in chunks:
-        out += parser.feed(chunk)
-    return out + parser.close()
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
