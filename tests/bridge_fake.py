@@ -120,6 +120,17 @@ def sse(text: str) -> list[Any]:
     return out
 
 
+def chat_scope(*headers: tuple[bytes, bytes]) -> dict[str, Any]:
+    """The ASGI scope of a POST to the chat route from 127.0.0.1, Host 127.0.0.1:8081 plus
+    `headers`: for tests that drive the app's ASGI callable by hand."""
+    return {
+        "type": "http", "method": "POST", "path": CHAT, "raw_path": CHAT.encode(),
+        "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
+        "headers": [(b"host", b"127.0.0.1:8081"), *headers],
+        "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 8081),
+    }
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from server.mlx_bridge.app import make_app
 from server.mlx_bridge.guard import refusal
-from tests.bridge_fake import BASE, CHAT, FakeGenerator, ask
+from tests.bridge_fake import BASE, CHAT, FakeGenerator, ask, chat_scope
 
 PAGE = "http://127.0.0.1:8765"
 BODY = json.dumps(ask(max_tokens=8)).encode()
@@ -132,13 +132,7 @@ def test_refused_requests_never_read_the_body() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http", "method": "POST", "path": CHAT, "raw_path": CHAT.encode(),
-        "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
-        "headers": [(b"host", b"127.0.0.1:8081"), (b"origin", b"https://evil.example"),
-                    (b"content-type", b"text/plain")],
-        "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 8081),
-    }
+    scope = chat_scope((b"origin", b"https://evil.example"), (b"content-type", b"text/plain"))
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 403
     assert received == []

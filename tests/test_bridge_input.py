@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from server.mlx_bridge.app import make_app
 from server.mlx_bridge.chat import BridgeError
-from tests.bridge_fake import BASE, CHAT, FakeGenerator, ask
+from tests.bridge_fake import BASE, CHAT, FakeGenerator, ask, chat_scope
 
 JSON = {"content-type": "application/json"}
 TOOL = ("<tool_call>", "</tool_call>")
@@ -132,13 +132,7 @@ def test_client_leaving_mid_upload_is_one_log_line(caplog: pytest.LogCaptureFixt
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http", "method": "POST", "path": CHAT, "raw_path": CHAT.encode(),
-        "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
-        "headers": [(b"host", b"127.0.0.1:8081"), (b"content-type", b"application/json"),
-                    (b"content-length", b"5000")],
-        "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 8081),
-    }
+    scope = chat_scope((b"content-type", b"application/json"), (b"content-length", b"5000"))
     with caplog.at_level(logging.INFO):
         asyncio.run(app(scope, receive, send))  # raised ClientDisconnect before
     records = [r for r in caplog.records if "upload" in r.getMessage()]
