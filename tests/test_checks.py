@@ -46,6 +46,12 @@ def test_check_table(row: dict[str, Any]) -> None:
     outcome = run_check(row["expect"], row["answer"], row["tool_calls"])
     assert isinstance(outcome, Outcome)
     assert outcome.passed is row["passed"], outcome.reason
+    assert_outcome_like(outcome, row)
+
+
+def assert_outcome_like(outcome: Any, row: dict[str, Any]) -> None:
+    """What every table row asks of an outcome: its score, a one-line reason (containing
+    `reason_contains`), its match spans (`match`), every span inside the answer."""
     assert outcome.score == (1.0 if row["passed"] else 0.0)
     assert "\n" not in outcome.reason
     if "reason_contains" in row:
