@@ -69,14 +69,20 @@ class Reply:
     reasoning: str = ""
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    def _envelope(self, kind: str, choices: list[dict[str, Any]]) -> dict[str, Any]:
+        """The fields every response object starts with, then its choices."""
         return {
             "id": self.id,
-            "object": "chat.completion.chunk",
+            "object": kind,
             "created": self.created,
             "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "choices": choices,
         }
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return self._envelope(
+            "chat.completion.chunk", [{"index": 0, "delta": delta, "finish_reason": finish}]
+        )
 
     def first_chunk(self) -> dict[str, Any]:
         return self._chunk({"role": "assistant", "content": ""})
@@ -111,11 +117,7 @@ class Reply:
 
     def usage_chunk(self, prompt: int, completion: int) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [],
+            **self._envelope("chat.completion.chunk", []),
             "usage": self.usage(prompt, completion),
         }
 
@@ -127,11 +129,8 @@ class Reply:
             message["tool_calls"] = [
                 {k: v for k, v in c.items() if k != "index"} for c in self.tool_calls
             ]
+        choices = [{"index": 0, "message": message, "finish_reason": finish}]
         return {
-            "id": self.id,
-            "object": "chat.completion",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            **self._envelope("chat.completion", choices),
             "usage": self.usage(prompt, completion),
         }
