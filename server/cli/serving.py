@@ -245,9 +245,6 @@ def run(servers: list[uvicorn.Server], on_stop: Iterable[Callable[[], None]] = (
             stop()
 
 
-PORT = click.IntRange(1, 65535)  # the type of every --port option
-
-
 def require_free(host: str, port: int, option: str) -> None:
     """A one-line error (exit 2) when `option`'s port is taken, before anything starts."""
     if not port_free(host, port):
