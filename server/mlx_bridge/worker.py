@@ -21,9 +21,9 @@ from server.mlx_bridge.chat import BridgeError, ChatRequest
 from server.mlx_bridge.gen import Generator, GenParams
 from server.mlx_bridge.parse import fit_to_context
 from server.mlx_bridge.text import OutputSplitter
-from server.mlx_bridge.turns import Departure, Worker
+from server.mlx_bridge.turns import Worker
 
-__all__ = ["Departure", "Worker", "generate", "run_generation"]
+__all__ = ["generate", "run_generation"]
 log = logging.getLogger("localrate.bridge")
 
 
