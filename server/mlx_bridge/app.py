@@ -68,6 +68,12 @@ def _sse(obj: Any) -> bytes:
     return f"data: {json.dumps(obj, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
 
 
+def _failed(exc: Exception) -> BridgeError:
+    """A generation that raised: logged, and answered as a 500."""
+    log.error("bridge: generation failed: %s: %s", type(exc).__name__, exc)
+    return BridgeError(500, f"generation failed: {type(exc).__name__}: {exc}")
+
+
 class ChatResponse(Response):
     """Runs one admitted chat request when Starlette sends the response.
 
@@ -141,8 +147,7 @@ class ChatResponse(Response):
         except OSError:
             return  # the client went away mid-send
         except Exception as exc:  # noqa: BLE001 - after the headers: report in the stream
-            log.error("bridge: generation failed: %s: %s", type(exc).__name__, exc)
-            error = BridgeError(500, f"generation failed: {type(exc).__name__}: {exc}")
+            error = _failed(exc)
         if error is not None:
             await send(
                 {"type": "http.response.body", "body": _sse(error.body()), "more_body": True}
@@ -165,10 +170,7 @@ class ChatResponse(Response):
         except BridgeError as exc:
             response = error_response(exc)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a 500 JSON body
-            log.error("bridge: generation failed: %s: %s", type(exc).__name__, exc)
-            response = error_response(
-                BridgeError(500, f"generation failed: {type(exc).__name__}: {exc}")
-            )
+            response = error_response(_failed(exc))
         if response is None:  # stopped without an end: the bridge is shutting down
             response = error_response(BridgeError(503, "the bridge is shutting down"))
         await response(scope, receive, send)
