@@ -5,12 +5,9 @@
 
 import { append, el, replace, report } from "./dom.mjs";
 import { call, ready, state } from "./evaluator.mjs";
+import { pageData } from "./pagedata.mjs";
 
 const KEY = "localrate.custom-endpoints";
-export const DIALECTS = [
-  ["ollama", "Ollama"], ["lmstudio", "LM Studio"], ["vllm", "vLLM"],
-  ["llamacpp", "llama.cpp"], ["mlx", "MLX"],
-];
 const WAITING = "checking when Python is ready…";
 
 /** The stored entries as stored (any JSON values; probe_plan skips the bad ones). */
@@ -42,15 +39,32 @@ function shown(value) {
   }
 }
 
+/** The dialects an endpoint may speak: the evaluator's runtimes table, [name, label]. */
+function dialects() {
+  return (pageData().discovery?.runtimes || []).map((r) => [r.name, r.label]);
+}
+
 function dialectLabel(value) {
-  return DIALECTS.find(([v]) => v === value)?.[1] || shown(value);
+  return dialects().find(([v]) => v === value)?.[1] || shown(value);
+}
+
+/** A stored value read as an entry: `isRow` for a {runtime, base_url} object; any other
+ * value is its own address, with no dialect. */
+function entryOf(row) {
+  const isRow = row !== null && typeof row === "object" && !Array.isArray(row);
+  return { isRow, base: isRow ? row.base_url : row, runtime: isRow ? row.runtime : undefined };
 }
 
 /** The evaluator's verdict on one stored entry: {base_url, problem}. */
 function checkRow(row) {
-  const isRow = row !== null && typeof row === "object" && !Array.isArray(row);
-  if (!isRow) return call("check_endpoint", { text: row, dialect: null });
-  return call("check_endpoint", { text: row.base_url ?? null, dialect: row.runtime ?? null });
+  const { base, runtime } = entryOf(row);
+  return call("check_endpoint", { text: base ?? null, dialect: runtime ?? null });
+}
+
+/** How a stored entry's dialect is shown ("?" for a value that is not an entry). */
+function entryDialect(row) {
+  const { isRow, runtime } = entryOf(row);
+  return isRow ? dialectLabel(runtime) : "?";
 }
 
 /**
@@ -65,7 +79,7 @@ export function renderCustom(box, changed) {
     "aria-describedby": "custom-problem",
   });
   const dialect = el("select", { id: "custom-dialect", "data-testid": "custom-dialect" },
-    ...DIALECTS.map(([value, text]) => el("option", { value }, text)));
+    ...dialects().map(([value, text]) => el("option", { value }, text)));
   const add = el("button", { type: "submit", class: "secondary", disabled: true }, "Add endpoint");
   const problem = el("p", { id: "custom-problem", class: "field-problem", "data-testid": "custom-problem", role: "status" });
   const list = el("ul", { class: "custom-list", "data-testid": "custom-list" });
@@ -132,13 +146,13 @@ export function renderCustom(box, changed) {
   const draw = () => {
     const rows = loadCustom();
     const items = rows.map((row, i) => {
-      const isRow = row !== null && typeof row === "object";
+      const address = shown(entryOf(row).base);
       return el("li", { "data-testid": "custom-entry" },
-        el("code", {}, shown(isRow ? row.base_url : row)),
-        ` · ${isRow ? dialectLabel(row.runtime) : "?"} `,
+        el("code", {}, address),
+        ` · ${entryDialect(row)} `,
         el("span", { class: "entry-problem", hidden: true }),
         el("button", {
-          type: "button", class: "link", "aria-label": `Remove ${shown(isRow ? row.base_url : row)}`,
+          type: "button", class: "link", "aria-label": `Remove ${address}`,
           on: { click: () => { const now = loadCustom(); now.splice(i, 1); saveCustom(now); draw(); changed(); } },
         }, "remove"));
     });
@@ -165,9 +179,7 @@ async function markBad(rows, items, box) {
   const bad = [];
   verdicts.forEach((verdict, i) => {
     if (!verdict.problem) return;
-    const row = rows[i];
-    const dialect = row !== null && typeof row === "object" ? dialectLabel(row.runtime) : "?";
-    bad.push(`entry ${i + 1} (${dialect}): ${verdict.problem}`);
+    bad.push(`entry ${i + 1} (${entryDialect(rows[i])}): ${verdict.problem}`);
     const item = items[i];
     if (!item.isConnected) return;
     item.classList.add("bad");
