@@ -71,7 +71,7 @@ async function transact(names, mode, fn) {
 }
 
 /** What went wrong with a write, plainly (a full disk says so). */
-export function storageProblem(err) {
+function storageProblem(err) {
   if (err?.name === "QuotaExceededError") {
     return "the browser's storage for this site is full (QuotaExceededError)";
   }
@@ -122,7 +122,7 @@ export async function putRun(entry) {
 /**
  * Store the entries of one imported file in one transaction: all of them or none.
  * On failure they are kept in memory (listed as not saved) and an Error saying why is
- * thrown (`quota` is true when the storage is full).
+ * thrown.
  * @param {object[]} entries
  */
 export async function saveRuns(entries) {
@@ -130,7 +130,7 @@ export async function saveRuns(entries) {
   for (const entry of entries) entry.updated_at = now;
   if (!(await open())) {
     for (const entry of entries) memory.set(entry.id, entry);
-    throw Object.assign(new Error("IndexedDB is unavailable in this browser"), { quota: false });
+    throw new Error("IndexedDB is unavailable in this browser");
   }
   try {
     await transact(RUNS, "readwrite", (t) => {
@@ -142,7 +142,7 @@ export async function saveRuns(entries) {
       unsaved.add(entry.id);
       warned.add(entry.id);
     }
-    throw Object.assign(new Error(storageProblem(err)), { quota: err?.name === "QuotaExceededError" });
+    throw new Error(storageProblem(err));
   }
 }
 
@@ -216,13 +216,6 @@ function forget(id) {
   unsaved.delete(id);
   memory.delete(id);
   memoryCases.delete(id);
-}
-
-/** One run entry by id, or undefined. @param {string} id */
-export async function getRun(id) {
-  if (memory.has(id)) return memory.get(id);
-  if (!(await open())) return undefined;
-  return transact(RUNS, "readonly", (t) => t.objectStore(RUNS).get(id));
 }
 
 /** Whether a run lives only in this page (its save failed). @param {any} id */
