@@ -30,6 +30,7 @@ from typing import Any
 from evaluator import forgive as cosmetic
 from evaluator.checks import Outcome, check_each, checks_of, combine, normalize
 from evaluator.expectations import canonical_expect, expect_problem
+from evaluator.suite_files import shown
 
 ACCEPT_KINDS: tuple[str, ...] = ("contains", "regex", "exact")
 FORGIVABLE_KINDS: tuple[str, ...] = ("exact",)
@@ -41,18 +42,18 @@ def accept_problem(raw: Any, where: str) -> str | None:
     """Why ``raw`` is not a list of accepted-answer clauses (``"field: what"``, the field
     starting with ``where``), or None."""
     if not isinstance(raw, list):
-        return f"{where}: must be a list of {{kind, value, remark}}, got {_shown(raw)}"
+        return f"{where}: must be a list of {{kind, value, remark}}, got {shown(raw)}"
     if len(raw) > MAX_ACCEPT:
         return f"{where}: at most {MAX_ACCEPT} clauses, got {len(raw)}"
     for i, clause in enumerate(raw):
         at = f"{where}[{i}]"
         if not isinstance(clause, dict):
-            return f"{at}: must be a mapping {{kind, value, remark}}, got {_shown(clause)}"
+            return f"{at}: must be a mapping {{kind, value, remark}}, got {shown(clause)}"
         kind = clause.get("kind")
         if kind is None:
             return f"{at}.kind: missing"
         if not isinstance(kind, str) or kind not in ACCEPT_KINDS:
-            return f"{at}.kind: must be one of {', '.join(ACCEPT_KINDS)}, got {_shown(kind)}"
+            return f"{at}.kind: must be one of {', '.join(ACCEPT_KINDS)}, got {shown(kind)}"
         problem = expect_problem({k: v for k, v in clause.items() if k != "remark"}, at)
         if problem is not None:
             return problem
@@ -60,7 +61,7 @@ def accept_problem(raw: Any, where: str) -> str | None:
         if remark is None:
             return f"{at}.remark: missing (say what is remarkable about this answer)"
         if not isinstance(remark, str) or not remark.strip():
-            return f"{at}.remark: must be a non-empty string, got {_shown(remark)}"
+            return f"{at}.remark: must be a non-empty string, got {shown(remark)}"
         if len(remark) > MAX_REMARK_CHARS:
             return f"{at}.remark: longer than {MAX_REMARK_CHARS} characters"
     return None
@@ -69,11 +70,6 @@ def accept_problem(raw: Any, where: str) -> str | None:
 def canonical_accept(raw: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
     """Valid clauses with their aliases folded (a regex's ``value`` into ``pattern``)."""
     return tuple(canonical_expect(dict(clause)) for clause in raw)
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:60] + "…"
 
 
 def judge(expect: Any, answer: str, tool_calls: Any, accept: Any = (),
@@ -133,6 +129,6 @@ def _accepted(clause: Any, outcomes: list[Outcome], strict: Outcome, answer: str
         return None
     spans = sorted({*matched.match, *(s for o in outcomes if o.passed for s in o.match)})
     remark = str(clause.get("remark") or "accepted with a remark")
-    shown = json.dumps(remark, ensure_ascii=False)
-    return Outcome(True, 1.0, f"accepted with the remark {shown}: {matched.reason} (strict: "
+    quoted = json.dumps(remark, ensure_ascii=False)
+    return Outcome(True, 1.0, f"accepted with the remark {quoted}: {matched.reason} (strict: "
                               f"{strict.reason})", spans, remark)
