@@ -23,9 +23,15 @@ export function onSelectionChange(fn) {
   listeners.add(fn);
 }
 
+/** Whether a card can be picked for a run: a chat model, described by the evaluator (a
+ * provisional card, from the raw list before Python read it, has no chips yet). */
+function rateable(card) {
+  return card.kind !== "embeddings" && !card.provisional;
+}
+
 /** The selected chat model cards, in display order. */
 export function selectedCards() {
-  return cards.filter((c) => c.kind !== "embeddings" && !c.provisional && chosen.has(cardKey(c)));
+  return cards.filter((c) => rateable(c) && chosen.has(cardKey(c)));
 }
 
 /** Every card currently shown. */
@@ -51,12 +57,10 @@ export function setCards(next) {
 
 function cardView(card) {
   const key = cardKey(card);
-  // A provisional card (from the raw list, before Python read it) has no chips yet and
-  // cannot be picked until the evaluator has described it.
-  const rateable = card.kind !== "embeddings" && !card.provisional;
+  const pickable = rateable(card);
   const id = `pick-${btoa(unescape(encodeURIComponent(key))).replace(/[^a-z0-9]/gi, "")}`;
   const box = el("input", {
-    type: "checkbox", id, disabled: !rateable, checked: rateable && chosen.has(key),
+    type: "checkbox", id, disabled: !pickable, checked: pickable && chosen.has(key),
     "data-testid": "model-select",
   });
   box.addEventListener("change", () => {
@@ -70,7 +74,7 @@ function cardView(card) {
     "data-cap": cap.name, "data-source": cap.source,
   }, cap.name));
   return el("article", {
-    class: `model-card${rateable ? "" : " not-rateable"}`, "data-testid": "model-card",
+    class: `model-card${pickable ? "" : " not-rateable"}`, "data-testid": "model-card",
     "data-model-id": card.id, "data-runtime": card.runtime, "data-kind": card.kind,
     "data-provisional": String(Boolean(card.provisional)),
   },
@@ -79,12 +83,12 @@ function cardView(card) {
     card.context_length ? ` · context ${num(card.context_length)}` : ""),
   el("ul", { class: "chips", "aria-label": "capabilities" }, ...chips),
   card.provisional ? el("p", { class: "hint" }, "Capabilities appear when the evaluator (Python) is ready.")
-    : rateable ? null : el("p", { class: "hint" }, "Embedding model: shown for reference, not rated by a chat suite."));
+    : pickable ? null : el("p", { class: "hint" }, "Embedding model: shown for reference, not rated by a chat suite."));
 }
 
 /** Select or clear every rateable card. @param {boolean} on */
 export function selectAll(on) {
   chosen.clear();
-  if (on) for (const c of cards) if (c.kind !== "embeddings" && !c.provisional) chosen.add(cardKey(c));
+  if (on) for (const c of cards) if (rateable(c)) chosen.add(cardKey(c));
   setCards(cards);
 }
