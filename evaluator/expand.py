@@ -28,22 +28,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from evaluator import draw, haystack
-from evaluator.casespec import DEFAULT_DEPTH_PERCENT, HAYSTACK, seed_problem
+from evaluator.casespec import DEFAULT_DEPTH_PERCENT, HAYSTACK
 from evaluator.errors import SuiteError
 from evaluator.jsvalue import ExprError
-from evaluator.request import SettingsError
+from evaluator.request import check_seed
 from evaluator.suite import RESOLVED_SOURCE, Case, Suite, case_from_json
 
 TRIAL_SEED = 0  # the seed a template case is expanded with when its suite loads
 RENDERED = ("input", "system", "follow_ups", "expect", "accept_with_remark", "tool_responders")
-
-
-def check_seed(seed: Any) -> int:
-    """``seed`` when it is a valid run seed, else SettingsError naming it."""
-    problem = seed_problem(seed)
-    if problem is not None:
-        raise SettingsError(f"seed: {problem}")
-    return int(seed)
 
 
 def haystack_seed(seed: int, case_id: str) -> int:

@@ -36,6 +36,14 @@ class SettingsError(ValueError):
     """A run setting is out of range; the message names it."""
 
 
+def check_seed(seed: Any) -> int:
+    """``seed`` when it is a valid run seed, else SettingsError naming it."""
+    problem = seed_problem(seed)
+    if problem is not None:
+        raise SettingsError(f"seed: {problem}")
+    return int(seed)
+
+
 def run_settings(max_tokens: Any = None, timeout_s: Any = None, seed: Any = None
                  ) -> dict[str, Any]:
     """The settings of a run: ``DEFAULT_SETTINGS`` with the user's max tokens and per-case
@@ -57,10 +65,7 @@ def run_settings(max_tokens: Any = None, timeout_s: Any = None, seed: Any = None
                                 f"got {timeout_s!r}")
         settings["timeout_s"] = int(timeout_s) if float(timeout_s).is_integer() else timeout_s
     if seed is not None:
-        problem = seed_problem(seed)
-        if problem is not None:
-            raise SettingsError(f"seed: {problem}")
-        settings["seed"] = seed
+        settings["seed"] = check_seed(seed)
     return settings
 
 
