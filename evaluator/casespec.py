@@ -206,8 +206,8 @@ def _sweep(raw: Any, case_id: str, variables: list[str], err: ErrorMaker
     if isinstance(depth, bool) or not isinstance(depth, (int, float)) \
             or not math.isfinite(depth) or not 0 <= depth <= 100:
         raise err("sweep.depthPercent", f"must be a number from 0 to 100, got {shown(depth)}")
-    if "seed" in raw and seed_problem(raw["seed"]):
-        raise err("sweep.seed", str(seed_problem(raw["seed"])))
+    if "seed" in raw and (problem := seed_problem(raw["seed"])) is not None:
+        raise err("sweep.seed", problem)
     needle = raw.get("needle")
     if needle is None and "needle" not in variables:
         raise err("sweep.needle", "missing (give the sentence to hide in the haystack, or "
