@@ -114,8 +114,13 @@ _OLLAMA_403 = "403 with an empty body: Ollama does not allow this page's origin"
 _LOOPBACK_ALIASES = {"localhost", "0.0.0.0", "::", "[::]", ""}
 
 
+def _runtime_key(name: str) -> str:
+    """A runtime's name as the table spells it (``"LM Studio"`` -> ``"lmstudio"``)."""
+    return re.sub(r"[\s._-]+", "", name.strip().lower())
+
+
 def _runtime(name: str, where: str) -> dict[str, Any]:
-    key = re.sub(r"[\s._-]+", "", name.strip().lower())
+    key = _runtime_key(name)
     if key not in _BY_NAME:
         raise ValueError(f"{where}: unknown runtime {name!r}; valid: {_NAMES}")
     return _BY_NAME[key]
@@ -150,7 +155,7 @@ def normalize_base_url(value: str, where: str, default_port: int | None = None) 
 
 ENDPOINT_MAX_CHARS = 200
 # What the page's Content-Security-Policy lets it reach: this computer at 127.0.0.1.
-_ENDPOINT_HOSTS = {"127.0.0.1", "localhost", "0.0.0.0", "::"}
+_ENDPOINT_HOSTS = {"127.0.0.1", *_LOOPBACK_ALIASES}
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.IGNORECASE)
 _HOST_PORT = re.compile(r"[^:/]+:[0-9]")
 _UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f]")
@@ -173,7 +178,7 @@ def check_endpoint(text: Any, dialect: Any) -> dict[str, str | None]:
 
     if not isinstance(dialect, str):
         return bad(f"the runtime is missing or not text; valid: {_NAMES}")
-    key = re.sub(r"[\s._-]+", "", dialect.strip().lower())
+    key = _runtime_key(dialect)
     if key not in _BY_NAME:
         return bad(f"unknown runtime {dialect!r}; valid: {_NAMES}")
     if not isinstance(text, str):
