@@ -153,8 +153,9 @@ def rescore_record(record: dict[str, Any], suite: Suite | None = None, where: st
     Case definitions come from ``suite`` when given (matched by id; a result of a template
     case is matched by its copy's ``template`` and expanded again with the record's
     ``settings.seed``), else from each result's embedded ``case``. A conversational case is
-    re-scored from its ``transcripts`` (:func:`evaluator.result.score_turns`). Skipped cases stay skipped. With nothing changed, the scoring fields
-    are identical to the original's. Fields a shell added to a case result are kept.
+    re-scored from its ``transcripts`` (:func:`evaluator.result.score_turns`). Skipped cases
+    stay skipped. With nothing changed, the scoring fields are identical to the original's.
+    Fields a shell added to a case result are kept.
     ``record`` should have passed ``evaluator.records`` (``read_records``); a case it cannot
     re-score raises :class:`RecordError` whose field path starts with ``where``
     (``runs[1]`` in a comparison).
