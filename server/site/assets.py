@@ -55,7 +55,8 @@ class AssetError(Exception):
 
 def cache_dir() -> Path:
     """The cache folder: $LOCALRATE_CACHE, else ~/.cache/localrate."""
-    return Path(os.environ.get("LOCALRATE_CACHE") or Path.home() / ".cache" / "localrate")
+    return Path(os.environ.get("LOCALRATE_CACHE") or Path.home() / ".cache" / "localrate"
+                ).expanduser()
 
 
 def sri(data: bytes, algo: str = "sha384") -> str:
