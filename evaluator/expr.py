@@ -36,6 +36,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from evaluator import exprtext
 from evaluator import jsvalue as js
 from evaluator.exprparse import (
     HELPERS,
@@ -243,6 +244,8 @@ def _call(node: Call, args: list[Value]) -> Value:
             return _length(args[0])
         if name in _NUMERIC:
             return _NUMERIC[name](js.to_number(args[0]))
+        if name in exprtext.ARITY:
+            return exprtext.call(name, args)
         return js.js_min_max([js.to_number(a) for a in args], name == "max")
     except ExprError as exc:
         raise ExprError(f"{exc} {_at(node)}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from evaluator.exprtext import ARITY
 from evaluator.jsvalue import JS_SPACE, ExprError
 
 MAX_CHARS = 500
@@ -16,7 +17,7 @@ MAX_DEPTH = 32
 # name -> (fewest, most) arguments; None: no upper bound
 HELPERS: dict[str, tuple[int, int | None]] = {
     "count": (2, 2), "counti": (2, 2), "len": (1, 1), "abs": (1, 1), "floor": (1, 1),
-    "ceil": (1, 1), "round": (1, 1), "min": (1, None), "max": (1, None)}
+    "ceil": (1, 1), "round": (1, 1), "min": (1, None), "max": (1, None), **ARITY}
 MATH_HELPERS = ("abs", "floor", "ceil", "round", "min", "max")
 METHODS: dict[str, tuple[int, int]] = {"toFixed": (0, 1), "toUpperCase": (0, 0),
                                        "toLowerCase": (0, 0)}
