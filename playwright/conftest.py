@@ -23,13 +23,16 @@ Screenshots go to playwright/artifacts/.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +42,7 @@ from urllib.request import urlopen
 import pytest
 
 from tests.procs import stop_process
+from tests.suites_fixture import make_suites_dir
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -48,7 +52,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--host-resolver-rules=MAP localrate.test 127.0.0.1"]
 XSS_ID = "<img src=x onerror=alert(1)>"
-# In case order: the fault model answers the n-th case of local-model-rating with the n-th
+# In case order: the fault model answers the n-th case of classic-rating with the n-th
 # fault. `drip` (1 char per 0.3 s) lands on a 2-character answer, to end within 3 s.
 FAULTS = ("http500", "non_json", "cut", "hang", "reset", "huge", "bad_utf8", "drip",
           "wrong_type", "empty403")
@@ -68,7 +72,7 @@ def script(name: str) -> dict[str, Any]:
 
 
 def fault_script() -> dict[str, Any]:
-    """One fault per case for the first len(FAULTS) cases of local-model-rating (in
+    """One fault per case for the first len(FAULTS) cases of classic-rating (in
     order); `drip` streams the strong model's answer slowly, so that case still passes."""
     answers = []
     for fault, answer in zip(FAULTS, script("strong")["answers"], strict=False):
@@ -88,7 +92,7 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             {"id": "qwen3-vl:8b", "script": script("strong"),
              "meta": {"capabilities": ["completion", "tools", "vision", "thinking"],
                       "context_length": 262144}},
-            # A context that holds every local-model-rating prompt (needle-in-the-middle is
+            # A context that holds every classic-rating prompt (needle-in-the-middle is
             # ~7,500 tokens + 1,024 for the answer), so the weak model is judged by its
             # script; the over-context skip is tested in test_engine_page.py.
             {"id": "smollm2:1.7b", "script": script("weak"),
@@ -138,8 +142,18 @@ def runtime_env(fakes: dict[str, Any]) -> dict[str, str]:
            if not k.endswith("_BASE_URL") and k not in ("OLLAMA_HOST", "LOCALRATE_DISCOVERY")}
     env.update({"OLLAMA_BASE_URL": fakes["ollama"], "LM_STUDIO_BASE_URL": fakes["lmstudio"],
                 "VLLM_BASE_URL": fakes["vllm"], "LLAMACPP_BASE_URL": fakes["llamacpp"],
-                "MLX_BASE_URL": fakes["mlx"], "NO_COLOR": "1"})
+                "MLX_BASE_URL": fakes["mlx"], "NO_COLOR": "1",
+                "LOCALRATE_SUITES_DIR": str(test_suites())})
     return env
+
+
+@functools.cache
+def test_suites() -> Path:
+    """The shipped suites plus the classic-rating fixture (tests/suites_fixture.py), made
+    once per session and removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="localrate-pw-suites-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return make_suites_dir(folder)
 
 
 def private_cache(folder: Path) -> Path:

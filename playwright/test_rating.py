@@ -1,4 +1,4 @@
-"""A full local-model-rating run in the browser, checked against the scripts and the CLI."""
+"""A full classic-rating run in the browser, checked against the scripts and the CLI."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def expected_statuses(name: str) -> dict[str, str]:
 def cli_bench(fakes: dict[str, Any], out: Path, *models: str) -> dict[str, Any]:
     """`localrate bench --json` on the same fakes."""
     args = [str(REPO / ".venv" / "bin" / "localrate"), "bench", "--suite",
-            "local-model-rating", "--json", "--out", str(out), "--seed", str(SEED)]
+            "classic-rating", "--json", "--out", str(out), "--seed", str(SEED)]
     for model in models:
         args += ["--model", model]
     env = runtime_env(fakes) | {"LOCALRATE_DISCOVERY": "ollama"}
@@ -57,7 +57,7 @@ def test_full_run_matches_the_scripts_and_the_cli(lr: Page, fakes: dict[str, Any
                                                   tmp_path: Path) -> None:
     page = lr.open()
     expect(lr.card(WEAK)).to_be_visible(timeout=10_000)
-    lr.run("local-model-rating", STRONG, WEAK, seed=SEED)
+    lr.run("classic-rating", STRONG, WEAK, seed=SEED)
     # Live output streams while a case runs; the progress bars are there.
     expect(page.locator("[data-testid=progress]")).to_have_count(2)
     expect(page.locator("[data-testid=result-row]").first).to_be_visible(timeout=30_000)
@@ -116,7 +116,7 @@ def test_full_run_matches_the_scripts_and_the_cli(lr: Page, fakes: dict[str, Any
 
 def test_reload_mid_run_keeps_finished_cases_and_resumes(lr: Page) -> None:
     page = lr.open()
-    lr.run("local-model-rating", "slow-model")
+    lr.run("classic-rating", "slow-model")
     # The live panel names the case and shows the model's text as it streams.
     expect(page.locator("#live-title")).to_contain_text("slow-model · ")
     page.wait_for_function("() => document.getElementById('live-output').textContent.length > 0",
@@ -142,7 +142,7 @@ def test_reload_mid_run_keeps_finished_cases_and_resumes(lr: Page) -> None:
 
 def test_stop_keeps_what_is_done(lr: Page) -> None:
     page = lr.open()
-    lr.run("local-model-rating", "slow-model")
+    lr.run("classic-rating", "slow-model")
     # Skip ends the case in flight: an error row that says so, and the run goes on.
     page.click("[data-testid=skip-button]")
     skipped = page.locator("[data-testid=result-row][data-status=error]")
@@ -181,7 +181,7 @@ def test_a_returning_visit_restores_python_and_rates_the_same(lr: Page) -> None:
     folder = page.evaluate(PYODIDE_FOLDER)
     assert folder.startswith("/pyodide/") and folder.strip("/") != "pyodide"
     assert "/assets/evaluator." in key and key.endswith(f".snapshot?pyodide={quote(folder, safe='')}")
-    lr.run("local-model-rating", STRONG)
+    lr.run("classic-rating", STRONG)
     lr.wait_done()
     fresh = lr.statuses(STRONG)
     assert fresh == expected_statuses("strong")
@@ -194,7 +194,7 @@ def test_a_returning_visit_restores_python_and_rates_the_same(lr: Page) -> None:
     page.evaluate("window.scrollTo(0, 0)")
     lr.shot("evaluator-restored", full_page=False)
     page.click("#clear-view")
-    lr.run("local-model-rating", STRONG)
+    lr.run("classic-rating", STRONG)
     lr.wait_done()
     assert lr.statuses(STRONG) == fresh
     assert lr.errors == [] and lr.dialogs == []

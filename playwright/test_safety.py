@@ -49,7 +49,7 @@ def cli_statuses(fakes: dict[str, Any], model: str, runtime: str, tmp: Path) -> 
     """{case id: (status, detail)} from `localrate bench --json --timeout 3`."""
     out = tmp / "cli.json"
     done = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "localrate"), "bench", "--suite", "local-model-rating",
+        [str(REPO / ".venv" / "bin" / "localrate"), "bench", "--suite", "classic-rating",
          "--model", model, "--timeout", "3", "--json", "--out", str(out)],
         cwd=REPO, env=runtime_env(fakes) | {"LOCALRATE_DISCOVERY": runtime},
         capture_output=True, text=True, timeout=300, check=False)
@@ -66,7 +66,7 @@ def test_each_fault_is_a_case_error_and_the_run_goes_on(lr: Page, fakes: dict[st
     those two are scored. Every case gets a row, and the CLI agrees on every status."""
     page = lr.open()
     expect(lr.card("fault-model")).to_be_visible(timeout=10_000)
-    lr.run("local-model-rating", "fault-model", timeout_s=3)
+    lr.run("classic-rating", "fault-model", timeout_s=3)
     lr.wait_done()
     statuses = lr.statuses("fault-model")
     assert len(statuses) == 22

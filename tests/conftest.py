@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,21 @@ from typing import Any
 import pytest
 
 from tests.fakes.fake_runtime import FakeRuntime
+from tests.suites_fixture import make_suites_dir
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suites_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test sees the shipped suites plus the ``classic-rating`` fixture suite through
+    LOCALRATE_SUITES_DIR (tests/suites_fixture.py); a test may still set its own."""
+    root = make_suites_dir(tmp_path_factory.mktemp("suites"))
+    before = os.environ.get("LOCALRATE_SUITES_DIR")
+    os.environ["LOCALRATE_SUITES_DIR"] = str(root)
+    yield root
+    if before is None:
+        os.environ.pop("LOCALRATE_SUITES_DIR", None)
+    else:
+        os.environ["LOCALRATE_SUITES_DIR"] = before
 
 
 @pytest.fixture

@@ -59,8 +59,9 @@ def test_suites_json_lists_the_shipped_suites() -> None:
     result = invoke(["suites", "--json"])
     assert result.exit_code == 0, result.output
     rows = {r["id"]: r for r in json.loads(result.stdout)}
-    assert rows["local-model-rating"]["cases"] == 22
-    assert rows["local-model-rating"]["version"] == "0.3.0"
+    assert rows["classic-rating"]["cases"] == 22  # the fixture (tests/suites_fixture.py)
+    assert rows["classic-rating"]["version"] == "0.3.0"
+    assert rows["local-model-rating"]["cases"] >= 300
     assert rows["smoke"]["cases"] == 3
     assert all(r["error"] is None for r in rows.values())
 
@@ -68,7 +69,7 @@ def test_suites_json_lists_the_shipped_suites() -> None:
 def test_suites_table() -> None:
     result = invoke(["suites"])
     assert result.exit_code == 0
-    assert "local-model-rating" in result.stdout and "0.3.0" in result.stdout
+    assert "classic-rating" in result.stdout and "0.3.0" in result.stdout
 
 
 def test_discover_json_and_table(fake_runtime: Any) -> None:
@@ -94,7 +95,7 @@ def test_discover_json_and_table(fake_runtime: Any) -> None:
 @pytest.mark.parametrize("dialect", ["ollama", "lmstudio", "vllm", "llamacpp", "mlx"])
 def test_strong_model_passes_every_case(fake_runtime: Any, dialect: str) -> None:
     fake = serve(fake_runtime, "strong", dialect, FULL_CAPS)
-    result = invoke(["bench", "--suite", "local-model-rating", "--model", "qwen3-vl:8b",
+    result = invoke(["bench", "--suite", "classic-rating", "--model", "qwen3-vl:8b",
                      "--json", "--timeout", "10"], env_for({dialect: fake}))
     record = json.loads(result.stdout)
     got = {c["id"]: c["status"] for c in record["cases"]}
@@ -114,7 +115,7 @@ def test_strong_model_passes_every_case(fake_runtime: Any, dialect: str) -> None
 
 def test_weak_model_fails_and_skips(fake_runtime: Any) -> None:
     fake = serve(fake_runtime, "weak", "ollama", {"capabilities": ["completion"]})
-    result = invoke(["bench", "--suite", "local-model-rating", "--model", "smollm2:1.7b",
+    result = invoke(["bench", "--suite", "classic-rating", "--model", "smollm2:1.7b",
                      "--json"], env_for({"ollama": fake}))
     record = json.loads(result.stdout)
     assert {c["id"]: c["status"] for c in record["cases"]} == expected("weak")
@@ -164,7 +165,7 @@ def test_two_models_side_by_side(fake_runtime: Any, tmp_path: Path) -> None:
         {"id": weak["model"], "script": weak, "meta": {"capabilities": ["completion"]}}]})
     env = env_for({"ollama": fake})
     saved = tmp_path / "both.json"
-    args = ["bench", "--suite", "local-model-rating", "--model", strong["model"],
+    args = ["bench", "--suite", "classic-rating", "--model", strong["model"],
             "--model", weak["model"], "--case", "json-person", "--case", "vision-read-token",
             "--case", "echo-exact-token"]
     data = json.loads(invoke(args + ["--json", "--out", str(saved)], env).stdout)
@@ -321,11 +322,11 @@ def test_suites_dir_override(tmp_path: Path) -> None:
 def test_rescore_is_byte_identical(fake_runtime: Any, tmp_path: Path) -> None:
     fake = serve(fake_runtime, "weak", "lmstudio", {"capabilities": ["completion"]})
     saved = tmp_path / "run.json"
-    run = invoke(["bench", "--suite", "local-model-rating", "--model", "smollm2:1.7b",
+    run = invoke(["bench", "--suite", "classic-rating", "--model", "smollm2:1.7b",
                   "--out", str(saved)], env_for({"lmstudio": fake}))
     assert run.exit_code in (0, 1)
     original = json.loads(saved.read_text())
-    for extra in ([], ["--suite", "local-model-rating"]):
+    for extra in ([], ["--suite", "classic-rating"]):
         result = invoke(["rescore", str(saved), "--json", *extra])
         assert result.exit_code == run.exit_code
         again = json.loads(result.stdout)
@@ -367,7 +368,7 @@ def test_bench_json_reads_back_as_a_record(fake_runtime: Any, tmp_path: Path) ->
     env = env_for({"ollama": fake})
     for models in ([strong["model"]], [strong["model"], weak["model"]]):
         saved = tmp_path / f"{len(models)}.json"
-        args = ["bench", "--suite", "local-model-rating", "--json", "--out", str(saved)]
+        args = ["bench", "--suite", "classic-rating", "--json", "--out", str(saved)]
         run = invoke(args + [arg for m in models for arg in ("--model", m)], env)
         data = json.loads(run.stdout)
         read = read_records(saved.read_text("utf-8"), str(saved))

@@ -1,8 +1,8 @@
 """The suites under suites/ and the scripted fake answers under tests/fakes/scripts/.
 
-Checks that every suite parses and loads, that local-model-rating covers what it promises,
-that its generated fixtures are what the committed scripts make, and that every scripted
-answer gets its expected status from the real evaluator checks.
+Checks that every suite parses and loads, that classic-rating (the 0.3.0 fixture) covers
+what it promised, that its generated fixtures are what the committed scripts make, and that
+every scripted answer gets its expected status from the real evaluator checks.
 """
 
 from __future__ import annotations
@@ -25,16 +25,24 @@ from evaluator.suite import Case, Suite, load_suite, referenced_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "suites"
-LMR = SUITES / "local-model-rating"
+FIXTURES = ROOT / "tests" / "data" / "suites"
+LMR = FIXTURES / "classic-rating"  # local-model-rating 0.3.0 (tests/suites_fixture.py)
 SCRIPTS = ROOT / "tests" / "fakes" / "scripts"
-SCRIPT_SUITE = {"strong": "local-model-rating", "weak": "local-model-rating",
+SCRIPT_SUITE = {"strong": "classic-rating", "weak": "classic-rating",
                 "smoke": "smoke", "xss": "smoke"}
-SUITE_IDS = sorted(p.parent.name for p in SUITES.glob("*/suite.yaml"))
+SUITE_IDS = sorted(p.parent.name for p in [*SUITES.glob("*/suite.yaml"),
+                                           *FIXTURES.glob("*/suite.yaml")])
+
+
+def folder_of(suite_id: str) -> Path:
+    """A shipped suite's folder, else the fixture suite's."""
+    shipped = SUITES / suite_id
+    return shipped if shipped.is_dir() else FIXTURES / suite_id
 
 
 def raw_suite(suite_id: str) -> dict[str, Any]:
     """The parsed suite.yaml mapping."""
-    data = yaml.safe_load((SUITES / suite_id / "suite.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((folder_of(suite_id) / "suite.yaml").read_text(encoding="utf-8"))
     assert isinstance(data, dict), f"{suite_id}: suite.yaml is not a mapping"
     return data
 
@@ -43,7 +51,7 @@ def raw_suite(suite_id: str) -> dict[str, Any]:
 def loaded_suite(suite_id: str) -> Suite:
     """The suite resolved by the real loader, files read the way the CLI reads them."""
     data = raw_suite(suite_id)
-    folder = SUITES / suite_id
+    folder = folder_of(suite_id)
     files = {path: (folder / path).read_bytes() for path in referenced_files(data)}
     return load_suite(data, f"suites/{suite_id}/suite.yaml", files)
 
@@ -92,7 +100,7 @@ def test_suite_loads_through_the_guarded_shell_loader(suite_id: str) -> None:
     from evaluator.suite_files import MAX_SUITE_BYTES
     from server.rating import suites_io
 
-    path = SUITES / suite_id / "suite.yaml"
+    path = folder_of(suite_id) / "suite.yaml"
     assert path.stat().st_size < MAX_SUITE_BYTES // 10
     assert suites_io.load(suite_id) == loaded_suite(suite_id)
     assert {row["id"]: row["error"] for row in suites_io.list_suites()}[suite_id] is None
@@ -105,7 +113,7 @@ def test_smoke_suite_is_small_and_capped() -> None:
     assert all(case.max_tokens == 48 and not case.requires for case in suite.cases)
 
 
-# --- local-model-rating coverage ------------------------------------------------------------
+# --- classic-rating (local-model-rating 0.3.0) coverage -------------------------------------
 
 MIN_TAGS = {"instruction-following": 2, "format": 1, "json": 2, "regex-format": 1,
             "code-reasoning": 1, "reasoning": 1, "arithmetic": 1, "character-level": 2,
@@ -113,20 +121,20 @@ MIN_TAGS = {"instruction-following": 2, "format": 1, "json": 2, "regex-format": 
             "vision": 3}
 
 
-def test_local_model_rating_header_and_size() -> None:
-    suite = loaded_suite("local-model-rating")
+def test_classic_rating_header_and_size() -> None:
+    suite = loaded_suite("classic-rating")
     assert (suite.version, suite.pass_threshold) == ("0.3.0", 0.6)
     assert suite.description
     assert len(suite.cases) >= 18
 
 
 @pytest.mark.parametrize(("tag", "minimum"), sorted(MIN_TAGS.items()))
-def test_local_model_rating_covers_tag(tag: str, minimum: int) -> None:
-    assert len(by_tag(loaded_suite("local-model-rating"), tag)) >= minimum
+def test_classic_rating_covers_tag(tag: str, minimum: int) -> None:
+    assert len(by_tag(loaded_suite("classic-rating"), tag)) >= minimum
 
 
 def test_capability_cases_require_their_capability() -> None:
-    suite = loaded_suite("local-model-rating")
+    suite = loaded_suite("classic-rating")
     tools, vision = by_tag(suite, "tool-use"), by_tag(suite, "vision")
     assert [len(tools), len(vision)] == [2, 3]
     assert all(c.requires == ("tool-use",) and c.tools and c.expect["kind"] == "tool_call"
@@ -140,26 +148,26 @@ def test_capability_cases_require_their_capability() -> None:
 
 
 def test_json_cases_use_strict_schemas() -> None:
-    for case in by_tag(loaded_suite("local-model-rating"), "json"):
+    for case in by_tag(loaded_suite("classic-rating"), "json"):
         schema = case.expect["schema"]
         assert case.expect["kind"] == "json_schema"
         assert schema["additionalProperties"] is False
         assert set(schema["required"]) == set(schema["properties"])
         assert all("type" in prop for prop in schema["properties"].values())
-    enums = [p for c in by_tag(loaded_suite("local-model-rating"), "json")
+    enums = [p for c in by_tag(loaded_suite("classic-rating"), "json")
              for p in c.expect["schema"]["properties"].values() if "enum" in p]
     assert enums
 
 
 def test_long_context_cases_read_prompt_files() -> None:
-    data = raw_suite("local-model-rating")
+    data = raw_suite("classic-rating")
     long_cases = [c for c in data["cases"] if "long-context" in c["tags"]]
     assert all(isinstance(c["input"], dict) for c in long_cases)
     assert sorted(c.get("weight", 1) for c in long_cases) == [1, 2]
 
 
 def test_safety_cases_have_system_prompts() -> None:
-    suite = loaded_suite("local-model-rating")
+    suite = loaded_suite("classic-rating")
     refusal, secret = by_tag(suite, "refusal")[0], by_tag(suite, "secret")[0]
     assert refusal.system and "REFUSED" in refusal.system
     assert secret.system and secret.expect["kind"] == "not_contains"
@@ -329,7 +337,7 @@ VARIATIONS = [
 
 @pytest.mark.parametrize(("case_id", "answer", "passed"), VARIATIONS)
 def test_checks_accept_fair_variations(case_id: str, answer: str, passed: bool) -> None:
-    case = loaded_suite("local-model-rating").case(case_id)
+    case = loaded_suite("classic-rating").case(case_id)
     assert case is not None
     outcome = run_check(case.expect, answer, [])
     assert outcome.passed is passed, outcome.reason
@@ -351,7 +359,7 @@ TOOL_VARIATIONS = [
 @pytest.mark.parametrize(("case_id", "name", "arguments", "passed"), TOOL_VARIATIONS)
 def test_tool_checks_accept_fair_variations(case_id: str, name: str, arguments: dict[str, Any],
                                             passed: bool) -> None:
-    case = loaded_suite("local-model-rating").case(case_id)
+    case = loaded_suite("classic-rating").case(case_id)
     assert case is not None
     call = {"id": "call_0", "name": name, "arguments": json.dumps(arguments), "parsed": arguments}
     assert run_check(case.expect, "", [call]).passed is passed

@@ -7,7 +7,7 @@ visit has saved its Python snapshot (page_runs.PageBench.load_times). Its baseli
 same snapshot restored by ``loadPyodide()`` alone in that profile; the same reload in an
 incognito-like context (no code cache) and with the snapshot deleted are shown for
 information. Scoring:
-a record of local-model-rating with its transcripts (the CLI's run on the benchmark server,
+a record of classic-rating with its transcripts (the CLI's run on the benchmark server,
 strong script) re-scored in the page's worker, against CPython scoring the same
 transcripts with ``evaluator.result.score_case`` (the baseline).
 """

@@ -1,6 +1,7 @@
 """Measurement 5, suite overhead: wall time of the whole suite over the model time.
 
-local-model-rating runs against the benchmark server answering from
+classic-rating (local-model-rating 0.3.0, the fixture in tests/data/suites; the figures stay
+comparable with earlier runs) runs against the benchmark server answering from
 tests/fakes/scripts/strong.json at a fixed token rate (so model time dominates, as with
 a real model). The CLI's suite runs in-process through ``server.rating.bench.run_model`` (the code
 `localrate bench` runs, without interpreter start-up); the whole `localrate bench` process
@@ -20,7 +21,7 @@ from tests.bench.suitegen import cli_bench
 TARGET = 1.02
 SCRIPT = ROOT / "tests" / "fakes" / "scripts" / "strong.json"
 MODEL = "qwen3-vl:8b"  # the script's model: its id projects tool-use and vision
-SUITE = "local-model-rating"
+SUITE = str(ROOT / "tests" / "data" / "suites" / "classic-rating")  # a path: no env needed
 
 
 def in_process(base_url: str) -> tuple[float, dict[str, Any]]:

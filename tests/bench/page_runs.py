@@ -2,7 +2,7 @@
 
 One Chromium (Debian's, /usr/bin/chromium) serves every page measurement. The page is
 built with every built-in runtime on a closed port of 127.0.0.1 and with the suites
-``bench-one`` (tests/bench/suitegen.py) and local-model-rating; the benchmark server is
+``bench-one`` (tests/bench/suitegen.py) and classic-rating (tests/data/suites); the benchmark server is
 added as a custom endpoint (localStorage, as a visitor would). An init script records,
 in the page's own clock (ms since navigation), when the first runtime row leaves
 ``checking``, when every row has, and when the evaluator says ``ready``; the page's own
@@ -43,12 +43,13 @@ PATH = "/local-models"
 
 
 def suites_dir() -> Path:
-    """A suites folder with bench-one and a copy of local-model-rating (a copy: the build
+    """A suites folder with bench-one and a copy of classic-rating (a copy: the build
     refuses a suite folder that links outside its suites folder)."""
     folder = Path(tempfile.mkdtemp(prefix="localrate-bench-suites-"))
     (folder / "bench-one").mkdir()
     (folder / "bench-one" / "suite.yaml").write_text(ONE_CASE, encoding="utf-8")
-    shutil.copytree(ROOT / "suites" / "local-model-rating", folder / "local-model-rating")
+    shutil.copytree(ROOT / "tests" / "data" / "suites" / "classic-rating",
+                    folder / "classic-rating")
     return folder
 
 
@@ -144,12 +145,12 @@ class PageBench:
             ctx.close()
 
     def suite_runs(self, url: str, model: str, runs: int) -> list[tuple[float, dict]]:
-        """(wall ms, record) of ``runs`` page runs of local-model-rating on ``url``."""
+        """(wall ms, record) of ``runs`` page runs of classic-rating on ``url``."""
         ctx = self.context(url)
         try:
             page = ctx.new_page()
             self.settled(page)
-            return [self.run_suite(page, "local-model-rating", model) for _ in range(runs)]
+            return [self.run_suite(page, "classic-rating", model) for _ in range(runs)]
         finally:
             ctx.close()
 

@@ -1,4 +1,5 @@
-"""Express local-model-rating as a promptfoo config (same prompts, same checks).
+"""Express classic-rating (local-model-rating 0.3.0) as a promptfoo config (same prompts,
+same checks).
 
 Each case becomes a promptfoo test whose ``vars`` hold the resolved prompt (and system
 message and image data URL); ``prompt.js`` turns them into chat messages. The output is

@@ -100,7 +100,7 @@ def test_assertion_kinds(expect: dict[str, Any], kind: str) -> None:
 def test_config_leaves_out_tool_calls(tmp_path: Any) -> None:
     from server.rating import suites_io
 
-    suite = suites_io.load("local-model-rating").to_json()
+    suite = suites_io.load("classic-rating").to_json()
     path, ids = write_config(tmp_path, suite, "http://127.0.0.1:9", "m")
     config = json.loads(path.read_text("utf-8"))
     assert len(config["tests"]) == len(ids) == sum(
