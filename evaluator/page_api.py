@@ -122,10 +122,33 @@ def _discovery(name: str, *params: str, optional: tuple[str, ...] = ()
     return op
 
 
+def _references() -> Any:
+    """:mod:`evaluator.references`, imported on first use (only the tests call it)."""
+    from evaluator import references
+    return references
+
+
 def _stats(name: str) -> Callable[..., Any]:
     """``evaluator.stats.<name>``, imported on first use (the page's start does not need it)."""
     from evaluator import stats
     return getattr(stats, name)  # type: ignore[no-any-return]
+
+
+def _comparison(args: dict[str, Any]) -> Any:
+    from evaluator import compare_view  # the page's start does not need these three
+    return compare_view.comparison(_arg(args, "records"), args.get("a", 0), args.get("b", 1))
+
+
+def _scatter_layout(args: dict[str, Any]) -> Any:
+    from evaluator import chart_layout
+    return chart_layout.scatter_layout(_arg(args, "points"), _arg(args, "sizes"),
+                                       _arg(args, "width"), args.get("frontier") or [],
+                                       args.get("tick_size") or [30, 14, 11])
+
+
+def _progress(args: dict[str, Any]) -> Any:
+    from evaluator import eta
+    return eta.progress(_arg(args, "done"), _arg(args, "total"), _arg(args, "elapsed_ms"))
 
 
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -159,6 +182,8 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "rescore_record": _rescore_record,
     "read_records": _read_records,
     "limits": lambda a: {"record_max_bytes": records.MAX_RECORD_BYTES},
+    "check_answers": lambda a: _references().check_answers(_suite(a), _arg(a, "answers"),
+                                                           _arg(a, "seed")),
     "probe_plan": _discovery("probe_plan", "env", optional=("only", "custom")),
     "interpret_probe": _discovery("interpret_probe", "plan_row", "observation"),
     "metadata_plan": _discovery("metadata_plan", "model_row"),
@@ -178,6 +203,9 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "compare": lambda a: _stats("compare")(_arg(a, "a"), _arg(a, "b"), a.get("alpha", 0.05)),
     "compare_records": lambda a: _stats("compare_records")(_arg(a, "a"), _arg(a, "b"),
                                                            a.get("alpha", 0.05)),
+    "comparison": _comparison,
+    "scatter_layout": _scatter_layout,
+    "progress": _progress,
 }
 
 

@@ -37,7 +37,7 @@ from evaluator import jsvalue as js
 from evaluator.conversation import next_request
 from evaluator.expand import run_cases
 from evaluator.request import DEFAULT_SETTINGS
-from evaluator.result import score_case, score_turns
+from evaluator.result import score_turns
 from evaluator.suite import Case, Suite
 
 MODEL_ID = "reference-model"
@@ -124,25 +124,53 @@ def _render(answer: Any, values: Mapping[str, object]) -> Any:
     return answer
 
 
-def score_answer(case: Case, answer: Any, where: str) -> dict[str, Any]:
-    """The result a model answering ``answer`` gets on the concrete ``case``."""
-    given = replies(answer, where)
+def exchange(case: Case, given: list[dict[str, Any]], where: str
+             ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The (request body, reply) pairs of ``case`` answered by ``given`` in turn, requests
+    made by :func:`evaluator.conversation.next_request` exactly as a shell makes them.
+    AnswersError when the exchange needs more replies than given, or fewer."""
     settings = dict(DEFAULT_SETTINGS)
-    if not case.conversational:
-        if len(given) != 1:
-            raise AnswersError(f"{where}: case {case.id!r} takes one reply, got {len(given)}")
-        step = next_request(case, MODEL_ID, settings, [])
-        return score_case(case, reply_transcript(step["body"], given[0]))
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     transcripts: list[dict[str, Any]] = []
     while "body" in (step := next_request(case, MODEL_ID, settings, transcripts)):
-        if len(transcripts) == len(given):
+        if len(pairs) == len(given):
             raise AnswersError(f"{where}: request {len(given) + 1} of the exchange has no "
                                "reply")
-        transcripts.append(reply_transcript(step["body"], given[len(transcripts)]))
-    if len(transcripts) != len(given):
-        raise AnswersError(f"{where}: the exchange ended after {len(transcripts)} requests "
-                           f"({step['end']}), but {len(given)} replies are given")
+        pairs.append((step["body"], given[len(pairs)]))
+        transcripts.append(reply_transcript(*pairs[-1]))
+        if not case.conversational:
+            break
+    if len(pairs) != len(given):
+        raise AnswersError(f"{where}: the exchange ends after {len(pairs)} requests, but "
+                           f"{len(given)} replies are given")
+    return pairs
+
+
+def score_answer(case: Case, answer: Any, where: str) -> dict[str, Any]:
+    """The result a model answering ``answer`` gets on the concrete ``case``."""
+    transcripts = [reply_transcript(body, reply)
+                   for body, reply in exchange(case, replies(answer, where), where)]
     return score_turns(case, transcripts)
+
+
+def rendered(case: Case, entry: Any, where: str) -> dict[str, list[Any]]:
+    """The ``pass`` and ``fail`` answers of one answers-file entry for the concrete
+    ``case``, rendered with its drawn values; AnswersError when the entry is malformed."""
+    if not isinstance(entry, Mapping):
+        raise AnswersError(f"{where}: missing (every case needs pass and fail answers)")
+    values = _values(case, entry, where)
+    out: dict[str, list[Any]] = {}
+    for label, least in (("pass", MIN_PASS), ("fail", MIN_FAIL)):
+        given = entry.get(label)
+        if not isinstance(given, list) or len(given) < least:
+            raise AnswersError(f"{where}.{label}: expected a list of at least {least}")
+        out[label] = []
+        for i, answer in enumerate(given):
+            try:
+                out[label].append(_render(answer, values))
+            except js.ExprError as exc:
+                raise AnswersError(f"{where}.{label}[{i}]: {exc}") from None
+    return out
 
 
 def check_answers(suite: Suite, answers: Mapping[str, Any], seed: int) -> list[dict[str, Any]]:
@@ -159,23 +187,12 @@ def check_answers(suite: Suite, answers: Mapping[str, Any], seed: int) -> list[d
     rows: list[dict[str, Any]] = []
     for case in run_cases(suite, seed):
         template = case.template or case.id
-        entry = answers.get(template)
         where = f"answers: {template!r}"
-        if not isinstance(entry, Mapping):
-            raise AnswersError(f"{where}: missing (every case needs pass and fail answers)")
-        values = _values(case, entry, where)
-        for label, least in (("pass", MIN_PASS), ("fail", MIN_FAIL)):
-            given = entry.get(label)
-            if not isinstance(given, list) or len(given) < least:
-                raise AnswersError(f"{where}.{label}: expected a list of at least {least}")
+        for label, given in rendered(case, answers.get(template), where).items():
             for i, answer in enumerate(given):
-                try:
-                    rendered = _render(answer, values)
-                except js.ExprError as exc:
-                    raise AnswersError(f"{where}.{label}[{i}]: {exc}") from None
-                result = score_answer(case, rendered, f"{where}.{label}[{i}]")
+                result = score_answer(case, answer, f"{where}.{label}[{i}]")
                 status = result["status"]
                 rows.append({"case": case.id, "label": label, "index": i, "status": status,
                              "ok": status == label, "detail": result["detail"],
-                             "answer": rendered})
+                             "answer": answer})
     return rows
