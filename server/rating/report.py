@@ -230,9 +230,10 @@ def print_discovery(found: dict[str, Any], con: Any) -> None:
 
 def print_suites(rows: list[dict[str, Any]], con: Any) -> None:
     """The ``localrate suites`` table."""
-    table = _table("id", "version", "cases", "path", right=("cases",))
+    table = _table("id", "version", "cases", "takes", "path", right=("cases",))
     for row in rows:
         cases = "-" if row["cases"] is None else str(row["cases"])
         path = row["path"] if not row.get("error") else f"{row['path']} (error: {row['error']})"
-        table.add_row(_text(row["id"]), _text(row["version"]), cases, _text(path))
+        table.add_row(_text(row["id"]), _text(row["version"]), cases,
+                      _text(row.get("duration") or "-"), _text(path))
     con.print(table)

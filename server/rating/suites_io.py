@@ -192,16 +192,41 @@ def load(arg: str) -> Any:
     return load_file(resolve_suite_file(arg))
 
 
+ANSWERS_FILE = "answers.yaml"
+
+
+def load_answers(folder: Path) -> dict[str, Any] | None:
+    """A suite folder's reference answers (``answers.yaml``, read with the suite's YAML
+    guards; :mod:`evaluator.references`), or None when it has none."""
+    path = folder / ANSWERS_FILE
+    if not path.is_file():
+        return None
+    data = parse_yaml(path, display_path(path))
+    if not isinstance(data, dict):
+        raise SuiteError(f"{display_path(path)}: expected a mapping of case id to answers")
+    return data
+
+
+def suite_summary(suite: Any, folder: Path) -> dict[str, Any]:
+    """``{"cases": concrete cases (a sweep once per size), "duration": the evaluator's
+    one-line time estimate}`` (:mod:`evaluator.suite_cost`)."""
+    from evaluator.suite_cost import duration_note, suite_cost
+
+    cost = suite_cost(suite, load_answers(folder))
+    return {"cases": cost["cases"], "duration": duration_note(cost)}
+
+
 def list_suites() -> list[dict[str, Any]]:
-    """Every suite under the suites directory: id, version, cases, path (or error)."""
+    """Every suite under the suites directory: id, version, cases (a sweep once per size),
+    how long it takes, path (or error)."""
     root = suites_dir()
     rows: list[dict[str, Any]] = []
     for path in suite_files_in(root):
         row: dict[str, Any] = {"id": path.parent.name, "version": None, "cases": None,
-                               "path": display_path(path), "error": None}
+                               "duration": None, "path": display_path(path), "error": None}
         try:
             suite = load_file(path, within=root)
-            row.update(id=suite.id, version=suite.version, cases=len(suite.cases))
+            row.update(id=suite.id, version=suite.version, **suite_summary(suite, path.parent))
         except SuiteError as exc:
             row["error"] = str(exc)
         rows.append(row)

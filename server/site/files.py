@@ -22,7 +22,7 @@ from evaluator.discovery import discovery_table, probe_plan
 from evaluator.records import COMPARISON_FORMAT, RECORD_FORMAT
 from evaluator.request import DEFAULT_SETTINGS, DEFAULT_SUITE_ID, MAX_TOKENS_LIMIT
 from evaluator.suite import suite_from_json
-from server.rating.suites_io import SUITE_FILE, load_file, suite_files_in
+from server.rating.suites_io import SUITE_FILE, load_file, suite_files_in, suite_summary
 from server.site import assets
 from server.site.parts import (
     EVALUATOR_DIR,
@@ -71,8 +71,10 @@ def write_suites(dest: Path, suites_dir: Path, base: str, log: Log) -> list[dict
         body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
         name = hashed_name(f"suites/{suite.id}.json", short_hash(body))
         _write(dest / name, body)
+        summary = suite_summary(suite, path.parent)  # concrete cases, the time estimate
         rows.append({"id": suite.id, "version": suite.version, "description": suite.description,
-                     "case_count": len(suite.cases), "sha256": suite.sha256, "url": base + name})
+                     "case_count": summary["cases"], "duration": summary["duration"],
+                     "sha256": suite.sha256, "url": base + name})
     if not rows:
         raise BuildError(f"{suites_dir}: no */{SUITE_FILE} found")
     log(f"suites: {', '.join(r['id'] for r in rows)}")

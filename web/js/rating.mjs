@@ -34,7 +34,7 @@ export function initRating(data, hooks) {
   const select = byId("suite-select");
   const list = pageData.suites || [];
   replace(select, ...list.map((s) => el("option", { value: s.id, selected: s.id === pageData.default_suite },
-    `${s.id} @ ${s.version} · ${s.cases} cases`)));
+    `${s.id} @ ${s.version} · ${s.cases} cases${s.duration ? ` · ${s.duration}` : ""}`)));
   byId("run-button").addEventListener("click", () => runSelected());
   byId("stop-button").addEventListener("click", runState.stop);
   byId("skip-button").addEventListener("click", runState.skip);
