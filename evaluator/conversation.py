@@ -181,14 +181,18 @@ def replay(case: Case, transcripts: list[dict[str, Any]]) -> Exchange:
 
 
 def next_request(case: Case, model_id: str, settings: dict[str, Any],
-                 transcripts: list[dict[str, Any]]) -> dict[str, Any]:
+                 transcripts: list[dict[str, Any]], runtime: str | None = None
+                 ) -> dict[str, Any]:
     """The next request of the case's exchange, shaped as ``plan_case``'s answer
     (``{"body", "path", "timeout_s", "max_bytes"}``; with no transcripts, exactly its body),
-    or ``{"done": True, "end": <one of ENDS>}`` when the exchange is over."""
-    body = build_request(case, model_id, settings)
+    or ``{"done": True, "end": <one of ENDS>}`` when the exchange is over. The run's
+    system prompt (``settings["system"]``) leads every request's messages, as in the
+    first (:func:`evaluator.request.first_messages`)."""
+    body = build_request(case, model_id, settings, runtime)
     ex = replay(case, transcripts)
     if ex.end is not None:
         return {"done": True, "end": ex.end}
     timeout = settings.get("timeout_s", DEFAULT_SETTINGS["timeout_s"])
-    return {"body": {**body, "messages": ex.messages}, "path": CHAT_PATH,
+    rest = ex.messages[len(first_messages(case)):]
+    return {"body": {**body, "messages": [*body["messages"], *rest]}, "path": CHAT_PATH,
             "timeout_s": timeout, "max_bytes": MAX_OUTPUT_BYTES}

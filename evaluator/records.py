@@ -23,6 +23,7 @@ from typing import Any
 from evaluator.casespec import MAX_SEED
 from evaluator.errors import SuiteError
 from evaluator.safejson import MAX_DEPTH, DeepJSONError, loads
+from evaluator.settings import THINKING_LEVELS
 from evaluator.suite import RESOLVED_SOURCE, case_from_json
 
 RECORD_FORMAT = "localrate.run/1"
@@ -31,6 +32,7 @@ MAX_RECORD_BYTES = 64 * 1024 * 1024  # 64 MiB: a long run with every transcript 
 STATUSES = ("pass", "fail", "skip", "error")
 VERDICTS = ("pass", "fail", "n/a")
 MAX_INT = 2**53
+MAX_REPEAT = 100  # a record from elsewhere may hold more attempts than the CLI offers
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
@@ -185,7 +187,7 @@ CASE_FIELDS = {"ttft_ms": "num", "total_ms": "num", "tok_s": "num", "tok_in": "i
                "tokens_source": "str?", "finish_reason": "str?", "output": "str",
                "reasoning": "str", "detail": "str", "expected": "str", "tags": "strs",
                "remark": "str?", "exchange_ttft_ms": "num", "exchange_tok_s": "num",
-               "exchange_end": "str?"}
+               "exchange_end": "str?", "attempt": "int", "prompt_per_second": "num"}
 # one request of a conversational case (evaluator.result.score_turns)
 TURN_FIELDS = {"kind": "str", "output": "str", "reasoning": "str", "finish_reason": "str?",
                "error": "str?", "ttft_ms": "num", "total_ms": "num", "tok_in": "int",
@@ -315,6 +317,9 @@ def _run(check: _Checker, value: Any, path: str) -> dict[str, Any]:
         if settings["seed"] > MAX_SEED:
             raise check.wrong(_join(where, "seed"), f"an integer from 0 to {MAX_SEED}",
                               settings["seed"])
+    _new_settings(check, settings, where)
+    if "warmup" in record:
+        _warmup(check, record["warmup"], _join(path, "warmup"))
     check.text(record.get("started_at", MISSING), _join(path, "started_at"))
     cases = _join(path, "cases")
     for i, result in enumerate(check.items(record.get("cases", MISSING), cases,
@@ -322,6 +327,29 @@ def _run(check: _Checker, value: Any, path: str) -> dict[str, Any]:
         _case(check, result, _join(cases, i))
     _summary(check, record.get("summary", MISSING), _join(path, "summary"))
     return record
+
+
+def _new_settings(check: _Checker, settings: dict[str, Any], where: str) -> None:
+    """The settings added with repeats (evaluator.settings), when present."""
+    if "top_p" in settings:
+        check.number(settings["top_p"], _join(where, "top_p"), high=1, above=True)
+    if "system" in settings:
+        check.text(settings["system"], _join(where, "system"))
+    if "thinking" in settings:
+        check.choice(settings["thinking"], _join(where, "thinking"), THINKING_LEVELS)
+    if "repeat" in settings:
+        check.number(settings["repeat"], _join(where, "repeat"), nullable=False,
+                     integer=True, low=1, high=MAX_REPEAT)
+    if "warmup" in settings and not isinstance(settings["warmup"], bool):
+        raise check.wrong(_join(where, "warmup"), "true or false", settings["warmup"])
+    if "from_engine" in settings:
+        check.optional(settings, where, {"from_engine": "strs"})
+
+
+def _warmup(check: _Checker, value: Any, path: str) -> None:
+    warmup = check.mapping(value, path)
+    check.optional(warmup, path, {"ttft_ms": "num", "total_ms": "num", "status": "str",
+                                  "detail": "str"})
 
 
 def _summary(check: _Checker, value: Any, path: str) -> None:

@@ -4,7 +4,8 @@ send exactly the same request and neither writes a default of its own.
 
 The run seed (``settings["seed"]``) is drawn by the shell, since the evaluator has no source
 of randomness: the CLI takes ``--seed N`` or ``secrets.randbelow(2**31)``, the page its
-seed field or ``crypto.getRandomValues``. ``run_settings`` checks its range (0 to 2**53 - 1,
+seed field or ``crypto.getRandomValues``. ``run_settings`` (:mod:`evaluator.settings`) checks
+its range (0 to 2**53 - 1,
 what JSON and JavaScript hold exactly).
 
 A case whose prompt cannot fit the model's known context is skipped, not sent:
@@ -17,56 +18,28 @@ context length the shell passes (from ``capabilities.context_length``; unknown: 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
-from evaluator.casespec import seed_problem
 from evaluator.errors import SuiteError
 from evaluator.haystack import estimate_tokens
+from evaluator.settings import (
+    DEFAULT_SETTINGS,
+    MAX_TOKENS_LIMIT,
+    SettingsError,
+    check_seed,
+    run_settings,
+    system_prompt,
+)
 from evaluator.suite import Case
+from evaluator.thinking import thinking_fields
 
 CHAT_PATH = "/v1/chat/completions"  # appended to a runtime's base URL
 MAX_OUTPUT_BYTES = 1_000_000  # a response body past this is cut, and the case is an error
 DEFAULT_SUITE_ID = "local-model-rating"  # the suite the page offers first
-DEFAULT_SETTINGS: dict[str, Any] = {"temperature": 0, "max_tokens": 1024, "timeout_s": 120}
-MAX_TOKENS_LIMIT = 131_072  # the largest max_tokens a user may ask for
-
-
-class SettingsError(ValueError):
-    """A run setting is out of range; the message names it."""
-
-
-def check_seed(seed: Any) -> int:
-    """``seed`` when it is a valid run seed, else SettingsError naming it."""
-    problem = seed_problem(seed)
-    if problem is not None:
-        raise SettingsError(f"seed: {problem}")
-    return int(seed)
-
-
-def run_settings(max_tokens: Any = None, timeout_s: Any = None, seed: Any = None
-                 ) -> dict[str, Any]:
-    """The settings of a run: ``DEFAULT_SETTINGS`` with the user's max tokens and per-case
-    timeout (seconds) where given, and the run ``seed`` (the shell's, see the module
-    docstring; absent when None); SettingsError naming the field when one is out of range.
-    A whole-number timeout is kept as an int (``120``, not ``120.0``) so both shells write
-    the same record."""
-    settings = dict(DEFAULT_SETTINGS)
-    if max_tokens is not None:
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) \
-                or not 1 <= max_tokens <= MAX_TOKENS_LIMIT:
-            raise SettingsError(f"max_tokens: expected a whole number from 1 to "
-                                f"{MAX_TOKENS_LIMIT}, got {max_tokens!r}")
-        settings["max_tokens"] = max_tokens
-    if timeout_s is not None:
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) \
-                or not math.isfinite(timeout_s) or timeout_s < 0.05:
-            raise SettingsError(f"timeout_s: expected a number of seconds of at least 0.05, "
-                                f"got {timeout_s!r}")
-        settings["timeout_s"] = int(timeout_s) if float(timeout_s).is_integer() else timeout_s
-    if seed is not None:
-        settings["seed"] = check_seed(seed)
-    return settings
+__all__ = ["CHAT_PATH", "DEFAULT_SETTINGS", "DEFAULT_SUITE_ID", "MAX_OUTPUT_BYTES",
+           "MAX_TOKENS_LIMIT", "SettingsError", "build_request", "check_seed",
+           "context_reason", "first_messages", "model_entry", "plan_case", "prompt_estimate",
+           "run_settings"]
 
 
 def model_entry(model_id: str, runtime: str, base_url: str, capabilities: Any) -> dict[str, Any]:
@@ -76,21 +49,29 @@ def model_entry(model_id: str, runtime: str, base_url: str, capabilities: Any) -
             "capabilities": [n for n in names if isinstance(n, str)]}
 
 
-def build_request(case: Case, model_id: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """The ``/v1/chat/completions`` body for ``case`` against ``model_id``.
+def build_request(case: Case, model_id: str, settings: dict[str, Any],
+                  runtime: str | None = None) -> dict[str, Any]:
+    """The ``/v1/chat/completions`` body for ``case`` against ``model_id`` on ``runtime``.
 
-    System message first when the case has one; the user content is the prompt string, or a
+    One system message first when the run or the case has a system prompt
+    (:func:`evaluator.settings.system_prompt`); the user content is the prompt string, or a
     text part plus an ``image_url`` part (a data URL) when the case has an image. Always
     streams and asks for usage. ``max_tokens`` is the settings' cap, or the case's own cap
-    when that is smaller. Missing settings take ``DEFAULT_SETTINGS``.
+    when that is smaller; ``top_p`` when the settings have one; the thinking setting as
+    the runtime reads it (:func:`evaluator.thinking.thinking_fields`). Missing settings take
+    ``DEFAULT_SETTINGS``. The run seed is never sent (see :mod:`evaluator.settings`).
     """
     _not_template(case)
     merged = {**DEFAULT_SETTINGS, **settings}
-    body: dict[str, Any] = {"model": model_id, "messages": first_messages(case)}
+    body: dict[str, Any] = {"model": model_id,
+                            "messages": first_messages(case, merged.get("system"))}
     if case.tools:
         body["tools"] = case.tools
     body.update({"stream": True, "stream_options": {"include_usage": True},
                  "temperature": merged["temperature"], "max_tokens": _max_tokens(case, merged)})
+    if merged.get("top_p") is not None:
+        body["top_p"] = merged["top_p"]
+    body.update(thinking_fields(runtime, merged.get("thinking")))
     return body
 
 
@@ -108,12 +89,14 @@ def _not_template(case: Case) -> None:
                          "with run_cases(suite, seed) before it is sent")
 
 
-def first_messages(case: Case) -> list[dict[str, Any]]:
-    """The messages of the case's first request: the system prompt when the case has one,
-    then the user's input (a text part and an ``image_url`` part when it has an image)."""
+def first_messages(case: Case, run_system: Any = None) -> list[dict[str, Any]]:
+    """The messages of the case's first request: the system prompt when the run or the
+    case has one (the run's first, :func:`evaluator.settings.system_prompt`), then the
+    user's input (a text part and an ``image_url`` part when it has an image)."""
     messages: list[dict[str, Any]] = []
-    if case.system:
-        messages.append({"role": "system", "content": case.system})
+    system = system_prompt(run_system, case.system)
+    if system:
+        messages.append({"role": "system", "content": system})
     if case.image:
         content: str | list[dict[str, Any]] = [
             {"type": "text", "text": case.input},
@@ -125,21 +108,22 @@ def first_messages(case: Case) -> list[dict[str, Any]]:
     return messages
 
 
-def _prompt_parts(case: Case) -> list[str]:
-    parts = [case.system or "", case.input, *case.follow_ups]
+def _prompt_parts(case: Case, run_system: Any = None) -> list[str]:
+    parts = [system_prompt(run_system, case.system) or "", case.input, *case.follow_ups]
     if case.tools:
         parts.append(json.dumps(case.tools, ensure_ascii=False))
     return parts
 
 
-def _prompt_chars(case: Case) -> int:
-    return sum(len(part) for part in _prompt_parts(case))
+def _prompt_chars(case: Case, run_system: Any = None) -> int:
+    return sum(len(part) for part in _prompt_parts(case, run_system))
 
 
-def prompt_estimate(case: Case) -> int:
-    """The estimated tokens of everything the case itself puts in its prompts: system,
-    input, every follow-up, and the tools' JSON (images are not counted)."""
-    return sum(estimate_tokens(part) for part in _prompt_parts(case))
+def prompt_estimate(case: Case, run_system: Any = None) -> int:
+    """The estimated tokens of everything the case puts in its prompts: system (the run's
+    too, when given), input, every follow-up, and the tools' JSON (images are not
+    counted)."""
+    return sum(estimate_tokens(part) for part in _prompt_parts(case, run_system))
 
 
 def context_reason(case: Case, settings: dict[str, Any], context_length: Any) -> str | None:
@@ -154,9 +138,10 @@ def context_reason(case: Case, settings: dict[str, Any], context_length: Any) ->
     answer = _max_tokens(case, settings) or 0
     # Cheap first: no character counts more than 2 tokens, so a prompt of n characters
     # fits when 2n does (the page asks this for every case; most are far from the limit).
-    if 2 * _prompt_chars(case) + answer <= context_length:
+    run_system = settings.get("system")
+    if 2 * _prompt_chars(case, run_system) + answer <= context_length:
         return None
-    need = prompt_estimate(case)
+    need = prompt_estimate(case, run_system)
     if need + answer <= context_length:
         return None
     return (f"prompt needs about {need:,} tokens + {answer:,} for the answer; the model's "
@@ -164,12 +149,13 @@ def context_reason(case: Case, settings: dict[str, Any], context_length: Any) ->
 
 
 def plan_case(case: Case, model_id: str, caps: Any, settings: dict[str, Any],
-              context_length: Any = None) -> dict[str, Any]:
+              context_length: Any = None, runtime: str | None = None) -> dict[str, Any]:
     """What running ``case`` on a model takes, in one call (the CLI and the page both ask):
     ``{"skipped": result}`` when the model lacks a capability the case requires (see
     ``capabilities.skip_reason``) or the prompt cannot fit its known ``context_length``
     (:func:`context_reason`), else everything the shell needs to send it:
     ``{"body": build_request(...), "path": CHAT_PATH, "timeout_s": ..., "max_bytes": ...}``
+    (``runtime`` shapes the thinking setting, :func:`build_request`)
     (POST ``body`` as JSON to the runtime's base URL + ``path``; give up after
     ``timeout_s``; cut the response after ``max_bytes``)."""
     from evaluator.capabilities import skip_reason
@@ -181,5 +167,5 @@ def plan_case(case: Case, model_id: str, caps: Any, settings: dict[str, Any],
     if reason is not None:
         return {"skipped": skipped_result(case, reason)}
     timeout = settings.get("timeout_s", DEFAULT_SETTINGS["timeout_s"])
-    return {"body": build_request(case, model_id, settings), "path": CHAT_PATH,
+    return {"body": build_request(case, model_id, settings, runtime), "path": CHAT_PATH,
             "timeout_s": timeout, "max_bytes": MAX_OUTPUT_BYTES}

@@ -3,7 +3,9 @@
 A case result carries everything a shell shows (status, score, timings, output, the check's
 reason, match spans for highlighting), the raw ``transcript`` it came from and a copy of the
 ``case`` definition, so a saved record can be re-scored on its own. Milliseconds and tok/s
-are rounded to one decimal so the JSON is stable. When the runtime sent more tool calls than
+are rounded to one decimal so the JSON is stable. ``prompt_per_second`` (llama.cpp's own
+prefill speed, from its ``timings``; a conversational case: its first request's) is
+present only when the runtime reported it. When the runtime sent more tool calls than
 ``MAX_TOOL_CALLS``, ``tool_calls_dropped`` counts the ones not kept and ``detail`` says so.
 A case is judged by :func:`evaluator.judge.judge` (its checks, then ``forgiveFormatting`` and
 ``acceptWithRemark``); a pass that one of those let through carries its ``remark`` (a clean
@@ -80,12 +82,20 @@ def score_case(case: Case, transcript: dict[str, Any]) -> dict[str, Any]:
         "finish_reason": done.finish_reason, "transcript": transcript,
         "tool_calls_dropped": done.tool_calls_dropped,
     })
+    _prefill_speed(result, done)
     note = _dropped_note(done.tool_calls_dropped)
     if done.error is not None:
         result.update({"status": "error", "score": 0.0, "detail": done.error + note})
         return result
     _judged(result, case, done.content, done.tool_calls, note)
     return result
+
+
+def _prefill_speed(result: dict[str, Any], done: Assembled) -> None:
+    """``prompt_per_second`` (llama.cpp's own prefill tok/s, one decimal) when the runtime
+    reported it; absent otherwise, so other runtimes' results keep their shape."""
+    if done.prompt_per_second is not None:
+        result["prompt_per_second"] = _round1(done.prompt_per_second)
 
 
 def _judged(result: dict[str, Any], case: Case, answer: str, tool_calls: list[Any],
@@ -162,6 +172,7 @@ def score_turns(case: Case, transcripts: list[dict[str, Any]]) -> dict[str, Any]
         "exchange_tok_s": _round1(_exchange_speed(steps)),
         "exchange_end": ex.end or "incomplete",
     })
+    _prefill_speed(result, first)
     note = _dropped_note(dropped) + (f" ({ex.note})" if ex.note else "")
     of = f" (request {len(steps)} of the exchange)" if len(steps) > 1 else ""
     if ex.end == "error":

@@ -2,6 +2,8 @@
 
 ``summarize`` computes, from case results:
 
+Every result counts, so with repeats (one result per attempt) the figures count attempts.
+
 * ``passed``, ``failed``, ``skipped``, ``errors``, ``total``: counts by status; ``passed``
   counts every pass, and ``passed_with_remark`` those of them that carry a ``remark`` (a
   judging rule let them through: ``acceptWithRemark``, ``forgiveFormatting``), so the clean
@@ -99,12 +101,19 @@ def suite_ref(obj: Any) -> SuiteRef:
 
 
 def run_record(suite: Suite | SuiteRef, model: dict[str, Any], settings: dict[str, Any],
-               started_at: str, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run record (CLI ``--json`` = page export = page import)."""
-    return {"format": RECORD_FORMAT,
-            "suite": {"id": suite.id, "version": suite.version, "sha256": suite.sha256},
-            "model": model, "started_at": started_at, "settings": settings,
-            "cases": results, "summary": summarize(results, suite.pass_threshold)}
+               started_at: str, results: list[dict[str, Any]],
+               warmup: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run record (CLI ``--json`` = page export = page import). ``results`` hold every
+    attempt of every case (with repeats a case id appears once per attempt, each with its
+    ``attempt``; the summary counts attempts). ``warmup`` (the warm-up's outcome,
+    :func:`evaluator.repeats.warmup_outcome`) is written when a warm-up ran."""
+    record = {"format": RECORD_FORMAT,
+              "suite": {"id": suite.id, "version": suite.version, "sha256": suite.sha256},
+              "model": model, "started_at": started_at, "settings": settings,
+              "cases": results, "summary": summarize(results, suite.pass_threshold)}
+    if warmup is not None:
+        record["warmup"] = warmup
+    return record
 
 
 def _from_template(template: Case, result: dict[str, Any], seed: Any, where: str,

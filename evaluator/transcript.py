@@ -21,6 +21,8 @@ delta; ``decode_ms`` runs from that event to the last such event; ``tok_s`` is
 ``(tok_out - 1) / decode_s`` because N tokens have N - 1 gaps between them (null when
 ``decode_ms`` is 0 or ``tok_out`` < 2), except with llama.cpp timings, where the runtime's
 own ``predicted_per_second`` is used. ``total_ms`` is the shell's ``ended_ms``.
+``prompt_per_second`` is llama.cpp's own prefill speed (``timings.prompt_per_second``),
+whatever the token counts came from; None from other runtimes.
 
 Hostile streams: every event is parsed with :mod:`evaluator.safejson` (an event nested
 deeper than ``MAX_DEPTH`` levels is an error on the case, never a ``RecursionError``); at most
@@ -69,6 +71,7 @@ class Assembled:
     error: str | None = None
     reasoning_tokens: int | None = None
     tool_calls_dropped: int = 0
+    prompt_per_second: float | None = None  # llama.cpp's own prefill speed (its timings)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form."""
@@ -313,7 +316,8 @@ class _Reader:
             total_ms=_num(transcript.get("ended_ms")) or self.end, decode_ms=decode,
             tok_s=rate, error=self.diagnose(transcript, self.calls.too_deep),
             reasoning_tokens=self.reasoning_tokens(answer, reasoning, calls, tok_out),
-            tool_calls_dropped=dropped)
+            tool_calls_dropped=dropped,
+            prompt_per_second=_num(_mapping(self.timings).get("prompt_per_second")))
 
     def reasoning_tokens(self, answer: str, reasoning: str, calls: list[dict[str, Any]],
                          tok_out: int | None) -> int | None:
