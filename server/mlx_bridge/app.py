@@ -1,6 +1,7 @@
 """The MLX bridge: an OpenAI-compatible endpoint backed by mlx-lm, in-process.
 
-Routes: `GET /v1/models`, `GET /health`, `POST /v1/chat/completions` (streaming or not).
+Routes: `GET /v1/models`, `GET /health`, `GET /v1/engine` (mlx and mlx-lm versions, device
+and MLX memory: server/mlx_bridge/engine.py), `POST /v1/chat/completions` (streaming or not).
 Security defaults (see `make_app`):
 
 * meant to bind 127.0.0.1 (the CLI's default);
@@ -37,6 +38,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from server.mlx_bridge.chat import BridgeError, ChatRequest, Reply
+from server.mlx_bridge.engine import engine_facts
 from server.mlx_bridge.gen import Generator
 from server.mlx_bridge.guard import (
     ForeignPageMiddleware,
@@ -216,6 +218,9 @@ def make_app(
             return JSONResponse({"status": "error", "error": worker.load_error}, status_code=500)
         return JSONResponse({"status": "loading"}, status_code=503)
 
+    async def engine(request: Request) -> Response:
+        return JSONResponse(engine_facts(worker.ready(), worker.generations))
+
     async def chat(request: Request) -> Response:
         gen = worker.ready()
         try:
@@ -250,6 +255,7 @@ def make_app(
         routes=[
             Route("/v1/models", models, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
+            Route("/v1/engine", engine, methods=["GET"]),
             Route("/v1/chat/completions", chat, methods=["POST"]),
         ],
         middleware=[

@@ -234,6 +234,15 @@ class MlxGenerator:
         ):
             yield Piece(step.text, len(prompt), step.generation_tokens, step.finish_reason)
 
+    def memory(self) -> tuple[dict[str, int] | None, str | None, list[str]]:
+        """MLX's memory counters, its device and notes (server/mlx_bridge/engine.py)."""
+        import mlx.core as mx
+
+        from server.mlx_bridge.engine import mlx_device, mlx_memory
+
+        counters, notes = mlx_memory(mx)
+        return counters, mlx_device(mx), notes
+
     def parse_tool_call(
         self, text: str, tools: list[dict[str, Any]] | None
     ) -> list[dict[str, Any]]:
