@@ -5,13 +5,22 @@ insert, vision, embedding, thinking), context_length, family, parameter_size,
 quantization_level, size, n_params, type (LM Studio llm/vlm/embeddings), state
 (loaded/not-loaded), publisher, owned_by, and `entry` (a dict merged into the model's
 entry of the main list: /api/tags for Ollama, /v1/models for the others).
+
+Engine facts (engine.py): size_vram (Ollama /api/ps; default: all of `size`), num_ctx
+(Ollama's loaded context, default 4096), loaded_context_length (LM Studio), model_ftype and
+build_info (llama.cpp /props), metrics (llama.cpp: "off" (default, 501 as without
+--metrics), "current" or "old" (the builds that still had llamacpp:kv_cache_usage_ratio);
+vLLM: "current" (default) or "old" (vllm:gpu_cache_usage_perc only, before 0.9.2)),
+kv_usage (the KV-cache gauge), version (vLLM /version, Ollama /api/version).
 """
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import unquote
 
+from . import engine
 from .config import Config, Model
 from .httpio import Request
 
@@ -104,13 +113,20 @@ def _lms_type(m: Model) -> str:
 
 def lmstudio_v0(cfg: Config) -> dict[str, Any]:
     """GET /api/v0/models."""
-    return {"object": "list", "data": [{
-        "id": m.id, "object": "model", "type": _lms_type(m),
-        "publisher": m.meta.get("publisher", "lmstudio-community"),
-        "arch": _details(m)["family"], "compatibility_type": "gguf",
-        "quantization": m.meta.get("quantization_level", "Q4_K_M"),
-        "state": m.meta.get("state", "loaded"), "max_context_length": _ctx(m)}
-        for m in cfg.models]}
+    return {"object": "list", "data": [lmstudio_v0_model(m) for m in cfg.models]}
+
+
+def lmstudio_v0_model(m: Model) -> dict[str, Any]:
+    """One model of /api/v0/models, as GET /api/v0/models/{id} also answers it; a loaded
+    model also says its loaded_context_length."""
+    entry = {"id": m.id, "object": "model", "type": _lms_type(m),
+             "publisher": m.meta.get("publisher", "lmstudio-community"),
+             "arch": _details(m)["family"], "compatibility_type": "gguf",
+             "quantization": m.meta.get("quantization_level", "Q4_K_M"),
+             "state": m.meta.get("state", "loaded"), "max_context_length": _ctx(m)}
+    if entry["state"] == "loaded":
+        entry["loaded_context_length"] = int(m.meta.get("loaded_context_length", _ctx(m)))
+    return entry
 
 
 def lmstudio_v1(cfg: Config) -> dict[str, Any]:
@@ -129,12 +145,20 @@ def lmstudio_v1(cfg: Config) -> dict[str, Any]:
 
 
 def llamacpp_props(cfg: Config) -> dict[str, Any]:
-    """GET /props (describes the first model)."""
+    """GET /props (describes the first model), in the shape of a current llama-server."""
     m = cfg.models[0] if cfg.models else Model("model.gguf")
-    return {"default_generation_settings": {"n_ctx": _ctx(m), "params": {"n_predict": -1}},
-            "total_slots": 1, "model_alias": m.id, "model_path": f"/models/{m.id}",
-            "modalities": {"vision": "vision" in m.capabilities, "audio": False},
-            "chat_template": "{{ messages }}", "build_info": "b6000-fake"}
+    return {"default_generation_settings": {"params": {"n_predict": -1, "temperature": 0.8},
+                                            "n_ctx": _ctx(m)},
+            "total_slots": 1, "model_alias": m.id,
+            "model_ftype": m.meta.get("model_ftype", "Q4_K_M"),
+            "model_path": f"/models/{m.id}",
+            "modalities": {"vision": "vision" in m.capabilities, "video": False,
+                           "audio": False},
+            "endpoint_slots": True, "endpoint_props": True,
+            "endpoint_metrics": engine.metrics_mode(cfg) != "off",
+            "chat_template": "{{ messages }}", "bos_token": "<|im_start|>",
+            "eos_token": "<|im_end|>", "build_info": m.meta.get("build_info", "b6000-fake"),
+            "is_sleeping": False}
 
 
 def listing(cfg: Config, req: Request) -> Reply | None:
@@ -143,19 +167,32 @@ def listing(cfg: Config, req: Request) -> Reply | None:
     routes: dict[tuple[str, str], Any] = {("GET", "/v1/models"): lambda: openai_models(cfg)}
     if d == "ollama":
         routes.update({("GET", "/api/tags"): lambda: ollama_tags(cfg),
-                       ("GET", "/api/version"): lambda: {"version": "0.12.6"},
+                       ("GET", "/api/version"): lambda: {"version": engine.version(cfg)},
+                       ("GET", "/api/ps"): lambda: engine.ollama_ps(cfg, _details),
                        ("GET", "/"): lambda: "Ollama is running"})
         if key == ("POST", "/api/show"):
             return ollama_show(cfg, req)
     elif d == "lmstudio":
         routes.update({("GET", "/api/v0/models"): lambda: lmstudio_v0(cfg),
                        ("GET", "/api/v1/models"): lambda: lmstudio_v1(cfg)})
+        prefix = "/api/v0/models/"
+        if req.method == "GET" and req.path.startswith(prefix):
+            m = cfg.model(unquote(req.path[len(prefix):]))
+            if m is None:  # LM Studio's answer to an unknown model
+                return 404, {"error": f"Model '{unquote(req.path[len(prefix):])}' not found"}
+            return 200, lmstudio_v0_model(m)
     elif d == "llamacpp":
+        if key == ("GET", "/metrics"):
+            return engine.llamacpp_metrics(cfg)
         routes.update({("GET", "/props"): lambda: llamacpp_props(cfg),
                        ("GET", "/health"): lambda: {"status": "ok"},
                        ("GET", "/models"): lambda: openai_models(cfg)})
     elif d in ("vllm", "mlx"):
         routes[("GET", "/health")] = lambda: {} if d == "mlx" else ""
+        if d == "vllm":
+            routes[("GET", "/version")] = lambda: {"version": engine.version(cfg)}
+            if key == ("GET", "/metrics"):
+                return engine.vllm_metrics(cfg)
     if key in routes:
         return 200, routes[key]()
     return None
