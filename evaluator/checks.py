@@ -11,7 +11,8 @@ Kinds and their ``expect`` keys:
 * ``exact {value}`` - the normalised answer equals ``value`` (also stripped).
 * ``json_schema {schema}`` - the normalised answer parses as JSON and validates against the
   schema (Draft 2020-12, no format checking); every error is reported with its JSON path.
-* ``tool_call {name, arguments?}`` - one of the captured tool calls has ``name`` and, when an
+* ``tool_call {name, arguments?, only?}`` - one of the captured tool calls has ``name`` (with
+  ``only: true``, every call has it: a model calling every tool fails) and, when an
   ``arguments`` schema is given, its parsed arguments validate against it.
 * ``no_tool_call {}`` - the answer calls no tool; the reason names the calls made.
 
@@ -220,9 +221,11 @@ def check_tool_call(expect: dict[str, Any], answer: str, tool_calls: list[dict[s
     if not calls:
         return _fail(f"no tool call, expected {want}")
     named = [c for c in calls if c.get("name") == want]
+    seen = ", ".join(str(c.get("name") or "?") for c in calls)
     if not named:
-        seen = ", ".join(str(c.get("name") or "?") for c in calls)
         return _fail(f"called {seen}, expected {want}")
+    if expect.get("only") is True and len(named) < len(calls):
+        return _fail(f"called {seen}, expected only {want}")
     problems: list[str] = []
     for call in named:
         ok, args = _call_arguments(call)

@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from evaluator import regex_guard
+from evaluator import regex_guard, suite_files
 from evaluator.schemas import schema_problem
 
 KINDS: tuple[str, ...] = ("contains", "regex", "exact", "json_schema", "tool_call",
@@ -74,7 +74,7 @@ def _need_str(expect: dict[str, Any], key: str, where: str) -> str | None:
     if value is None:
         return f"{where}.{key}: missing"
     if not isinstance(value, str) or not value:
-        return f"{where}.{key}: must be a non-empty string, got {value!r}"
+        return f"{where}.{key}: must be a non-empty string, got {suite_files.shown(value)}"
     return None
 
 
@@ -96,12 +96,12 @@ def expect_problem(expect: Any, where: str = "expect") -> str | None:
 
 def _one_problem(expect: Any, where: str) -> str | None:
     if not isinstance(expect, dict):
-        return f"{where}: must be a mapping with a kind, got {expect!r}"
+        return f"{where}: must be a mapping with a kind, got {suite_files.shown(expect)}"
     kind = expect.get("kind")
     if kind is None:
         return f"{where}.kind: missing"
     if not isinstance(kind, str) or kind not in KINDS:
-        return f"{where}.kind: unknown kind {kind!r} (known: {', '.join(KINDS)})"
+        return f"{where}.kind: unknown kind {suite_files.shown(kind)} (known: {', '.join(KINDS)})"
     for alias, key in _aliases(expect).items():
         if alias in expect and key in expect and expect[alias] != expect[key]:
             return f"{where}.{alias}: differs from {key} (give one of them)"
@@ -111,7 +111,7 @@ def _one_problem(expect: Any, where: str) -> str | None:
     if kind == "regex":
         flags = canon.get("flags", "")
         if not isinstance(flags, str) or set(flags) - set(REGEX_FLAGS):
-            return f"{where}.flags: must be a combination of i, m, s, got {flags!r}"
+            return f"{where}.flags: must be a combination of i, m, s, got {suite_files.shown(flags)}"
         key = _written(expect, "pattern")
         problem = _need_str(canon, "pattern", where)
         if problem is None:
@@ -126,6 +126,8 @@ def _one_problem(expect: Any, where: str) -> str | None:
     if kind == "no_tool_call":
         return None
     problem = _need_str(canon, "name", where)  # tool_call
+    if problem is None and not isinstance(canon.get("only", False), bool):
+        return f"{where}.only: expected true or false, got {suite_files.shown(canon['only'])}"
     if problem is None and "arguments" in canon:
         args_problem = schema_problem(canon["arguments"])
         key = _written(expect, "arguments")
@@ -150,9 +152,10 @@ def _describe_one(expect: dict[str, Any]) -> str:
     if kind == "no_tool_call":
         return "calls no tool"
     name = expect.get("name")  # tool_call
+    calls = f"calls only {name}" if expect.get("only") is True else f"calls {name}"
     if "arguments" in expect:
-        return f"calls {name} with arguments matching\n{_block(expect['arguments'])}"
-    return f"calls {name}"
+        return f"{calls} with arguments matching\n{_block(expect['arguments'])}"
+    return calls
 
 
 def _block(value: Any) -> str:

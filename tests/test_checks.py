@@ -164,3 +164,34 @@ def test_describe_expect_names_the_judging_rules_after_the_first_line() -> None:
     assert rest == ['also accepted, with the remark "spelled out": contains "forty-two"',
                     ("exact checks forgive cosmetic formatting (\\boxed{}, $…$, emphasis, "
                     "code spans, brackets, quotes, Unicode forms, letter case), with a remark")]
+
+
+def _call(name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"id": "c", "name": name, "arguments": json.dumps(args or {}), "parsed": args or {}}
+
+
+@pytest.mark.parametrize(("calls", "passed", "reason"), [
+    ([_call("search")], True, "called search with valid arguments"),
+    ([_call("search"), _call("search")], True, "called search with valid arguments"),
+    ([_call("search"), _call("weather")], False, "called search, weather, expected only search"),
+    ([_call("weather")], False, "called weather, expected search"),
+])
+def test_tool_call_only_fails_a_model_that_also_calls_other_tools(
+        calls: list[dict[str, Any]], passed: bool, reason: str) -> None:
+    outcome = run_check({"kind": "tool_call", "name": "search", "only": True}, "", calls)
+    assert (outcome.passed, outcome.reason) == (passed, reason)
+    # without `only`, one right call among others passes
+    assert run_check({"kind": "tool_call", "name": "search"}, "", calls).passed is (
+        any(c["name"] == "search" for c in calls))
+
+
+def test_bad_only_and_huge_values_are_one_bounded_line() -> None:
+    from evaluator.expectations import expect_problem
+
+    assert expect_problem({"kind": "tool_call", "name": "f", "only": "yes"}) == \
+        "expect.only: expected true or false, got 'yes'"
+    for bad in ({"kind": "exact", "value": ["x"] * 50_000},
+                {"kind": "k" * 100_000}, ["x" * 100_000], {"kind": "regex", "pattern": "a",
+                                                           "flags": "q" * 100_000}):
+        problem = expect_problem(bad if isinstance(bad, dict) else bad[0])
+        assert problem is not None and len(problem) < 200 and "\n" not in problem, problem[:300]
