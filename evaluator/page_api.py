@@ -151,6 +151,13 @@ def _progress(args: dict[str, Any]) -> Any:
     return eta.progress(_arg(args, "done"), _arg(args, "total"), _arg(args, "elapsed_ms"))
 
 
+def _engine_info(name: str) -> Callable[..., Any]:
+    """``evaluator.engine_info.<name>`` or ``evaluator.machine.<name>``, imported on use."""
+    from evaluator import engine_info, machine
+    module = engine_info if hasattr(engine_info, name) else machine
+    return getattr(module, name)  # type: ignore[no-any-return]
+
+
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "load_suite_json": _load_suite_json,
     "suite_from_json": lambda a: _suite(a).to_json(),
@@ -206,6 +213,11 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "comparison": _comparison,
     "scatter_layout": _scatter_layout,
     "progress": _progress,
+    "engine_plan": lambda a: _engine_info("engine_plan")(
+        _arg(a, "runtime"), _arg(a, "base_url"), _arg(a, "model_id")),
+    "read_engine": lambda a: _engine_info("read_engine")(
+        _arg(a, "runtime"), _arg(a, "model_id"), _arg(a, "responses")),
+    "browser_machine": lambda a: _engine_info("browser_machine")(_arg(a, "facts")),
 }
 
 
