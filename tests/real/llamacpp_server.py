@@ -3,7 +3,7 @@
 xllamacpp has no command of its own; this launcher sets `CommonParams` and keeps
 `xllamacpp.Server(params)` alive until SIGTERM/SIGINT, printing one `ready` line.
 
-    python tests/real/llamacpp_server.py MODEL.gguf [--port 8080] [--alias ID]
+    python tests/real/llamacpp_server.py MODEL.gguf [--port 8080] [--alias ID] [--metrics]
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ def main() -> None:
     parser.add_argument("--ctx", type=int, default=4096, help="context size (n_ctx)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cors-origins", default="*", help="llama.cpp's CORS origins setting")
+    parser.add_argument("--metrics", action="store_true", help="serve GET /metrics, as "
+                        "llama-server's --metrics does (off: 501)")
     args = parser.parse_args()
 
     params = xllamacpp.CommonParams()
@@ -37,6 +39,7 @@ def main() -> None:
     params.model_alias = {args.alias}
     params.cors_origins = args.cors_origins
     params.endpoint_props = True  # GET /props: n_ctx and modalities for discovery
+    params.endpoint_metrics = args.metrics
 
     server = xllamacpp.Server(params)
     stop = threading.Event()
