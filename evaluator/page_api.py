@@ -23,7 +23,22 @@ Running a suite with templates and conversations (see :mod:`evaluator.expand` an
 * ``next_request`` — ``{"case", "model_id", "settings", "transcripts"}`` → the next request
   (``{"body", "path", "timeout_s", "max_bytes"}``) or ``{"done": true, "end"}``;
 * ``score_turns`` — ``{"case", "transcripts"}`` → the case result;
-* ``run_settings`` — also takes ``seed``.
+* ``run_settings`` — the settings by name (``max_tokens``, ``timeout_s``, ``seed``,
+  ``temperature``, ``top_p``, ``system``, ``thinking``, ``repeat``, ``warmup``,
+  ``from_engine``; :mod:`evaluator.settings`); ``build_request``, ``plan_case`` and
+  ``next_request`` also take ``runtime`` (the thinking setting's form).
+
+Repeats, warm-up and the run's numbers (issue 14):
+
+* ``run_report`` — ``{"record"}`` → :func:`evaluator.run_report.run_report`;
+* ``effective_settings`` — ``{"settings"}``; ``thinking_note`` — ``{"runtime", "thinking"}``;
+* ``attempt_order`` — ``{"count", "repeat"}``; ``with_attempt`` — ``{"result", "attempt",
+  "repeat"}``; ``warmup_request`` — ``{"model_id", "settings"}``; ``warmup_outcome`` —
+  ``{"transcript"}``; ``run_record`` also takes ``warmup`` (:mod:`evaluator.repeats`);
+* ``engine_defaults_plan`` — ``{"runtime", "base_url", "model_id"}``;
+  ``parse_engine_defaults`` — ``{"runtime", "status", "body"}``; ``merge_engine_defaults``
+  — ``{"explicit", "engine"}`` → ``{"settings", "from_engine"}``
+  (:mod:`evaluator.engine_defaults`).
 """
 
 from __future__ import annotations
@@ -128,6 +143,40 @@ def _references() -> Any:
     return references
 
 
+def _settings() -> Any:
+    """:mod:`evaluator.settings` (imported by request already; named here for the ops)."""
+    from evaluator import settings
+    return settings
+
+
+def _repeats() -> Any:
+    """:mod:`evaluator.repeats`, imported on first use."""
+    from evaluator import repeats
+    return repeats
+
+
+def _engine_defaults() -> Any:
+    """:mod:`evaluator.engine_defaults`, imported on first use."""
+    from evaluator import engine_defaults
+    return engine_defaults
+
+
+def _run_report(args: dict[str, Any]) -> Any:
+    from evaluator.run_report import run_report
+    return run_report(_arg(args, "record"))
+
+
+def _thinking_note(args: dict[str, Any]) -> Any:
+    from evaluator.thinking import thinking_note
+    return thinking_note(args.get("runtime"), _arg(args, "thinking"))
+
+
+def _merge_engine_defaults(args: dict[str, Any]) -> Any:
+    merged, taken = _engine_defaults().merge_engine_defaults(_arg(args, "explicit"),
+                                                             _arg(args, "engine"))
+    return {"settings": merged, "from_engine": taken}
+
+
 def _stats(name: str) -> Callable[..., Any]:
     """``evaluator.stats.<name>``, imported on first use (the page's start does not need it)."""
     from evaluator import stats
@@ -165,15 +214,15 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "context_length": _context_length,
     "skip_reason": _skip_reason,
     "build_request": lambda a: request.build_request(
-        _case(a), _arg(a, "model_id"), a.get("settings") or {}),
+        _case(a), _arg(a, "model_id"), a.get("settings") or {}, a.get("runtime")),
     "plan_case": lambda a: request.plan_case(
         _case(a), _arg(a, "model_id"), _arg(a, "caps"), a.get("settings") or {},
-        a.get("context_length")),
-    "run_settings": lambda a: request.run_settings(a.get("max_tokens"), a.get("timeout_s"),
-                                                   a.get("seed")),
+        a.get("context_length"), a.get("runtime")),
+    "run_settings": lambda a: _settings().settings_from(a),
     "run_cases": lambda a: [c.to_json() for c in expand.run_cases(_suite(a), _arg(a, "seed"))],
     "next_request": lambda a: conversation.next_request(
-        _case(a), _arg(a, "model_id"), a.get("settings") or {}, _arg(a, "transcripts")),
+        _case(a), _arg(a, "model_id"), a.get("settings") or {}, _arg(a, "transcripts"),
+        a.get("runtime")),
     "score_turns": lambda a: result.score_turns(_case(a), _arg(a, "transcripts")),
     "model_entry": lambda a: request.model_entry(
         _arg(a, "id"), _arg(a, "runtime"), _arg(a, "base_url"), a.get("capabilities")),
@@ -185,7 +234,7 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "summarize": lambda a: summary.summarize(_arg(a, "results"), _arg(a, "pass_threshold")),
     "run_record": lambda a: summary.run_record(
         _suite_or_ref(a), _arg(a, "model"), _arg(a, "settings"), _arg(a, "started_at"),
-        _arg(a, "results")),
+        _arg(a, "results"), a.get("warmup")),
     "rescore_record": _rescore_record,
     "read_records": _read_records,
     "limits": lambda a: {"record_max_bytes": records.MAX_RECORD_BYTES},
@@ -210,6 +259,20 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "compare": lambda a: _stats("compare")(_arg(a, "a"), _arg(a, "b"), a.get("alpha", 0.05)),
     "compare_records": lambda a: _stats("compare_records")(_arg(a, "a"), _arg(a, "b"),
                                                            a.get("alpha", 0.05)),
+    "run_report": _run_report,
+    "effective_settings": lambda a: _settings().effective_settings(_arg(a, "settings")),
+    "thinking_note": _thinking_note,
+    "attempt_order": lambda a: _repeats().attempt_order(_arg(a, "count"), _arg(a, "repeat")),
+    "with_attempt": lambda a: _repeats().with_attempt(_arg(a, "result"), _arg(a, "attempt"),
+                                                      _arg(a, "repeat")),
+    "warmup_request": lambda a: _repeats().warmup_request(_arg(a, "model_id"),
+                                                          a.get("settings") or {}),
+    "warmup_outcome": lambda a: _repeats().warmup_outcome(_arg(a, "transcript")),
+    "engine_defaults_plan": lambda a: _engine_defaults().engine_defaults_plan(
+        _arg(a, "runtime"), _arg(a, "base_url"), _arg(a, "model_id")),
+    "parse_engine_defaults": lambda a: _engine_defaults().parse_engine_defaults(
+        _arg(a, "runtime"), _arg(a, "status"), _arg(a, "body")),
+    "merge_engine_defaults": _merge_engine_defaults,
     "comparison": _comparison,
     "scatter_layout": _scatter_layout,
     "progress": _progress,

@@ -122,7 +122,7 @@ def test_every_chat_body_is_kept_in_order(fake_runtime: Any) -> None:
     assert [body["messages"] for body in fake.requests] == [[WEATHER], RECALL]
     assert fake.requests[0]["tools"] == TOOL
     served = httpx.get(fake.base_url + "/__fake__/requests", timeout=5).json()
-    assert served == {"requests": fake.requests}
+    assert served == {"requests": fake.requests, "warmups": []}
     assert not any(entry["path"].startswith("/__fake__") for entry in fake.log)
 
 

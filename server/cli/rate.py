@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from evaluator.discovery import RUNTIMES
+from evaluator.discovery import PROBE_TIMEOUT_S, RUNTIMES
 from evaluator.errors import SuiteError
 from evaluator.expand import run_cases
 from evaluator.records import (
@@ -29,18 +29,21 @@ from evaluator.records import (
     read_records,
 )
 from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT, SettingsError, run_settings
+from evaluator.run_report import run_report
+from evaluator.settings import REPEATS, THINKING_LEVELS
 from evaluator.summary import rescore_record
+from evaluator.thinking import thinking_note
 from server.rating import bench as run
 from server.rating import suites_io
 from server.rating.bench import all_errored
 from server.rating.errors import BadInput
 from server.rating.report import (
-    CaseProgress,
     console,
     print_comparison,
     print_record,
     print_suites,
 )
+from server.rating.run_print import AttemptProgress, print_report
 from server.rating.suites_io import list_suites
 
 RUNTIME_NAMES = [row["name"] for row in RUNTIMES]
@@ -83,17 +86,44 @@ def _load_suite(arg: str) -> Any:
 @click.option("--max-tokens", type=click.IntRange(min=1, max=MAX_TOKENS_LIMIT),
               default=DEFAULT_SETTINGS["max_tokens"], show_default=True,
               help="Output token cap per case (a case's own smaller cap wins).")
-def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
+@click.option("--repeat", type=click.Choice([str(n) for n in REPEATS]), default="1",
+              show_default=True,
+              help="Attempts per case; each is its own result and the pass rate counts "
+                   "attempts.")
+@click.option("--warmup/--no-warmup", default=True, show_default=True,
+              help="Send a short warm-up request before each model's first case; it is "
+                   "left out of the results and recorded as the cold start.")
+@click.option("--temperature", type=click.FloatRange(0, 2), metavar="T",
+              help=f"Sampling temperature, 0 to 2. Default: {DEFAULT_SETTINGS['temperature']}.")
+@click.option("--top-p", "top_p", type=click.FloatRange(0, 1, min_open=True), metavar="P",
+              help="Nucleus sampling, above 0 and at most 1. Default: the engine's own.")
+@click.option("--system", metavar="TEXT",
+              help="A system prompt for every request, before the case's own (one system "
+                   "message).")
+@click.option("--thinking", type=click.Choice(THINKING_LEVELS), default="default",
+              show_default=True,
+              help="Thinking mode, sent the way each runtime reads it (default sends "
+                   "nothing; see docs/runtimes.md).")
+@click.option("--from-engine", is_flag=True,
+              help="Take temperature, top_p and max tokens from the runtime's own defaults "
+                   "(Ollama /api/show, llama.cpp /props); options given explicitly win.")
+@click.pass_context
+def bench(ctx: click.Context, suite_arg: str, models: tuple[str, ...], runtime: str | None,
           base_url: str | None, case_ids: tuple[str, ...], as_json: bool, out: str | None,
-          timeout: float, max_tokens: int, seed: int | None) -> None:
+          timeout: float, max_tokens: int, seed: int | None, repeat: str, warmup: bool,
+          temperature: float | None, top_p: float | None, system: str | None,
+          thinking: str, from_engine: bool) -> None:
     """Rate one or more models on a suite.
 
-    Each model is found through discovery (or at --base-url), then every case runs in
-    order, streamed, and is scored by the evaluator: every turn of a multi-turn case and
-    every round of a tool loop, each instance of a context sweep. Drawn values come from
-    the run seed (--seed). A case whose prompt cannot fit the model's known context is
+    Each model is found through discovery (or at --base-url), then, after a warm-up
+    request, every case runs --repeat times in order, streamed, and is scored by the
+    evaluator: every turn of a multi-turn case and every round of a tool loop, each
+    instance of a context sweep. Drawn values come from the run seed (--seed; it is not
+    sent to the model). A case whose prompt cannot fit the model's known context is
     skipped. With --base-url and no --runtime the runtime is recorded as "openai",
-    capabilities come from the model id alone and the context is unknown.
+    capabilities come from the model id alone and the context is unknown. The table ends
+    with the pass rate and its 95% interval, per tag, flaky cases, the speed profile
+    (TTFT, prefill with its source, decode, latency) and the cold start.
 
     Exit codes: 0 every model meets the suite's passThreshold, 1 a model is below it,
     2 usage or suite error, 3 a model could not be found or every case it ran errored.
@@ -101,9 +131,16 @@ def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
 
 
     suite = _load_suite(suite_arg)
+    explicit: dict[str, Any] = {
+        "max_tokens": max_tokens, "timeout_s": timeout,
+        "seed": secrets.randbelow(2**31) if seed is None else seed,
+        "temperature": temperature, "top_p": top_p, "system": system, "thinking": thinking,
+        "repeat": int(repeat), "warmup": warmup}
+    if from_engine and ctx.get_parameter_source("max_tokens") is \
+            click.core.ParameterSource.DEFAULT:
+        explicit["max_tokens"] = None  # the engine's, when it has one
     try:
-        settings = run_settings(max_tokens, timeout,
-                                secrets.randbelow(2**31) if seed is None else seed)
+        settings = run_settings(**{**explicit, "max_tokens": max_tokens})
         concrete = run_cases(suite, settings["seed"])
     except SettingsError as exc:
         raise BadInput(f"--{exc}") from exc
@@ -115,14 +152,15 @@ def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
     targets = asyncio.run(run.find_targets(list(models), runtime, base_url, os.environ))
 
     records = []
-    with CaseProgress(len(cases) * len(targets)) as progress:
+    with AttemptProgress(len(cases) * len(targets) * int(repeat), int(repeat)) as progress:
         for target in targets:
-            def on_case(_i: int, case: Any, result: dict[str, Any] | None,
-                        model_id: str = target.model_id) -> None:
-                progress(model_id, case, result)
+            own = _target_settings(target, settings, explicit, from_engine)
 
-            records.append(asyncio.run(run.run_model(suite, cases, target, settings,
-                                                     on_case)))
+            def on_case(attempt: int, case: Any, result: dict[str, Any] | None,
+                        model_id: str = target.model_id) -> None:
+                progress(model_id, attempt, case, result)
+
+            records.append(asyncio.run(run.run_model(suite, cases, target, own, on_case)))
 
     payload: Any = records[0] if len(records) == 1 else {
         "format": COMPARISON_FORMAT, "runs": records}
@@ -139,10 +177,29 @@ def bench(suite_arg: str, models: tuple[str, ...], runtime: str | None,
             if i:
                 con.print()
             print_record(record, con)
+            print_report(run_report(record), con)
         if len(records) > 1:
             con.print()
             print_comparison(records, con)
     _exit_for(records)
+
+
+def _target_settings(target: run.Target, settings: dict[str, Any], explicit: dict[str, Any],
+                     from_engine: bool) -> dict[str, Any]:
+    """The settings for one model: the run's, or with --from-engine its runtime's own
+    sampling defaults under the options given explicitly. Warnings (what the engine said,
+    a thinking level the runtime cannot take) go to stderr."""
+    if from_engine:
+        try:
+            settings, said = asyncio.run(run.engine_settings(target, explicit,
+                                                             PROBE_TIMEOUT_S))
+        except SettingsError as exc:
+            raise BadInput(f"--from-engine: {target.model_id}: {exc}") from exc
+        click.echo(f"--from-engine: {target.model_id}: {said}", err=True)
+    note = thinking_note(target.runtime, settings.get("thinking", "default"))
+    if note is not None:
+        click.echo(f"Warning: {target.model_id}: {note}", err=True)
+    return settings
 
 
 def _exit_for(records: list[dict[str, Any]]) -> None:
@@ -173,7 +230,7 @@ def rescore(run_file: str, suite_arg: str | None, as_json: bool) -> None:
     file is not a valid run record or comparison (one line names the field).
     """
 
-    data = _read_records(run_file)
+    data = read_record_file(run_file)
     suite = _load_suite(suite_arg) if suite_arg else None
     is_comparison = data["format"] == COMPARISON_FORMAT
     try:
@@ -191,7 +248,7 @@ def rescore(run_file: str, suite_arg: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _read_records(run_file: str) -> dict[str, Any]:
+def read_record_file(run_file: str) -> dict[str, Any]:
     """The run file, checked by the evaluator (size, JSON, every field) → ``{"format",
     "runs"}``; BadInput with one line naming the file and the field."""
 

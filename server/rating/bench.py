@@ -5,7 +5,11 @@ request bodies, each next turn or tool round, scoring, summary); this module fin
 model's base URL and known context length through discovery, checks it answers, and runs
 each concrete case in order (never in parallel): ``plan_case`` (skip, or go on), then
 ``next_request`` → ``server.rating.stream.send_case`` until the exchange is done, then
-``score_turns`` over every transcript. It reports progress.
+``score_turns`` over every transcript. With ``settings["repeat"]`` above 1 each case runs
+that many times, case-major (``evaluator.repeats.attempt_order``), each attempt its own
+result; with ``settings["warmup"]`` (the default) a warm-up request goes first and its
+outcome becomes the record's ``warmup``. ``engine_settings`` reads the runtime's own
+sampling defaults for ``--from-engine``. It reports progress.
 """
 
 from __future__ import annotations
@@ -19,8 +23,14 @@ from typing import Any
 from evaluator.capabilities import project
 from evaluator.conversation import next_request
 from evaluator.discovery import OPENAI_LIST_PATH, PROBE_TIMEOUT_S, normalize_base_url
+from evaluator.engine_defaults import (
+    engine_defaults_plan,
+    merge_engine_defaults,
+    parse_engine_defaults,
+)
 from evaluator.expand import instance_ids
-from evaluator.request import model_entry, plan_case
+from evaluator.repeats import attempt_order, warmup_outcome, warmup_request, with_attempt
+from evaluator.request import model_entry, plan_case, run_settings
 from evaluator.result import score_turns
 from evaluator.suite import Case
 from evaluator.summary import run_record
@@ -132,33 +142,63 @@ async def run_case(case: Case, target: Target, settings: dict[str, Any]) -> dict
     """One concrete case against ``target`` → its result: skipped, or every request of its
     exchange sent in turn (the evaluator says what the next one is) and scored."""
     caps = [c["name"] for c in target.capabilities]
-    plan = plan_case(case, target.model_id, caps, settings, target.context_length)
+    plan = plan_case(case, target.model_id, caps, settings, target.context_length,
+                     target.runtime)
     if "skipped" in plan:
         return dict(plan["skipped"])
     transcripts: list[dict[str, Any]] = []
-    while "body" in (step := next_request(case, target.model_id, settings, transcripts)):
+    while "body" in (step := next_request(case, target.model_id, settings, transcripts,
+                                          target.runtime)):
         transcripts.append(await send_case(target.base_url + step["path"], step["body"],
                                            step["timeout_s"], max_bytes=step["max_bytes"]))
     return score_turns(case, transcripts)
 
 
+async def run_warmup(target: Target, settings: dict[str, Any]) -> dict[str, Any]:
+    """Send the evaluator's warm-up request → the record's ``warmup``."""
+    step = warmup_request(target.model_id, settings)
+    transcript = await send_case(target.base_url + step["path"], step["body"],
+                                 step["timeout_s"], max_bytes=step["max_bytes"])
+    return warmup_outcome(transcript)
+
+
 async def run_model(suite: Any, cases: list[Case], target: Target, settings: dict[str, Any],
                     on_case: Callable[[int, Any, dict[str, Any] | None], None] | None = None
                     ) -> dict[str, Any]:
-    """Run the concrete ``cases`` in order against ``target`` → the run record.
+    """Run the concrete ``cases`` against ``target``, each ``settings["repeat"]`` times
+    (case-major), after a warm-up unless ``settings["warmup"]`` is false → the run record.
 
-    ``on_case(index, case, result)`` is called before each case (result None) and after.
+    ``on_case(attempt, case, result)`` is called before each attempt (result None) and
+    after.
     """
     started_at = utc_now()
+    repeat = int(settings.get("repeat", 1))
+    warmup = await run_warmup(target, settings) if settings.get("warmup", True) else None
     results = []
-    for index, case in enumerate(cases):
+    for index, attempt in attempt_order(len(cases), repeat):
+        case = cases[index]
         if on_case:
-            on_case(index, case, None)
-        result = await run_case(case, target, settings)
+            on_case(attempt, case, None)
+        result = with_attempt(await run_case(case, target, settings), attempt, repeat)
         results.append(result)
         if on_case:
-            on_case(index, case, result)
-    return run_record(suite, target.record_model(), settings, started_at, results)
+            on_case(attempt, case, result)
+    return run_record(suite, target.record_model(), settings, started_at, results, warmup)
+
+
+async def engine_settings(target: Target, explicit: dict[str, Any], timeout: float
+                          ) -> tuple[dict[str, Any], str]:
+    """``--from-engine``: the run settings with the runtime's own sampling defaults where
+    the user gave none (``explicit`` holds ``run_settings``'s keyword arguments, None = not
+    given), and a line saying what the engine answered. SettingsError on a bad value."""
+    plan = engine_defaults_plan(target.runtime, target.base_url, target.model_id)
+    if plan is None:
+        return run_settings(**explicit), (f"{target.runtime}: exposes no sampling defaults; "
+                                          "localrate's are used")
+    obs = await asyncio.to_thread(fetch, plan["method"], plan["url"], plan["body"], timeout)
+    read = parse_engine_defaults(target.runtime, obs["status"], obs["body"])
+    merged, taken = merge_engine_defaults(explicit, read["values"])
+    return run_settings(**merged, from_engine=taken or None), str(read["detail"])
 
 
 def all_errored(record: dict[str, Any]) -> bool:

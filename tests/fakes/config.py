@@ -42,6 +42,7 @@ class Model:
     id: str
     answers: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict)  # messages -> requests so far (nth)
 
     def answer_for(self, text: str) -> dict[str, Any]:
         """The first scripted answer whose `match` is a substring of `text`."""
@@ -51,8 +52,12 @@ class Model:
         return DEFAULT_ANSWER
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
-        """The scripted answer to a chat request body (rules in tests.fakes.script)."""
-        return resolve_answer(self.answers, body)
+        """The scripted answer to a chat request body (rules in tests.fakes.script); counts
+        the body's messages for the ``nth`` condition."""
+        key = json.dumps(body.get("messages"), sort_keys=True, ensure_ascii=False)
+        nth = self.seen.get(key, 0)
+        self.seen[key] = nth + 1
+        return resolve_answer(self.answers, body, nth)
 
     @property
     def context_limit(self) -> int | None:

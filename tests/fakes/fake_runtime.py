@@ -52,6 +52,12 @@ class FakeRuntime:
         return self.app.requests
 
     @property
+    def warmups(self) -> list[Any]:
+        """The JSON bodies of the evaluator's warm-up requests received (kept apart from
+        ``requests``, see tests/fakes/server.py)."""
+        return self.app.warmups
+
+    @property
     def log(self) -> list[dict[str, Any]]:
         """Every request received: {"method", "path", "headers", "body"}."""
         return self.app.log

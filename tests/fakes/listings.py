@@ -12,11 +12,17 @@ build_info (llama.cpp /props), metrics (llama.cpp: "off" (default, 501 as withou
 --metrics), "current" or "old" (the builds that still had llamacpp:kv_cache_usage_ratio);
 vLLM: "current" (default) or "old" (vllm:gpu_cache_usage_perc only, before 0.9.2)),
 kv_usage (the KV-cache gauge), version (vLLM /version, Ollama /api/version).
+
+Sampling defaults (``--from-engine``): parameters (Ollama /api/show ``parameters``: a dict
+written as Ollama writes its Modelfile's PARAMETER lines, ``%-30s %#v`` per value, one line
+per item of a list) and params (entries of llama.cpp's /props
+``default_generation_settings.params``, over ``n_predict -1, temperature 0.8``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 from urllib.parse import unquote
 
@@ -52,6 +58,16 @@ def ollama_tags(cfg: Config) -> dict[str, Any]:
         for m in cfg.models]}
 
 
+def ollama_parameters(values: dict[str, Any]) -> str:
+    """``/api/show``'s ``parameters`` text: ``%-30s %#v`` per value (Go quotes a string),
+    a list giving one line per item (server/routes.go, GetModelInfo)."""
+    lines = []
+    for key, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            lines.append(f"{key:<30} {json.dumps(item)}")
+    return "\n".join(lines)
+
+
 def ollama_show(cfg: Config, req: Request) -> Reply:
     """POST /api/show {"model": name} (older clients send "name")."""
     body = req.json() or {}
@@ -62,7 +78,8 @@ def ollama_show(cfg: Config, req: Request) -> Reply:
     details = _details(m)
     arch = details["family"]
     return 200, {
-        "license": "", "modelfile": f"# fake Modelfile\nFROM {m.id}\n", "parameters": "",
+        "license": "", "modelfile": f"# fake Modelfile\nFROM {m.id}\n",
+        "parameters": ollama_parameters(m.meta.get("parameters") or {}),
         "template": "{{ .Prompt }}", "details": details,
         "model_info": {"general.architecture": arch,
                        "general.parameter_count": int(m.meta.get("n_params", 4_000_000_000)),
@@ -147,7 +164,8 @@ def lmstudio_v1(cfg: Config) -> dict[str, Any]:
 def llamacpp_props(cfg: Config) -> dict[str, Any]:
     """GET /props (describes the first model), in the shape of a current llama-server."""
     m = cfg.models[0] if cfg.models else Model("model.gguf")
-    return {"default_generation_settings": {"params": {"n_predict": -1, "temperature": 0.8},
+    params = {"n_predict": -1, "temperature": 0.8, **(m.meta.get("params") or {})}
+    return {"default_generation_settings": {"params": params,
                                             "n_ctx": _ctx(m)},
             "total_slots": 1, "model_alias": m.id,
             "model_ftype": m.meta.get("model_ftype", "Q4_K_M"),

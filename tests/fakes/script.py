@@ -14,6 +14,11 @@ answers (none: ``DEFAULT_ANSWER``, "I don't know."). An entry's keys:
 ``tool_round``
     how many tool rounds came since the last user message: the assistant messages that
     carry ``tool_calls`` after it (0: the turn's first request; 1: after one tool reply).
+``nth``
+    the request's occurrence: how many earlier requests to this model carried exactly the
+    same ``messages`` (0: the first time). Attempt ``i`` of a repeated case sends the same
+    first request each time, so ``nth: i`` answers that attempt alone (the evaluator's
+    warm-up request never counts: it has messages of its own).
 ``echo_regex``
     a Python regular expression searched in the text ``echo_in`` names (same values as
     ``match_in``; default ``"conversation"``, the first match in message order). The entry
@@ -111,9 +116,13 @@ def _fill(value: Any, echo: str) -> Any:
     return value.replace(ECHO, echo) if isinstance(value, str) else value
 
 
-def resolve(answers: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
-    """The answer to ``body``: the first entry whose conditions hold, ``{echo}`` filled."""
+def resolve(answers: list[dict[str, Any]], body: dict[str, Any], nth: int = 0
+            ) -> dict[str, Any]:
+    """The answer to ``body`` (its ``nth`` occurrence, see ``nth`` in the module docstring):
+    the first entry whose conditions hold, ``{echo}`` filled."""
     for entry in answers:
+        if "nth" in entry and entry["nth"] != nth:
+            continue
         if str(entry.get("match", "")) not in scope_text(body, entry.get("match_in", "user")):
             continue
         if "turn" in entry and entry["turn"] != user_turn(body):
@@ -146,7 +155,7 @@ def check_entry(entry: Any, faults: tuple[str, ...]) -> None:
     for key in ("match_in", "echo_in"):
         if key in entry and entry[key] not in SCOPES:
             raise ScriptError(f"{key}: {entry[key]!r} is not one of {SCOPES}")
-    for key in ("turn", "tool_round"):
+    for key in ("turn", "tool_round", "nth"):
         value = entry.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ScriptError(f"{key}: expected a whole number >= 0, got {value!r}")

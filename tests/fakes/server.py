@@ -1,9 +1,12 @@
 """The connection handler of one fake runtime: routing, CORS, chat streaming.
 
 Besides the runtime's own routes it answers ``GET /__fake__/requests`` with
-``{"requests": [...]}``: the JSON body of every chat request received so far, in order (a
-test that runs the fake as a process reads them there; in-process tests read
-``FakeRuntime.requests``). That route is neither logged nor recorded.
+``{"requests": [...], "warmups": [...]}``: the JSON body of every chat request received so
+far, in order (a test that runs the fake as a process reads them there; in-process tests
+read ``FakeRuntime.requests``). The evaluator's warm-up request
+(``evaluator.repeats.warmup_request``: its one user message is ``WARMUP_PROMPT``) is
+answered like any other but kept apart, in ``warmups``, so the bodies of a run's cases
+read the same with or without a warm-up. That route is neither logged nor recorded.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+
+from evaluator.repeats import WARMUP_PROMPT
 
 from . import faults
 from .chunks import ChunkMaker, plan, stream_payloads, whole_body
@@ -24,6 +29,13 @@ REQUESTS_PATH = "/__fake__/requests"  # the recorded chat bodies, for tests
 PING_EVERY = 3   # with `comments`, a `: ping` line before the first and every 3rd event
 
 
+def is_warmup(body: dict[str, Any]) -> bool:
+    """Whether a chat body is the evaluator's warm-up request (module docstring)."""
+    messages = body.get("messages")
+    return isinstance(messages, list) and len(messages) == 1 and isinstance(
+        messages[0], dict) and messages[0].get("content") == WARMUP_PROMPT
+
+
 class App:
     """Serves one config; records what it received in `requests` and `log`."""
 
@@ -32,6 +44,7 @@ class App:
         self.dialect = DIALECTS[cfg.dialect]
         self.cors = cors_policy(cfg)
         self.requests: list[Any] = []          # JSON bodies of chat requests
+        self.warmups: list[Any] = []           # the evaluator's warm-up requests, apart
         self.log: list[dict[str, Any]] = []    # every request: method, path, headers, body
         self.tasks: set[asyncio.Task[None]] = set()
         self.count = 0
@@ -50,7 +63,8 @@ class App:
                     break
                 if req.method == "GET" and req.path == REQUESTS_PATH:
                     wire.extra_headers = []
-                    await wire.send_json(200, {"requests": self.requests})
+                    await wire.send_json(200, {"requests": self.requests,
+                                               "warmups": self.warmups})
                 else:
                     self.log.append({"method": req.method, "path": req.path,
                                      "headers": dict(req.headers), "body": req.json()})
@@ -107,7 +121,7 @@ class App:
         if not isinstance(body, dict):
             await wire.send_json(400, error_body(self.cfg.dialect, 400, "body is not JSON"))
             return
-        self.requests.append(body)
+        (self.warmups if is_warmup(body) else self.requests).append(body)
         model = self.pick_model(body.get("model"))
         if model is None:
             msg = f"model '{body.get('model')}' not found"
