@@ -36,9 +36,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from evaluator.discovery import _runtime_key
+from evaluator.engine_answers import Answer, Report
 from evaluator.engine_readers import (
-    Answer,
-    Report,
     read_llamacpp,
     read_lmstudio,
     read_mlx,

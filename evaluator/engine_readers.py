@@ -8,147 +8,20 @@ is left out, with a note when it was the point of the request.
 
 from __future__ import annotations
 
-import json
-import math
-import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from evaluator import safejson
+from evaluator.engine_answers import (
+    Answer,
+    Report,
+    gigabytes,
+    number,
+    obj,
+    put,
+    snippet,
+    text,
+    whole,
+)
 from evaluator.prometheus import Sample, parse_prometheus, samples_named
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-TEXT_MAX = 120
-
-
-def _snippet(text: Any, size: int = 60) -> str:
-    return " ".join(str(text or "").split())[:size]
-
-
-def number(value: Any) -> float | int | None:
-    """A non-negative finite number, or None (bools are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if not math.isfinite(value) or value < 0:
-        return None
-    return value
-
-
-def text(value: Any) -> str | None:
-    """Non-empty text without control characters, at most TEXT_MAX long, or None."""
-    if not isinstance(value, str):
-        return None
-    clean = _CONTROL.sub(" ", value).strip()
-    return clean[:TEXT_MAX] or None
-
-
-def whole(value: float) -> float | int:
-    """A Prometheus value as an int when it is a whole number (token counts)."""
-    return int(value) if value.is_integer() else value
-
-
-def obj(value: Any) -> dict[str, Any]:
-    """``value`` when it is a JSON object, else an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
-def gigabytes(n: float) -> str:
-    return f"{n / 1e9:.1f} GB"
-
-
-@dataclass
-class Answer:
-    """One request of the plan and what came back."""
-
-    key: str
-    method: str
-    path: str
-    status: Any
-    body: Any
-    error: Any
-
-    def where(self, field_name: str) -> str:
-        return f"{self.method} {self.path} → {field_name}"
-
-    def failed(self) -> str | None:
-        """Why there is no usable answer (one line), or None when it is a 200."""
-        name = f"{self.method} {self.path}"
-        if self.error not in (None, ""):
-            reason = {"timeout": "timed out", "closed": "connection refused",
-                      "network": "network error"}.get(str(self.error), _snippet(self.error))
-            return f"{name}: {reason}"
-        if isinstance(self.status, bool) or not isinstance(self.status, int):
-            return f"{name}: no answer"
-        if self.status != 200:
-            said = _error_message(self.body)
-            return f"{name}: HTTP {self.status}" + (f" ({said})" if said else "")
-        return None
-
-    def json(self, report: Report) -> dict[str, Any] | None:
-        """The body as a JSON object, or None with a note saying why not."""
-        problem = self.failed()
-        if problem is not None:
-            report.note(problem)
-            return None
-        try:
-            doc = safejson.loads(self.body if isinstance(self.body, str) else "")
-        except (ValueError, RecursionError):
-            report.note(f"{self.method} {self.path}: answered, but not JSON: "
-                        f"'{_snippet(self.body, 40)}'")
-            return None
-        if not isinstance(doc, dict):
-            report.note(f"{self.method} {self.path}: answered {type(doc).__name__}, "
-                        "not a JSON object")
-            return None
-        return doc
-
-
-def _error_message(body: Any) -> str:
-    """The message of a JSON error body (``{"error": {"message"}}``, ``{"error": "..."}``,
-    ``{"detail"}``, ``{"message"}``), or the start of a text body."""
-    try:
-        doc = json.loads(body) if isinstance(body, str) else None
-    except ValueError:
-        return _snippet(body)
-    if isinstance(doc, dict):
-        error = doc.get("error")
-        for said in (error.get("message") if isinstance(error, dict) else error,
-                     doc.get("detail"), doc.get("message")):
-            if isinstance(said, str) and said.strip():
-                return _snippet(said, 100)
-    return _snippet(body)
-
-
-@dataclass
-class Report:
-    """The engine report being filled in."""
-
-    runtime: str
-    model: str
-    version: dict[str, Any] | None = None
-    memory: dict[str, Any] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)
-    kv_cache: dict[str, Any] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def note(self, line: str) -> None:
-        if line not in self.notes:
-            self.notes.append(line)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"runtime": self.runtime, "model": self.model, "version": self.version,
-                "memory": self.memory, "context": self.context,
-                "kv_cache": self.kv_cache or None, "details": self.details,
-                "notes": self.notes}
-
-
-def put(section: dict[str, Any], name: str, value: Any, source: str) -> bool:
-    """Add ``{"value", "source"}`` under ``name`` when ``value`` is not None."""
-    if value is None:
-        return False
-    section[name] = {"value": value, "source": source}
-    return True
 
 
 def _version(report: Report, answer: Answer, doc: dict[str, Any] | None, key: str) -> None:
@@ -186,7 +59,7 @@ def read_ollama(report: Report, answers: dict[str, Answer]) -> None:
         report.note(f"{report.model} is not loaded in Ollama now (GET /api/ps lists: "
                     f"{', '.join(loaded) or 'nothing'})")
         return
-    row = f"models[{_snippet(entry.get('name') or report.model, 60)}]"
+    row = f"models[{snippet(entry.get('name') or report.model, 60)}]"
     size, vram = number(entry.get("size")), number(entry.get("size_vram"))
     put(report.memory, "total_bytes", size, ps.where(f"{row}.size"))
     put(report.memory, "gpu_bytes", vram, ps.where(f"{row}.size_vram"))
@@ -218,7 +91,7 @@ def _metrics(report: Report, answer: Answer, off_hint: str) -> list[Sample] | No
     samples = parse_prometheus(answer.body if isinstance(answer.body, str) else "")
     if not samples:
         report.note(f"{answer.method} {answer.path}: answered, but with no Prometheus "
-                    f"samples: '{_snippet(answer.body, 40)}'")
+                    f"samples: '{snippet(answer.body, 40)}'")
         return None
     return samples
 
@@ -333,7 +206,7 @@ def read_lmstudio(report: Report, answers: dict[str, Answer]) -> None:
                 report.note(f"LM Studio does not list {report.model}")
     if entry is None:
         return
-    row = "" if source is one else f"data[{_snippet(report.model, 60)}]."
+    row = "" if source is one else f"data[{snippet(report.model, 60)}]."
     for key, name in (("quantization", "quantization"), ("arch", "arch"),
                       ("format", "compatibility_type"), ("state", "state"),
                       ("type", "type")):

@@ -19,7 +19,7 @@ import json
 import re
 from typing import Any
 
-from evaluator.engine_readers import number, obj, text
+from evaluator.engine_answers import number, obj, text
 
 __all__ = ["BROWSER_LABEL", "CLI_LABEL", "NVIDIA_SMI_QUERY", "browser_machine", "machine_note",
            "parse_cpuinfo", "parse_meminfo", "parse_nvidia_smi", "parse_system_profiler"]
