@@ -218,7 +218,7 @@ def read_lmstudio(report: Report, answers: dict[str, Answer]) -> None:
     state = text(entry.get("state"))
     if state is not None and state != "loaded":
         report.note(f"LM Studio says {report.model} is {state}")
-    report.note("LM Studio's REST API tells neither its version nor memory in use")
+    report.note("LM Studio's model info (/api/v0) tells neither its version nor memory in use")
 
 
 def read_mlx(report: Report, answers: dict[str, Answer]) -> None:

@@ -130,7 +130,7 @@ READS = [
             ("type", "vlm", "type"))},
         "kv_cache": None,
         "notes": ["LM Studio says qwen2-vl-7b-instruct is not-loaded",
-                  "LM Studio's REST API tells neither its version nor memory in use"]}),
+                  "LM Studio's model info (/api/v0) tells neither its version nor memory in use"]}),
     ("mlx", "m", [ok("engine", ENGINE)], {
         "version": fig("mlx-lm 0.32.2", "GET /v1/engine → versions.mlx-lm"),
         "memory": {"active_bytes": fig(548_000_000, "GET /v1/engine → memory.active_bytes"),
