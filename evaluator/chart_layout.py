@@ -79,7 +79,8 @@ def scatter_layout(points: Sequence[Any], sizes: Sequence[Any], width: float,
     order; ``tick_size``: the measured size of the widest tick text.
 
     Returns ``{"width", "height", "plot": [left, top, right, bottom], "x_ticks",
-    "y_ticks" ([{"at", "text"}]), "points": [{"cx", "cy", "bar": [y_low, y_high] or None,
+    "y_ticks" ([{"at", "text"}]; an x tick adds its text's ``anchor``: the last one ends
+    at the plot's right edge, so a wide number is not cut off), "points": [{"cx", "cy", "bar": [y_low, y_high] or None,
     "label": {"x", "y" (text start and baseline), "box": [l, t, r, b], "leader": [x1, y1,
     x2, y2] or None, "in_key": bool}} or None], "frontier": [[x, y], ...], "x_title",
     "y_title"}``.
@@ -105,8 +106,8 @@ def scatter_layout(points: Sequence[Any], sizes: Sequence[Any], width: float,
         return round(top + (1 - y) * (bottom - top), 1)
 
     digits = 1 if max_x < 8 else 0
-    x_ticks = [{"at": sx(max_x * i / 4), "text": f"{max_x * i / 4:.{digits}f}"}
-               for i in range(5)]
+    x_ticks = [{"at": sx(max_x * i / 4), "text": f"{max_x * i / 4:.{digits}f}",
+                "anchor": "end" if i == 4 else "middle"} for i in range(5)]
     y_ticks = [{"at": sy(y), "text": f"{round(y * 100)}%"} for y in (0, 0.25, 0.5, 0.75, 1)]
     laid: list[dict[str, Any] | None] = []
     obstacles: list[tuple[float, float, float, float]] = []

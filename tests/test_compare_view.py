@@ -164,6 +164,7 @@ def test_scale_frontier_and_missing_points() -> None:
     assert got["points"][0]["cy"] == top and got["points"][0]["bar"] == [
         pytest.approx(top + 0.2 * (bottom - top), abs=0.1), top]
     assert got["x_ticks"][-1]["text"] == "20" and got["x_ticks"][-1]["at"] == right
+    assert [t["anchor"] for t in got["x_ticks"]] == ["middle"] * 4 + ["end"]
     assert got["frontier"] == [[got["points"][0]["cx"], top]]
     assert [t["text"] for t in got["y_ticks"]] == ["0%", "25%", "50%", "75%", "100%"]
 

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from evaluator.discovery import discovery_table, probe_plan
 from evaluator.records import COMPARISON_FORMAT, RECORD_FORMAT
 from evaluator.request import DEFAULT_SETTINGS, DEFAULT_SUITE_ID, MAX_TOKENS_LIMIT
+from evaluator.settings import OPTIONAL_DEFAULTS, REPEATS, THINKING_LEVELS
 from evaluator.suite import suite_from_json
 from server.rating.suites_io import SUITE_FILE, load_file, suite_files_in, suite_summary
 from server.site import assets
@@ -217,9 +218,12 @@ def write_gzip_siblings(dest: Path, log: Log) -> list[str]:
 
 def page_contract() -> dict[str, Any]:
     """What the page needs of the run contract before Python is ready, from the evaluator:
-    the record formats it writes and the settings' defaults its form shows."""
+    the record formats it writes, the settings' defaults its form shows and the choices of
+    its repeat and thinking selectors."""
     return {"formats": {"run": RECORD_FORMAT, "comparison": COMPARISON_FORMAT},
-            "settings": dict(DEFAULT_SETTINGS), "max_tokens_limit": MAX_TOKENS_LIMIT}
+            "settings": dict(DEFAULT_SETTINGS), "max_tokens_limit": MAX_TOKENS_LIMIT,
+            "optional_defaults": dict(OPTIONAL_DEFAULTS), "repeats": list(REPEATS),
+            "thinking_levels": list(THINKING_LEVELS)}
 
 
 def write_site(dest: Path, opts: BuildOptions, suites_dir: Path, log: Log) -> dict[str, Any]:

@@ -1,24 +1,133 @@
-// Side by side: a table of every run shown and an SVG chart of pass % against decode
-// speed. Built with createElement/createElementNS only; model ids are text nodes.
+// Side by side: every run shown, compared. A table of the runs (at once, from their
+// summaries), then what the evaluator's `comparison` decides: the paired verdict of two
+// runs (difference, interval, method), the chart of pass rate against decode speed, the
+// per-category bars and the case x model matrix. Built with createElement/createElementNS
+// only; model ids and answers are text nodes.
 
-import { byId, el, num, pct, replace, svg } from "./dom.mjs";
+import { byId, el, num, pct, replace } from "./dom.mjs";
+import { call, ready, scoringFields } from "./evaluator.mjs";
+import { drawBars, drawScatter } from "./compare-chart.mjs";
+import { drawMatrix } from "./compare-matrix.mjs";
 
-const W = 560;
-const H = 300;
-const PAD = { left: 52, right: 24, top: 30, bottom: 44 };
+let latest = []; // the runs last asked to be shown
+let busy = false;
+let again = false;
+let lastView = null; // {view, runs}: the comparison drawn (redrawn on resize)
+const matrixState = { filter: "all", open: null };
+const pair = { a: null, b: null }; // run ids of the paired verdict (null: the first two)
 
 /**
- * Render the comparison of these runs.
+ * Render the comparison of these runs (the table at once, the rest when the evaluator
+ * answers; changes meanwhile are drawn by the next call, one call in flight at a time).
  * @param {{id: string, record: object, state?: string}[]} runs
  */
 export function renderComparison(runs) {
   const box = byId("compare");
   byId("compare-section").hidden = runs.length === 0;
+  latest = runs;
   if (!runs.length) {
+    lastView = null;
     replace(box);
     return;
   }
-  replace(box, tableView(runs), chartView(runs));
+  if (!box.querySelector("[data-testid=compare-table]")) {
+    replace(box, el("div", { id: "compare-table-box" }), el("div", { id: "compare-views" }));
+  }
+  replace(byId("compare-table-box"), tableView(runs));
+  if (busy) again = true;
+  else analyse();
+}
+
+async function analyse() {
+  busy = true;
+  again = false;
+  const runs = latest;
+  try {
+    await ready;
+    const ids = runs.map((r) => r.id);
+    const a = Math.max(0, ids.indexOf(pair.a));
+    let b = ids.indexOf(pair.b);
+    if (b < 0 || b === a) b = a === 0 ? 1 : 0;
+    const records = runs.map(({ record }) => ({ model: record.model, suite: record.suite, settings: record.settings,
+      cases: (record.cases || []).map(scoringFields) }));
+    const view = await call("comparison", { records, a, b: runs.length > 1 ? b : 1 });
+    if (!again) await draw(view, runs);
+  } catch (err) {
+    console.error("localrate: comparison", err);
+    replace(byId("compare-views"), el("p", { class: "eval-detail" }, `The comparison cannot be shown: ${err.message}`));
+  } finally {
+    busy = false;
+    if (again) analyse();
+  }
+}
+
+async function draw(view, runs) {
+  const views = byId("compare-views");
+  const scatter = el("figure", { class: "chart-wrap" });
+  const bars = el("div", { class: "bars-wrap" });
+  const matrix = el("div", { class: "matrix-wrap" });
+  replace(views,
+    runsView(view),
+    view.paired ? verdictView(view, runs) : null,
+    el("h3", { class: "compare-h" }, "Pass rate against speed"), scatter,
+    el("h3", { class: "compare-h" }, "Per category"), bars,
+    el("h3", { class: "compare-h" }, "Case by case"), matrix);
+  lastView = { view, runs };
+  await drawScatter(scatter, view);
+  drawBars(bars, view);
+  drawMatrix(matrix, view, runs, matrixState);
+}
+
+let resizeTimer = 0;
+let drawnWidth = 0;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    const width = document.getElementById("compare")?.clientWidth || 0;
+    if (!lastView || Math.abs(width - drawnWidth) < 16 || busy) return;
+    drawnWidth = width;
+    draw(lastView.view, lastView.runs).catch((err) => console.error("localrate: comparison", err));
+  }, 150);
+});
+
+/** Each run's pass rate over its attempts, with its 95% Wilson interval, and its speed. */
+function runsView(view) {
+  return el("ul", { class: "run-rates", "data-testid": "run-rates" }, ...view.runs.map((r, i) => el("li", {
+    class: `series-${i % 6}`, "data-testid": "run-rate", "data-label": r.label, "data-rate": r.pass.rate ?? "",
+    "data-low": r.pass.low, "data-high": r.pass.high, "data-frontier": String(r.frontier) },
+  el("span", { class: "swatch", "aria-hidden": "true" }), el("span", { class: "model-id" }, r.label),
+  ` ${pct(r.pass.rate)} (95% ${pct(r.pass.low)}–${pct(r.pass.high)}) · ${r.pass.passed} of ${r.pass.attempts} attempts`
+  + ` over ${r.pass.cases} cases · ${num(r.decode_tok_s, 1)} tok/s`,
+  r.frontier ? el("span", { class: "frontier-mark", title: "No other run is both faster and better" }, "Pareto") : null)));
+}
+
+function signed(points) {
+  const v = Math.round(points * 100);
+  return `${v > 0 ? "+" : v < 0 ? "−" : "±"}${Math.abs(v)}`;
+}
+
+/** The paired verdict of runs A and B: who is better, the difference with its interval,
+ * how it was decided, and the settings that differ. */
+function verdictView(view, runs) {
+  const p = view.paired;
+  const picker = (which, index) => el("select", { "data-testid": `pair-${which}`, "aria-label": `Run ${which.toUpperCase()}`,
+    on: { change: (event) => { pair[which] = runs[Number(event.target.value)].id; renderComparison(latest); } } },
+  ...view.runs.map((r, i) => el("option", { value: i, selected: i === index }, r.label)));
+  const choose = runs.length > 2 ? el("p", { class: "pair-pick" }, "Compare ", picker("a", p.a_index), " with ", picker("b", p.b_index)) : null;
+  const verdict = p.verdict === "A better" ? `${p.a_label} is better` : p.verdict === "B better" ? `${p.b_label} is better` : "Within noise";
+  const [low, high] = p.interval;
+  const diff = p.difference == null ? "no case in common"
+    : `${signed(p.difference)} points for ${p.a_label} (95% interval ${signed(low)} to ${signed(high)})`;
+  const differ = p.settings_differ.map((d) => `${d.field.replace(/^settings\./, "")}: ${JSON.stringify(d.a)} vs ${JSON.stringify(d.b)}`);
+  return el("div", { class: `verdict-box verdict-${p.verdict.replace(/ /g, "-")}`, "data-testid": "paired-verdict",
+    "data-verdict": p.verdict, "data-difference": p.difference ?? "", "data-low": low, "data-high": high },
+  el("h3", { class: "compare-h" }, `Paired comparison: ${p.a_label} (A) vs ${p.b_label} (B)`), choose,
+  el("p", { class: "verdict-line" }, el("strong", {}, verdict), ` · ${diff}`),
+  el("p", { class: "hint" }, `${p.cases} cases answered by both: A ahead on ${p.a_wins}, B ahead on ${p.b_wins}, `
+    + `${p.ties} even; p = ${num(p.p_value, 4)} (verdict at p < ${p.alpha}).`),
+  el("p", { class: "hint method" }, `Method: ${p.method}.`),
+  p.same_suite ? null : el("p", { class: "eval-detail warn" }, "The two runs used different suites: the cases may not be the same."),
+  differ.length ? el("p", { class: "eval-detail warn", "data-testid": "settings-differ" }, `Settings differ: ${differ.join("; ")}`) : null);
 }
 
 function tableView(runs) {
@@ -39,54 +148,4 @@ function tableView(runs) {
         el("td", { class: "n" }, s.p95_ms == null ? "–" : `${num(s.p95_ms / 1000, 1)} s`),
         el("td", { class: "n" }, pct(s.reasoning_ratio)));
     }))));
-}
-
-function niceMax(value) {
-  if (!(value > 0)) return 10;
-  const step = 10 ** Math.floor(Math.log10(value));
-  return Math.ceil((value * 1.1) / step) * step;
-}
-
-function chartView(runs) {
-  const points = runs.map(({ record }) => ({
-    id: record.model?.id || "?",
-    x: record.summary?.avg_tok_s,
-    y: record.summary?.pass_ratio,
-  }));
-  const maxX = niceMax(Math.max(0, ...points.map((p) => p.x || 0)));
-  const iw = W - PAD.left - PAD.right;
-  const ih = H - PAD.top - PAD.bottom;
-  const sx = (x) => PAD.left + (x / maxX) * iw;
-  const sy = (y) => PAD.top + (1 - y) * ih;
-  const chart = svg("svg", {
-    class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "data-testid": "compare-chart",
-    "aria-label": "Pass rate against decode speed, one point per model",
-  });
-  for (const y of [0, 0.25, 0.5, 0.75, 1]) {
-    chart.append(
-      svg("line", { x1: PAD.left, x2: W - PAD.right, y1: sy(y), y2: sy(y), class: "grid" }),
-      svg("text", { x: PAD.left - 8, y: sy(y) + 4, class: "tick", "text-anchor": "end" }, `${y * 100}%`));
-  }
-  for (let i = 0; i <= 4; i++) {
-    const x = (maxX / 4) * i;
-    chart.append(svg("text", { x: sx(x), y: H - PAD.bottom + 18, class: "tick", "text-anchor": "middle" }, num(x, maxX < 8 ? 1 : 0)));
-  }
-  chart.append(
-    svg("line", { x1: PAD.left, x2: W - PAD.right, y1: sy(0), y2: sy(0), class: "axis" }),
-    svg("line", { x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: sy(0), class: "axis" }),
-    svg("text", { x: PAD.left + iw / 2, y: H - 6, class: "label", "text-anchor": "middle" }, "decode speed (avg tok/s)"),
-    svg("text", { x: 14, y: PAD.top + ih / 2, class: "label", "text-anchor": "middle", transform: `rotate(-90 14 ${PAD.top + ih / 2})` }, "pass rate"));
-  points.forEach((p, i) => {
-    if (p.y == null) return;
-    const x = sx(p.x || 0);
-    const y = sy(p.y);
-    const right = x > W - PAD.right - 140;
-    chart.append(svg("g", { class: `point series-${i % 6}` },
-      svg("title", {}, `${p.id}: ${pct(p.y)} pass, ${num(p.x, 1)} tok/s`),
-      svg("circle", { cx: x, cy: y, r: 6 }),
-      svg("text", { x: right ? x - 10 : x + 10, y: y - 8, class: "point-label", "text-anchor": right ? "end" : "start" },
-        p.id.length > 28 ? `${p.id.slice(0, 27)}…` : p.id)));
-  });
-  return el("figure", { class: "chart-wrap" }, chart,
-    el("figcaption", { class: "hint" }, "Runs without a decode speed sit at 0 tok/s; runs with nothing scored are left out."));
 }

@@ -1,5 +1,7 @@
-// Progress of a running batch: one row per model with a bar and a state, and the running
-// summary of the model being rated (the evaluator's summarize, asked after each case).
+// Progress of a running batch: one line for the whole batch (attempts done of the total,
+// and the time left from the speed measured so far: the evaluator's `progress`), one row
+// per model with a bar and a state, and the running summary of the model being rated (the
+// evaluator's summarize, asked after each attempt).
 
 import { append, el, replace } from "./dom.mjs";
 import { call, scoringFields } from "./evaluator.mjs";
@@ -21,11 +23,43 @@ export function progressView(box, entry) {
       bar.max = total;
       bar.value = doneCount;
       row.dataset.state = state;
-      replace(text, `${doneCount} / ${total}${state === "running" ? "" : ` · ${state}`}`);
+      replace(text, `${doneCount} / ${total} attempts${state === "running" ? "" : ` · ${state}`}`);
     },
     fail() {
       row.dataset.state = "error";
       text.append(" · failed");
+    },
+  };
+}
+
+/**
+ * The batch's progress line: `add()` after each attempt kept, `end()` when the batch ends.
+ * The time is measured from the batch's start (warm-ups included).
+ * @param {HTMLElement} line  the progress line
+ * @param {number} total  attempts this batch runs (those already stored not counted)
+ */
+export function batchTracker(line, total) {
+  const started = performance.now();
+  let done = 0;
+  let asked = Promise.resolve();
+  const show = () => {
+    const args = { done: Math.min(done, total), total, elapsed_ms: Math.round(performance.now() - started) };
+    asked = asked.then(() => call("progress", args)).then((p) => {
+      line.hidden = false;
+      line.dataset.done = String(p.done);
+      line.dataset.total = String(p.total);
+      line.dataset.remainingMs = p.remaining_ms == null ? "" : String(p.remaining_ms);
+      replace(line, p.text);
+    }, (err) => console.info(`localrate: progress: ${err.message}`));
+  };
+  show();
+  return {
+    add() {
+      done += 1;
+      show();
+    },
+    end() {
+      show();
     },
   };
 }

@@ -1,22 +1,22 @@
-// Rating: pick a suite and models, press Run. Models run one after another, cases in
-// order; each case streams from the browser straight to the model. Every decision
-// (the batch's concrete cases, skip, each request body, score, summary, record) is an
-// evaluator call. Every finished case is saved at once, so a reload loses nothing and the
-// batch can be resumed: its seed is in each entry's settings, so the same cases are drawn.
+// Rating: pick a suite, models and the run settings, press Run. Models run one after
+// another (run-loop.mjs: warm-up, then each case's attempts in order); each request
+// streams from the browser straight to the model. Every decision (the settings, the
+// batch's concrete cases, skip, each request body, score, attempt order, summary, record,
+// progress) is an evaluator call. Every finished attempt is saved at once, so a reload
+// loses nothing and the batch can be resumed: its seed is in each entry's settings, so
+// the same cases are drawn.
 
 import { byId, el, replace, report } from "./dom.mjs";
 import { call, ready, scoringFields } from "./evaluator.mjs";
-import { exportRecord } from "./files.mjs";
-import { liveNote, liveTurn, pushLive, startLive } from "./live.mjs";
+import { liveNote } from "./live.mjs";
 import { onSelectionChange, selectedCards } from "./models.mjs";
-import { liveSummary, progressView } from "./progress.mjs";
-import { appendResult, showRun } from "./results.mjs";
-import { recordCase, startRecorder } from "./recorder.mjs";
+import { batchTracker, progressView } from "./progress.mjs";
+import { startRecorder } from "./recorder.mjs";
+import { runEntry } from "./run-loop.mjs";
 import * as runState from "./run-state.mjs";
-import { appendCase, entryResults, finishRun, newId, putRun } from "./store.mjs";
+import { entryResults, newId, putRun } from "./store.mjs";
 
 const ENDED = ["done", "stopped", "imported"]; // states whose stored record holds every case
-const PLAN_AHEAD = 3; // cases whose evaluator plan is asked for before they run
 
 let pageData = null;
 let onStored = () => {};
@@ -82,12 +82,16 @@ export function loadSuite(id) {
   return suites.get(id);
 }
 
-/** The run's settings: the evaluator's defaults with the form's values (empty = default)
- * and the batch's seed (the seed field's, else a new one). */
+/** The run's settings: the evaluator's run_settings of the form's values (an empty field
+ * is "not given": the evaluator's default, or the engine's own for top_p) and the batch's
+ * seed (the seed field's, else a new one). */
 function settingsFromForm() {
-  const number = (id) => (byId(id).value.trim() === "" ? null : Number(byId(id).value));
+  const text = (id) => byId(id).value.trim();
+  const number = (id) => (text(id) === "" ? null : Number(text(id)));
   return call("run_settings", { max_tokens: number("max-tokens"), timeout_s: number("timeout-s"),
-    seed: seedFromForm() });
+    seed: seedFromForm(), temperature: number("temperature-input"), top_p: number("top-p-input"),
+    repeat: Number(byId("repeat-select").value), warmup: byId("warmup-input").checked,
+    thinking: byId("thinking-select").value, system: byId("system-input").value });
 }
 
 /** The seed field's value (as typed when it is not a number: the evaluator names the
@@ -141,11 +145,17 @@ export async function runEntries(entries, { fresh = false } = {}) {
   try {
     const suite = await loadSuite(entries[0].suite_id);
     const cases = await runCases(suite, entries[0].settings); // the same for every model
+    const plan = await call("effective_settings", { settings: entries[0].settings });
+    const stored = new Map(fresh ? [] : await Promise.all(entries.map(async (e) => [e.id, await entryResults(e)])));
+    const before = [...stored.values()].reduce((n, r) => n + r.length, 0);
+    const tracker = batchTracker(byId("batch-progress"), entries.length * cases.length * plan.repeat - before);
+    const hooks = { updateControls, onStored, runRecord, recordOf, modelOf, partialView };
     for (let i = 0; i < entries.length && !runState.stopRequested(); i++) {
       current = bars[i];
-      await runEntry(entries[i], suite, cases, bars[i], fresh);
+      await runEntry(entries[i], { suite, cases, plan, bar: bars[i], fresh, stored, tracker, hooks });
     }
     current = null;
+    tracker.end();
     liveNote(runState.stopRequested() ? "Stopped. Finished cases are kept; Resume continues." : "Done.");
   } catch (err) {
     current?.fail();
@@ -216,7 +226,7 @@ export async function recordOf(entry) {
   const suite = await loadSuite(entry.suite_id);
   const results = await entryResults(entry);
   return runRecord(suite, await modelOf(entry), entry.settings,
-    entry.started_at || entry.record?.started_at || nowIso(), results);
+    entry.started_at || entry.record?.started_at || nowIso(), results, entry.warmup);
 }
 
 /**
@@ -225,230 +235,12 @@ export async function recordOf(entry) {
  * put back here: the same record, without sending every transcript through the worker
  * twice more.
  */
-async function runRecord(suite, model, settings, startedAt, results) {
+async function runRecord(suite, model, settings, startedAt, results, warmup) {
   const head = await call("run_record", {
     suite_ref: suite.ref, model, settings, started_at: startedAt, results: results.map(scoringFields),
+    warmup: warmup ?? null,
   });
   return { ...head, cases: results };
-}
-
-/**
- * Rate one model: start its entry, stream its cases, then build and save its record.
- * @param {object} entry  the stored run entry
- * @param {{json: object, ref: object}} suite
- * @param {Array<{c: object, exchange: boolean}>} cases  the batch's concrete cases
- * @param {ReturnType<typeof progressView>} bar  its progress row
- * @param {boolean} fresh  a new entry (nothing stored to read back)
- */
-async function runEntry(entry, suite, cases, bar, fresh) {
-  const run = await startEntry(entry, suite, cases, bar, fresh);
-  const requests = requestPipeline(run);
-  await streamCases(run, requests);
-  await finishEntry(run);
-}
-
-/**
- * Mark the entry running, save it, and show it: the cases already kept, the running
- * summary and the progress row. Returns what the next steps share.
- */
-async function startEntry(entry, suite, cases, bar, fresh) {
-  const model = await modelOf(entry);
-  const results = fresh ? [] : await entryResults(entry); // a new entry has nothing stored
-  const done = new Set(results.map((r) => r.id));
-  const run = {
-    entry, suite, bar, model, results,
-    todo: cases.filter(({ c }) => !done.has(c.id)),
-    total: cases.length,
-    writes: [], // one IndexedDB write per kept case
-    summary: null,
-  };
-  entry.started_at = entry.started_at || entry.record?.started_at || nowIso();
-  entry.state = "running";
-  // The saved-runs list is redrawn only once the first case is kept (reading every stored
-  // run back is not needed sooner).
-  await putRun(entry);
-  const exportNow = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
-  showRun(entry.id, partialView(entry, results),
-    { state: "running", source: "live", onExport: exportNow, finalRecord: () => recordOf(entry) });
-  run.summary = liveSummary(entry.id, results, suite.json.pass_threshold);
-  run.summary.update();
-  bar.set(results.length, run.total, "running");
-  return run;
-}
-
-/**
- * Plans and requests for the cases still to run. Between two requests the page waits only
- * for what is already there: the evaluator's plans (skip, or the first request) are asked
- * for a few cases ahead, and the next case's first request is posted to the recording
- * worker (recorder.mjs) while this one streams, so it starts the moment this one ends. Its
- * payloads wait for the live panel to show that case. A case that takes several requests
- * (an exchange) posts its later ones itself (`post`), once the evaluator has them, and the
- * next case is not posted ahead of them.
- */
-function requestPipeline(run) {
-  const { entry, model, todo } = run;
-  const plans = new Map(); // todo index -> Promise<plan>
-  const sent = new Map(); // todo index -> {ctl, transcript} of its first request
-  const early = new Map(); // todo index -> payloads read before the panel showed that case
-  let shown = -1;
-  const planned = (i) => {
-    for (let j = i; j < Math.min(todo.length, i + PLAN_AHEAD); j++) {
-      if (!plans.has(j)) plans.set(j, planCase(todo[j].c, model, entry));
-    }
-    return plans.get(i);
-  };
-  const send = (i, plan) => sent.set(i, post(i, plan));
-  const post = (i, plan) => {
-    const ctl = new AbortController();
-    const onEvent = (payload) => {
-      if (shown === i) pushLive(payload);
-      else if (early.has(i)) early.get(i).push(payload);
-      else early.set(i, [payload]);
-    };
-    const transcript = recordCase(model.base_url + plan.path, plan.body,
-      { timeoutS: plan.timeout_s, maxBytes: plan.max_bytes, signal: ctl.signal, onEvent });
-    runState.track(ctl, transcript);
-    return { ctl, transcript };
-  };
-  const sendNext = (i) => {
-    if (i + 1 >= todo.length) return;
-    planned(i + 1).then((plan) => {
-      if (!plan.skipped && !sent.has(i + 1) && !runState.stopRequested()) send(i + 1, plan);
-    }, () => {});
-  };
-  const show = (i, title) => {
-    startLive(title);
-    shown = i;
-    for (const payload of early.get(i) || []) pushLive(payload);
-    early.delete(i);
-  };
-  sendNext(-1); // the first request goes out as soon as its plan is known
-  return { planned, send, post, sendNext, show, sent };
-}
-
-/**
- * Run the cases in order: each one's request streams while the one before is scored,
- * saved and shown (in suite order, one case at a time). Stops early on Stop, or when a
- * score or a save failed.
- */
-async function streamCases(run, requests) {
-  const { model, todo } = run;
-  let kept = Promise.resolve();
-  let failed = false;
-  for (const [i, { c, exchange }] of todo.entries()) {
-    if (runState.stopRequested() || failed) break;
-    const plan = await requests.planned(i);
-    if (!plan.skipped && !requests.sent.has(i)) requests.send(i, plan);
-    // A one-request case has the next case's request posted behind it now; an exchange
-    // posts its own next requests first, and the next case is sent when it has ended.
-    if (!plan.skipped && !exchange) requests.sendNext(i);
-    const show = () => requests.show(i, `${model.id} · ${c.id}`);
-    let outcome = plan;
-    if (!plan.skipped) {
-      outcome = exchange ? await runExchange(run, c, requests.sent.get(i), show, (step) => requests.post(i, step))
-        : await runCase(c, requests.sent.get(i), show, model);
-    }
-    if (!outcome) break; // stopped mid-case: that case is not kept
-    const scored = outcome.skipped ? Promise.resolve(outcome.skipped)
-      : outcome.transcripts ? call("score_turns", { case: c, transcripts: outcome.transcripts })
-        : call("score_case", { case: c, transcript: outcome.transcript });
-    scored.catch(() => {}); // a failure is reported once, through `kept`
-    kept = kept.then(() => scored).then((result) => keepResult(run, result));
-    kept.catch(() => { failed = true; });
-  }
-  for (const { ctl } of requests.sent.values()) ctl.abort("stopped by the user"); // one posted ahead
-  await kept;
-}
-
-/** A scored case: saved at once, added to the table, the progress and the summary. */
-function keepResult(run, result) {
-  const { entry, results } = run;
-  results.push(result);
-  run.writes.push(appendCase(entry.id, results.length - 1, result));
-  appendResult(entry.id, result);
-  run.bar.set(results.length, run.total, "running");
-  run.summary.update();
-  if (results.length === 1) onStored();
-}
-
-/** The evaluator's record of the run, shown at once, then folded into the stored entry. */
-async function finishEntry(run) {
-  const { entry, suite, model, results, bar } = run;
-  run.summary.stop(); // the record's own summary replaces it
-  const state = runState.stopRequested() ? "stopped" : "done";
-  entry.record = await runRecord(suite, model, entry.settings, entry.started_at, results);
-  entry.state = state;
-  // Every case already has its own write queued, so nothing can be lost from here; the
-  // run is shown as ended at once, and its cases are folded into the stored record after
-  // those writes (IndexedDB keeps the order; a failed save is reported by the store).
-  const saved = Promise.all(run.writes).then(() => finishRun(entry));
-  showRun(entry.id, entry.record, { state, source: "live", onExport: () => exportRecord(entry.record),
-    finalRecord: null, rowsShown: true });
-  bar.set(results.length, run.total, state);
-  await saved;
-  onStored();
-}
-
-/**
- * Ask the evaluator what a case needs: its skipped result (a capability the model lacks,
- * or a prompt too long for the card's known context), or its first request.
- * @returns {Promise<{skipped?: object, body?: object}>}
- */
-function planCase(c, model, entry) {
-  const plan = call("plan_case", { case: c, model_id: model.id, caps: model.capabilities,
-    settings: entry.settings, context_length: entry.card.context_length ?? null });
-  plan.catch(() => {}); // a plan not reached (Stop) must not be an unhandled rejection
-  return plan;
-}
-
-/** Wait for one posted request's transcript; Skip aborts it meanwhile. */
-async function streamed(request) {
-  runState.setInFlight(request.ctl);
-  updateControls();
-  try {
-    return await request.transcript;
-  } finally {
-    runState.setInFlight(null);
-    updateControls();
-  }
-}
-
-/** One case's posted request → {transcript}, or null when Stop interrupted it. */
-async function runCase(c, request, show, model) {
-  show();
-  const transcript = await streamed(request);
-  if (runState.stopRequested()) return null;
-  if (transcript.error) console.info(`localrate: ${model.id} · ${c.id}: ${transcript.error}`);
-  return { transcript };
-}
-
-/**
- * A case of several requests (follow-ups, tool rounds): after each transcript the
- * evaluator's next_request says what to send next, or that the exchange is over.
- * → {transcripts}, or null when Stop interrupted it (Skip ends the request in flight:
- * its transcript holds the error, and the exchange ends there).
- * @param {object} run
- * @param {object} c  the concrete case
- * @param {{ctl: AbortController, transcript: Promise<object>}} first  its posted first request
- * @param {() => void} show  show the case in the live panel
- * @param {(step: object) => {ctl: AbortController, transcript: Promise<object>}} post
- */
-async function runExchange(run, c, first, show, post) {
-  const { model, entry } = run;
-  const transcripts = [];
-  show();
-  for (let request = first; ;) {
-    const transcript = await streamed(request);
-    if (runState.stopRequested()) return null;
-    if (transcript.error) console.info(`localrate: ${model.id} · ${c.id}: ${transcript.error}`);
-    transcripts.push(transcript);
-    const step = await call("next_request",
-      { case: c, model_id: model.id, settings: entry.settings, transcripts });
-    if (step.done) return { transcripts };
-    if (runState.stopRequested()) return null;
-    liveTurn(transcripts.length + 1);
-    request = post(step);
-  }
 }
 
 export const isRunning = runState.isRunning;

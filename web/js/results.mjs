@@ -6,6 +6,7 @@
 // whole of it only on demand, as one text node, so opening its row never freezes the page.
 
 import { byId, el, highlighted, num, pct, replace } from "./dom.mjs";
+import { fillReport } from "./run-report.mjs";
 
 /** Characters (UTF-16 code units) of a long text shown before "Show full text". */
 export const SHOWN_MAX = 20_000;
@@ -71,6 +72,8 @@ export function setSummary(id, summary) {
   if (!shown || !old) return;
   shown.record.summary = summary;
   old.replaceWith(summaryView(shown.record));
+  const box = document.getElementById(sectionId(id))?.querySelector("[data-testid=run-report]");
+  if (box) fillReport(box, shown.record);
   changed();
 }
 
@@ -121,8 +124,11 @@ function render(id, rowsShown = false) {
       hasSeed ? el("span", { class: "run-seed", "data-testid": "run-seed", "data-seed": String(seed) }, ` · seed ${seed}`) : null),
     tools);
   const table = rowsShown && section?.querySelector(":scope > .table-wrap");
-  const parts = [header, summaryView(record), table || tableView(id, record)];
+  const figures = section?.querySelector("[data-testid=run-report]")
+    || el("div", { class: "run-report", "data-testid": "run-report" });
+  const parts = [header, summaryView(record), figures, table || tableView(id, record)];
   replace(section || byId("results").appendChild(el("section", { id: sid, class: "run" })), ...parts);
+  fillReport(figures, record);
 }
 
 /** Fill the seed field with a run's seed (the next run then draws the same cases). */
@@ -169,9 +175,10 @@ function tableView(runId, record) {
 
 /** The two rows of one case result: the figures and the (lazily filled) detail. */
 function rowViews(runId, result) {
-  const key = `${runId}|${result.id}`;
+  const attempt = Number.isInteger(result.attempt) ? result.attempt : null;
+  const key = `${runId}|${result.id}|${attempt ?? ""}`;
   const open = openRows.has(key);
-  const detailId = `d-${sectionId(runId)}-${String(result.id).replace(/[^a-z0-9-]/gi, "")}`;
+  const detailId = `d-${sectionId(runId)}-${String(result.id).replace(/[^a-z0-9-]/gi, "")}${attempt == null ? "" : `-a${attempt}`}`;
   const toggle = el("button", { type: "button", class: "row-toggle", "aria-expanded": String(open), "aria-controls": detailId }, result.id);
   const detail = el("tr", { class: "detail-row", id: detailId, hidden: !open },
     el("td", { colspan: COLUMNS.length }, open ? safeDetail(result) : null));
@@ -188,8 +195,9 @@ function rowViews(runId, result) {
   const remark = typeof result.remark === "string" && result.remark ? result.remark : null;
   return [
     el("tr", { class: `result-row row-${result.status}`, "data-testid": "result-row", "data-case-id": result.id, "data-status": result.status,
-      "data-remark": remark, "data-turns": turns || null },
+      "data-remark": remark, "data-turns": turns || null, "data-attempt": attempt },
       el("th", { scope: "row" }, toggle,
+        attempt == null ? null : el("span", { class: "row-tag", title: "attempt of this case" }, `attempt ${attempt + 1}`),
         turns > 1 ? el("span", { class: "row-tag", title: "requests in this case's exchange" }, `${turns} requests`) : null),
       el("td", { class: "status-cell" }, el("span", { class: `status status-${result.status}` }, result.status),
         remark ? el("span", { class: "remark", "data-testid": "remark", title: remark }, remark) : null),

@@ -1,0 +1,238 @@
+"""Repeats, intervals and the side-by-side comparison in the page (issue 14).
+
+Two scripted Ollama fakes answer playwright/data/repeats-suite (eight cases, four tags)
+differently per attempt; the page runs both with repeat 2 and must show what the
+evaluator computes of the same records: Wilson intervals, k of N and flaky marks, the
+paired verdict, the matrix and its filters, and a chart whose labels never overlap, at
+390 px and on a desktop. Every figure the test expects is computed here from the
+exported records by the evaluator itself (CPython), never typed in.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.request import urlopen
+
+import pytest
+from conftest import (
+    ARTIFACTS,
+    REPO,
+    Page,
+    engine_env,
+    free_port,
+    page_in_fresh_context,
+    private_cache,
+    screenshot,
+    wait_for,
+)
+from conftest import (
+    answers as port_answers,
+)
+from playwright.sync_api import expect
+
+from evaluator.compare_view import comparison
+from evaluator.run_report import run_report
+from tests.procs import stop_process
+
+pytestmark = pytest.mark.browser
+
+DATA = Path(__file__).resolve().parent / "data"
+SUITE = "repeats-check"
+STEADY, SHAKY = "steady-7b", "shaky-3b"
+REPEAT = 2
+
+
+def fake_config(port: int) -> dict[str, Any]:
+    scripts = json.loads((DATA / "repeats-fakes.json").read_text("utf-8"))
+    meta = {"capabilities": ["completion"], "context_length": 8192}
+    return {"dialect": "ollama", "port": port, "models": [
+        {"id": STEADY, "script": scripts[STEADY], "meta": meta},
+        {"id": SHAKY, "script": scripts[SHAKY], "meta": meta}]}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The repeats fake and a `localrate serve` whose build holds only repeats-check."""
+    folder = tmp_path_factory.mktemp("repeats")
+    port = free_port()
+    cfg = folder / "fake.json"
+    cfg.write_text(json.dumps([fake_config(port)]), "utf-8")
+    fake_log = folder / "fake.log"
+    with fake_log.open("w") as out:
+        fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.fake_runtime", "--config",
+                                 str(cfg)], cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    server = None
+    try:
+        wait_for(lambda: "ready " in fake_log.read_text(), fake, fake_log, 20)
+        suites = folder / "suites"
+        shutil.copytree(DATA / "repeats-suite", suites / SUITE)
+        fake_url = f"http://127.0.0.1:{port}"
+        env = engine_env(fake_url, suites)
+        site_port = free_port()
+        log = folder / "serve.log"
+        with log.open("w") as out:
+            server = subprocess.Popen(
+                [str(REPO / ".venv" / "bin" / "localrate"), "serve", "--port", str(site_port),
+                 "--no-bridge"], cwd=REPO,
+                env=env | {"LOCALRATE_CACHE": str(private_cache(folder))},
+                stdout=out, stderr=subprocess.STDOUT)
+        wait_for(lambda: port_answers(site_port), server, log, 300)
+        yield {"fake": fake_url, "server": f"http://127.0.0.1:{site_port}"}
+    finally:
+        if server is not None:
+            stop_process(server)
+        stop_process(fake)
+
+
+@pytest.fixture
+def lr(chromium_browser: Any, site: dict[str, Any]) -> Iterator[Page]:
+    with page_in_fresh_context(chromium_browser, site["server"]) as page:
+        yield page
+
+
+def js(value: Any) -> str:
+    """A number as the page writes it into an attribute (JavaScript's String(n))."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def overlapping(boxes: list[dict[str, float]]) -> list[tuple[int, int]]:
+    return [(i, j) for (i, a), (j, b) in itertools.combinations(enumerate(boxes), 2)
+            if a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]]
+
+
+def label_boxes(page: Any) -> list[dict[str, float]]:
+    labels = page.locator("[data-testid=chart-label]")
+    return [labels.nth(i).bounding_box() for i in range(labels.count())]
+
+
+WIDE = """() => [...document.querySelectorAll('body *')].filter((e) => {
+  const r = e.getBoundingClientRect(); return r.right > 391; }).slice(0, 8)
+  .map((e) => `${e.tagName}.${e.className?.baseVal ?? e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`)"""
+
+
+def run_both(lr: Page) -> Any:
+    page = lr.open()
+    expect(lr.card(SHAKY)).to_be_visible(timeout=10_000)
+    page.select_option("[data-testid=repeat-select]", str(REPEAT))
+    expect(page.locator("[data-testid=warmup-input]")).to_be_checked()
+    lr.run(SUITE, STEADY, SHAKY, seed=3)
+    lr.wait_done()
+    return page
+
+
+def exported(page: Any) -> list[dict[str, Any]]:
+    with page.expect_download() as download:
+        page.click("[data-testid=export-comparison]")
+    return list(json.loads(Path(download.value.path()).read_text("utf-8"))["runs"])
+
+
+def element_shot(locator: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    locator.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_two_models_with_repeats(lr: Page, site: dict[str, Any], tmp_path: Path) -> None:
+    page = run_both(lr)
+    runs = exported(page)
+    steady = runs[0]
+    # Every case ran twice per model, after one warm-up per model.
+    with urlopen(f'{site["fake"]}/__fake__/requests', timeout=10) as response:
+        seen = json.loads(response.read())
+    assert (len(seen["warmups"]), len(seen["requests"])) == (2, 2 * 8 * REPEAT)
+    for record in runs:
+        assert record["settings"]["repeat"] == REPEAT
+        assert sorted((c["id"], c["attempt"]) for c in record["cases"]) == sorted(
+            (c, a) for c in {c["id"] for c in record["cases"]} for a in range(REPEAT))
+        assert record["warmup"]["status"] == "ok" and record["warmup"]["ttft_ms"] > 0
+    # The batch line: every attempt done.
+    expect(page.locator("[data-testid=batch-progress]")).to_have_attribute(
+        "data-done", str(2 * 8 * REPEAT))
+
+    # Each run's figures are the evaluator's run_report of its exported record.
+    for record in runs:
+        want = run_report(record)
+        box = page.locator("section.run").filter(has=page.locator(
+            f'[data-testid=summary][data-model-id="{record["model"]["id"]}"]'))
+        rate = box.locator("[data-testid=pass-interval]")
+        overall = want["pass_rates"]["overall"]
+        expect(rate).to_have_attribute("data-low", js(overall["low"]))
+        expect(rate).to_have_attribute("data-high", js(overall["high"]))
+        expect(box.locator("[data-testid=stability]")).to_have_attribute(
+            "data-flaky", js(want["stability"]["flaky"]))
+        flaky_ids = want["stability"]["flaky_ids"]
+        shown = box.locator('[data-testid=stability-cases] li[data-flaky="true"]')
+        expect(shown).to_have_count(len(flaky_ids))
+        expect(box.locator("[data-testid=cold-start]")).to_have_attribute(
+            "data-ttft", js(record["warmup"]["ttft_ms"]))
+    assert run_report(steady)["stability"]["flaky_ids"] == ["coin"]
+
+    # The comparison: per-run intervals, the paired verdict, the matrix and its filters.
+    want = comparison(runs)
+    for run in want["runs"]:
+        row = page.locator(f'[data-testid=run-rate][data-label="{run["label"]}"]')
+        expect(row).to_have_attribute("data-low", js(run["pass"]["low"]))
+        expect(row).to_have_attribute("data-frontier", js(run["frontier"]))
+    verdict = page.locator("[data-testid=paired-verdict]")
+    assert want["paired"]["verdict"] == "A better"
+    expect(verdict).to_have_attribute("data-verdict", "A better")
+    expect(verdict).to_have_attribute("data-difference", js(want["paired"]["difference"]))
+    expect(verdict).to_have_attribute("data-low", js(want["paired"]["interval"][0]))
+    expect(verdict).to_contain_text("McNemar")
+    for name, rows in want["matrix"]["filters"].items():
+        page.click(f'[data-testid=matrix-filter][data-filter="{name}"]')
+        shown_ids = page.locator("[data-testid=matrix-row]").evaluate_all(
+            "rows => rows.map(r => r.dataset.caseId)")
+        assert shown_ids == [want["matrix"]["rows"][i]["id"] for i in rows], name
+    page.click('[data-testid=matrix-filter][data-filter="flaky"]')
+    cell = page.locator('[data-testid=matrix-row][data-case-id="coin"] [data-testid=matrix-cell]')
+    expect(cell.first).to_have_attribute("data-status", "flaky")
+    expect(cell.first.locator("[data-testid=flaky-mark]")).to_be_visible()
+    cell.first.locator("button").click()
+    columns = page.locator("[data-testid=answer-col]")
+    expect(columns).to_have_count(2)
+    expect(columns.nth(0).locator("li")).to_have_count(REPEAT)
+    expect(columns.nth(0)).to_contain_text("HEADS")
+    expect(columns.nth(0)).to_contain_text("TAILS")
+    bars = page.locator("[data-testid=category-bar]")
+    expect(bars).to_have_count(len(want["tags"]) * 2)
+
+    # The chart: one label per run, none on another; at 390 px too.
+    page.locator("#compare-section").scroll_into_view_if_needed()
+    expect(page.locator("[data-testid=chart-label]")).to_have_count(2)
+    assert overlapping(label_boxes(page)) == []
+    element_shot(page.locator("section.run").first, "repeats-run-figures")
+    element_shot(page.locator("#compare-section"), "repeats-compare-desktop")
+
+    # The same two runs imported again: four points, two pairs on the same spot (the
+    # labels of two runs of one model used to print on top of each other).
+    path = tmp_path / "both.json"
+    path.write_text(json.dumps({"format": "localrate.comparison/1", "runs": runs}), "utf-8")
+    page.set_input_files("[data-testid=import-input]", str(path))
+    expect(page.locator("[data-testid=chart-label]")).to_have_count(4)
+    assert overlapping(label_boxes(page)) == []
+    element_shot(page.locator("[data-testid=compare-chart]"), "repeats-chart-four-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("""() => { const s = document.querySelector('[data-testid=compare-chart]');
+        return s && Number(s.getAttribute('width')) < 390; }""")
+    assert overlapping(label_boxes(page)) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, page.evaluate(WIDE)
+    page.locator("[data-testid=compare-chart]").scroll_into_view_if_needed()
+    screenshot(page, "repeats-chart-390", full_page=False)
+    page.locator("[data-testid=category-bars]").scroll_into_view_if_needed()
+    screenshot(page, "repeats-bars-390", full_page=False)
+    page.locator("[data-testid=matrix]").scroll_into_view_if_needed()
+    screenshot(page, "repeats-matrix-390", full_page=False)
+    page.locator("section.run").first.scroll_into_view_if_needed()
+    screenshot(page, "repeats-run-390", full_page=False)

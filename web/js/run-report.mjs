@@ -1,0 +1,103 @@
+// One run's numbers beside its summary, as the evaluator's run_report gives them: the pass
+// rate over attempts with its 95% Wilson interval (overall and per tag), stability (k of N
+// per case, flaky cases), the speed profile (TTFT, prefill tok/s with its source, decode
+// tok/s, latency median, spread and p95) and the cold start (the warm-up) shown apart.
+// Text only.
+
+import { el, num, pct, replace } from "./dom.mjs";
+import { call, ready, scoringFields } from "./evaluator.mjs";
+
+const asked = new WeakMap(); // box -> {busy, again, record}
+
+/**
+ * Fill `box` with the report of `record` (again when called while one is being made:
+ * the latest record is drawn, one evaluator call at a time per box).
+ * @param {HTMLElement} box
+ * @param {object} record  a run record (or a running run's view of one)
+ */
+export function fillReport(box, record) {
+  const state = asked.get(box) || { busy: false, again: false, record: null };
+  asked.set(box, state);
+  state.record = record;
+  if (state.busy) {
+    state.again = true;
+    return;
+  }
+  const go = async () => {
+    state.busy = true;
+    state.again = false;
+    const rec = state.record;
+    try {
+      await ready;
+      const report = await call("run_report", { record: { model: rec.model, settings: rec.settings,
+        warmup: rec.warmup ?? null, cases: (rec.cases || []).map(scoringFields) } });
+      if (!state.again) replace(box, ...reportParts(report));
+    } catch (err) {
+      console.info(`localrate: run report: ${err.message}`);
+      replace(box, el("p", { class: "hint" }, `No figures: ${err.message}`));
+    } finally {
+      state.busy = false;
+      if (state.again) go();
+    }
+  };
+  go();
+}
+
+function interval(r) {
+  return r.rate == null ? "–" : `${pct(r.rate)} (95% ${pct(r.low)}–${pct(r.high)})`;
+}
+
+function spreadText(s, unit, digits = 0) {
+  if (!s || s.median == null) return "–";
+  const range = s.n > 1 ? ` · IQR ${num(s.q1, digits)}–${num(s.q3, digits)}` : "";
+  return `${num(s.median, digits)} ${unit}${range} · n ${s.n}`;
+}
+
+const SOURCES = { timings: "runtime's own figure", "prompt/ttft": "prompt tokens / TTFT", mixed: "mixed sources" };
+
+function reportParts(report) {
+  const o = report.pass_rates.overall;
+  const st = report.stability;
+  const sp = report.speed;
+  const item = (label, value, attrs = {}) => el("div", { class: "stat", ...attrs }, el("dt", {}, label), el("dd", {}, value));
+  const prefill = sp.prefill_tok_s;
+  const cold = sp.cold_start;
+  const figures = el("dl", { class: "figures" },
+    item("pass rate", `${interval(o)} · ${o.passed} of ${o.attempts} attempts, ${o.cases} cases`,
+      { "data-testid": "pass-interval", "data-rate": o.rate ?? "", "data-low": o.low, "data-high": o.high }),
+    item("stability", st.repeat > 1 ? `${st.flaky} flaky of ${st.cases.length} cases (${st.repeat} attempts each)`
+      : "one attempt per case", { "data-testid": "stability", "data-flaky": st.flaky }),
+    item("TTFT", spreadText(sp.ttft_ms, "ms")),
+    item("prefill", prefill.median == null ? "– (no prompt token counts)"
+      : `${spreadText(prefill, "tok/s", 1)} · from ${SOURCES[prefill.source] || prefill.source}`,
+    { "data-testid": "prefill", "data-source": prefill.source ?? "" }),
+    item("decode", spreadText(sp.decode_tok_s, "tok/s", 1), { "data-testid": "decode" }),
+    item("latency", sp.latency_ms.median == null ? "–"
+      : `${spreadText(sp.latency_ms, "ms")} · p95 ${num(sp.latency_ms.p95)} ms`, { "data-testid": "latency" }),
+    item("cold start", cold == null ? "no warm-up"
+      : cold.status === "ok" ? `TTFT ${num(cold.ttft_ms)} ms · ${num(cold.total_ms)} ms in all`
+        : `warm-up failed: ${cold.detail}`, { "data-testid": "cold-start", "data-ttft": cold?.ttft_ms ?? "" }));
+  const parts = [figures];
+  const tags = Object.entries(report.pass_rates.tags);
+  if (tags.length) {
+    parts.push(el("details", { class: "tag-rates" }, el("summary", {}, `Pass rate per category (${tags.length})`),
+      el("ul", { "data-testid": "tag-rates" }, ...tags.map(([tag, r]) => el("li", { "data-tag": tag, "data-low": r.low, "data-high": r.high },
+        el("span", { class: "tag-name" }, tag), ` ${interval(r)} · ${r.passed}/${r.attempts} attempts`)))));
+  }
+  const flaky = st.cases.filter((c) => c.flaky);
+  if (st.repeat > 1) {
+    parts.push(el("details", { class: "stability-list", open: flaky.length > 0 },
+      el("summary", {}, `Stability per case${flaky.length ? ` · ${flaky.length} flaky` : ""}`),
+      el("ul", { "data-testid": "stability-cases" }, ...st.cases.map((c) => el("li", {
+        "data-case-id": c.id, "data-flaky": String(c.flaky), class: c.flaky ? "flaky" : null },
+      el("span", { class: "tag-name" }, c.id),
+      ` ${c.passed} of ${c.attempts} passed · ${c.distinct_answers} distinct answer${c.distinct_answers === 1 ? "" : "s"}`,
+      c.flaky ? el("span", { class: "flaky-mark" }, " flaky") : null)))));
+  }
+  const s = report.settings;
+  parts.push(el("p", { class: "hint settings-line", "data-testid": "settings-line" },
+    `temperature ${s.temperature} · top_p ${s.top_p ?? "engine's"} · max tokens ${s.max_tokens} · thinking ${s.thinking}`
+    + `${s.thinking_applied === false ? " (not sent: this runtime has no switch for it)" : ""}`
+    + ` · repeat ${s.repeat} · warm-up ${s.warmup ? "on" : "off"}${s.system ? " · system prompt set" : ""}`));
+  return parts;
+}
