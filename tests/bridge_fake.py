@@ -50,6 +50,7 @@ class FakeGenerator:
         self.pieces, self.gate, self.delay, self.prefill_s = pieces, gate, delay, prefill_s
         self.slow_over = slow_over  # only prompts longer than this take `prefill_s`
         self.encoded: list[tuple[Any, Any]] = []
+        self.template_kwargs: list[dict[str, Any] | None] = []  # per encode, in order
         self.calls: list[tuple[list[int], GenParams]] = []
         self.started = threading.Event()
         self.prefilling = threading.Event()
@@ -58,8 +59,10 @@ class FakeGenerator:
         self.closed_on = ""
         self.yielded = 0
 
-    def encode(self, messages: list[dict[str, Any]], tools: Any) -> list[int]:
+    def encode(self, messages: list[dict[str, Any]], tools: Any,
+               template_kwargs: dict[str, Any] | None = None) -> list[int]:
         self.encoded.append((messages, tools))
+        self.template_kwargs.append(template_kwargs)
         words = 0
         for message in messages:
             content = message.get("content") or ""

@@ -56,6 +56,8 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     max_tokens_given: bool = True
+    # the body's chat_template_kwargs (checked in parse.py), passed to the chat template
+    template_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

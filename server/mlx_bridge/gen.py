@@ -66,9 +66,12 @@ class Generator(Protocol):
     info: ModelInfo
 
     def encode(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+        template_kwargs: dict[str, Any] | None = None,
     ) -> list[int]:
-        """The chat template applied to a (validated) chat, as prompt token ids."""
+        """The chat template applied to a (validated) chat, as prompt token ids;
+        ``template_kwargs`` (the body's ``chat_template_kwargs``) are the template's
+        variables, e.g. ``enable_thinking``."""
         ...
 
     def stream(
@@ -187,9 +190,10 @@ class MlxGenerator:
         )
 
     def encode(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+        template_kwargs: dict[str, Any] | None = None,
     ) -> list[int]:
-        kwargs: dict[str, Any] = {"add_generation_prompt": True}
+        kwargs: dict[str, Any] = {**(template_kwargs or {}), "add_generation_prompt": True}
         if tools and self.info.tool is not None:
             kwargs["tools"] = tools
         return list(self._tokenizer.apply_chat_template(_text_messages(messages), **kwargs))

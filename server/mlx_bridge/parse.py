@@ -9,6 +9,10 @@ the chat template or the model: a bad body is a 400 (413 when it is too big) nam
 field, e.g. `messages[2].content[0].text: expected a string, got 5`. `bad_string` finds a
 string that is not valid Unicode (a lone surrogate such as `"\\ud800"`; the body reader
 refuses it), and the number of messages, tools and stop strings is capped.
+`chat_template_kwargs` (as mlx-lm's own server takes it: variables for the chat template,
+e.g. `{"enable_thinking": false}`) is an object of at most 16 plain names, each holding
+null, a boolean, a number or a short string; names the template call itself takes
+(`tools`, `tokenize`, ...) are refused.
 `fit_to_context` then compares the prompt's token count with the model's context once
 the chat template has been applied.
 """
@@ -203,6 +207,33 @@ def _number(body: dict[str, Any], key: str, default: float, low: float, high: fl
     return float(value)
 
 
+MAX_TEMPLATE_KWARGS = 16
+_TEMPLATE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+# apply_chat_template's own parameters: a body may not set them through the template's
+RESERVED_TEMPLATE_NAMES = frozenset({
+    "conversation", "messages", "tools", "documents", "chat_template",
+    "add_generation_prompt", "continue_final_message", "tokenize", "padding", "truncation",
+    "max_length", "return_tensors", "return_dict", "return_assistant_tokens_mask",
+    "tokenizer_kwargs"})
+
+
+def _template_kwargs(value: Any) -> dict[str, Any]:
+    """The body's ``chat_template_kwargs``, checked (module docstring)."""
+    if value is None:
+        return {}
+    _want(isinstance(value, dict), "chat_template_kwargs", "an object", value)
+    if len(value) > MAX_TEMPLATE_KWARGS:
+        raise BridgeError(400, f"chat_template_kwargs: at most {MAX_TEMPLATE_KWARGS} names")
+    for name, item in value.items():
+        where = f"chat_template_kwargs.{str(name)[:40]}"
+        if not _TEMPLATE_NAME.fullmatch(name) or name in RESERVED_TEMPLATE_NAMES:
+            raise BridgeError(400, f"{where}: not a name the chat template may take")
+        plain = item is None or isinstance(item, (bool, int, float)) or (
+            isinstance(item, str) and len(item) <= MAX_STOP_CHARS)
+        _want(plain, where, "null, a boolean, a number or a short string", item)
+    return dict(value)
+
+
 def _stop(value: Any) -> list[str]:
     stop = [value] if isinstance(value, str) else (value or [])
     _want(isinstance(stop, list) and all(isinstance(s, str) for s in stop), "stop",
@@ -257,6 +288,7 @@ def parse_chat(body: Any, info: ModelInfo) -> ChatRequest:
         stream,
         bool(include_usage),
         given,
+        _template_kwargs(body.get("chat_template_kwargs")),
     )
 
 

@@ -105,7 +105,8 @@ def generate(
 def _encode(gen: Generator, req: ChatRequest) -> tuple[list[int], GenParams]:
     """The prompt's tokens and the request's settings fitted to the context (413)."""
     try:
-        prompt = gen.encode(req.messages, req.tools)
+        extra = (req.template_kwargs,) if req.template_kwargs else ()  # none: as before
+        prompt = gen.encode(req.messages, req.tools, *extra)
     except Exception as exc:  # noqa: BLE001 - chat templates raise on messages they refuse
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise BridgeError(
