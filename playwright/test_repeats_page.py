@@ -38,14 +38,16 @@ from conftest import (
 from playwright.sync_api import expect
 
 from evaluator.compare_view import comparison
+from evaluator.eta import progress
 from evaluator.run_report import run_report
+from evaluator.thinking import thinking_fields
 from tests.procs import stop_process
 
 pytestmark = pytest.mark.browser
 
 DATA = Path(__file__).resolve().parent / "data"
 SUITE = "repeats-check"
-STEADY, SHAKY = "steady-7b", "shaky-3b"
+STEADY, SHAKY, SLOW = "steady-7b", "shaky-3b", "slow-7b"
 REPEAT = 2
 
 
@@ -54,7 +56,8 @@ def fake_config(port: int) -> dict[str, Any]:
     meta = {"capabilities": ["completion"], "context_length": 8192}
     return {"dialect": "ollama", "port": port, "models": [
         {"id": STEADY, "script": scripts[STEADY], "meta": meta},
-        {"id": SHAKY, "script": scripts[SHAKY], "meta": meta}]}
+        {"id": SHAKY, "script": scripts[SHAKY], "meta": meta},
+        {"id": SLOW, "script": scripts[SLOW], "meta": meta}]}
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +160,9 @@ def test_two_models_with_repeats(lr: Page, site: dict[str, Any], tmp_path: Path)
             (c, a) for c in {c["id"] for c in record["cases"]} for a in range(REPEAT))
         assert record["warmup"]["status"] == "ok" and record["warmup"]["ttft_ms"] > 0
     # The batch line: every attempt done.
-    expect(page.locator("[data-testid=batch-progress]")).to_have_attribute(
-        "data-done", str(2 * 8 * REPEAT))
+    line = page.locator("[data-testid=batch-progress]")
+    expect(line).to_have_attribute("data-done", str(2 * 8 * REPEAT))
+    expect(line).to_have_text(progress(2 * 8 * REPEAT, 2 * 8 * REPEAT, 0)["text"])
 
     # Each run's figures are the evaluator's run_report of its exported record.
     for record in runs:
@@ -236,3 +240,77 @@ def test_two_models_with_repeats(lr: Page, site: dict[str, Any], tmp_path: Path)
     screenshot(page, "repeats-matrix-390", full_page=False)
     page.locator("section.run").first.scroll_into_view_if_needed()
     screenshot(page, "repeats-run-390", full_page=False)
+
+
+def fake_seen(site: dict[str, Any], model: str) -> tuple[list[Any], list[Any]]:
+    """(warm-ups, case requests) the fake received for `model`."""
+    with urlopen(f'{site["fake"]}/__fake__/requests', timeout=10) as response:
+        seen = json.loads(response.read())
+    return ([b for b in seen["warmups"] if b.get("model") == model],
+            [b for b in seen["requests"] if b.get("model") == model])
+
+
+def test_settings_reach_the_requests_and_the_record(lr: Page, site: dict[str, Any]) -> None:
+    page = lr.open()
+    expect(lr.card(SHAKY)).to_be_visible(timeout=10_000)
+    warmups_before, bodies_before = (len(x) for x in fake_seen(site, SHAKY))  # earlier tests
+    # A bad value is the evaluator's one line, and nothing runs.
+    page.fill("[data-testid=temperature-input]", "5")
+    lr.select(SHAKY)
+    page.click("[data-testid=run-button]")
+    expect(page.locator(".notice-error")).to_contain_text("temperature: expected a number from 0 to 2")
+    assert tuple(len(x) for x in fake_seen(site, SHAKY)) == (warmups_before, bodies_before)
+    page.fill("[data-testid=temperature-input]", "0.7")
+    page.fill("[data-testid=top-p-input]", "0.9")
+    page.fill("[data-testid=max-tokens-input]", "64")
+    page.select_option("[data-testid=thinking-select]", "off")
+    page.fill("[data-testid=system-input]", "Be brief.")
+    page.uncheck("[data-testid=warmup-input]")
+    page.select_option("[data-testid=repeat-select]", "1")
+    page.click("[data-testid=run-button]")
+    line = page.locator("[data-testid=batch-progress]")
+    expect(line).to_have_attribute("data-total", "8")
+    expect(line).to_have_attribute("data-done", "8", timeout=30_000)
+    lr.wait_done()
+    warmups, bodies = fake_seen(site, SHAKY)
+    bodies = bodies[bodies_before:]
+    assert len(warmups) == warmups_before and len(bodies) == 8
+    for body in bodies:
+        assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.7, 0.9, 64)
+        assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+        for key, value in thinking_fields("ollama", "off").items():
+            assert body[key] == value
+    section = page.locator("section.run").filter(
+        has=page.locator(f'[data-testid=summary][data-model-id="{SHAKY}"]'))
+    with page.expect_download() as download:
+        section.locator("[data-testid=export-button]").click()
+    record = json.loads(Path(download.value.path()).read_text("utf-8"))
+    settings = record["settings"]
+    assert (settings["temperature"], settings["top_p"], settings["thinking"],
+            settings["system"], settings["warmup"]) == (0.7, 0.9, "off", "Be brief.", False)
+    assert "warmup" not in record and all("attempt" not in c for c in record["cases"])
+    expect(section.locator("[data-testid=cold-start]")).to_contain_text("no warm-up")
+    expect(section.locator("[data-testid=settings-line]")).to_contain_text("thinking off")
+
+
+def test_reload_mid_run_resumes_the_attempts_left(lr: Page, site: dict[str, Any]) -> None:
+    page = lr.open()
+    expect(lr.card(SLOW)).to_be_visible(timeout=10_000)
+    page.select_option("[data-testid=repeat-select]", str(REPEAT))
+    lr.run(SUITE, SLOW, seed=5)
+    rows = page.locator("[data-testid=result-row]")
+    expect(rows.nth(1)).to_be_visible(timeout=30_000)
+    page.reload()
+    expect(page.locator("[data-testid=resume-button]")).to_be_visible(timeout=10_000)
+    lr.wait_ready()
+    page.click("[data-testid=resume-button]")
+    lr.wait_done()
+    with page.expect_download() as download:
+        page.locator("[data-testid=export-button]").first.click()
+    record = json.loads(Path(download.value.path()).read_text("utf-8"))
+    pairs = [(c["id"], c["attempt"]) for c in record["cases"]]
+    assert sorted(pairs) == sorted({(c, a) for c, _ in pairs for a in range(REPEAT)})
+    assert len(pairs) == 8 * REPEAT
+    # One warm-up, before the first case: the resumed run did not warm up again.
+    warmups, _ = fake_seen(site, SLOW)
+    assert len(warmups) == 1 and record["warmup"]["status"] == "ok"
