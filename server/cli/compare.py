@@ -41,6 +41,11 @@ def compare(a_file: str, b_file: str, as_json: bool) -> None:
     interval the 95% interval of the difference in pass rate. Prints the verdict, the
     difference, the cases that differ and the settings that differ.
 
+    Limits: the case is the unit, not the attempt (repeats at temperature 0 are near
+    copies, so they do not add evidence); runs made with different settings are compared
+    but not pooled; and comparing many pairs of runs makes multiple comparisons: at
+    p < 0.05, about one pair in 20 of equal models is called different by chance.
+
     Exit codes: 0 A is not significantly worse than B, 1 it is (B better), 2 a file is
     not a valid run record or the runs share no case.
     """
