@@ -128,7 +128,10 @@ def test_the_table_prints_the_report_and_attempt_progress(fake_runtime: Any) -> 
     result = bench(env_for({"ollama": fake}), "--repeat", "3")
     assert result.exit_code == 1, result.output  # 56% is below the smoke suite's 60%
     out = result.stdout
+    assert f"model={MODEL} · 3 cases × 3 attempts · seed " in out
+    assert "  capital-of-france #2 (fail): expected output to contain \"Paris\"" in out
     assert "# pass rate 56% (95% CI " in out and "5/9 attempts, 3 cases" in out
+    assert "#   arithmetic: 100% (95% CI " in out and "3/3 attempts, 1 case\n" in out
     assert "# stability: up to 3 attempts per case · 1 flaky (capital-of-france)" in out
     assert "# prefill " in out and "# decode " in out and "p95 " in out
     assert "# cold start (warm-up): TTFT " in out

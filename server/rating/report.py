@@ -51,11 +51,21 @@ def _table(*columns: str, right: tuple[str, ...] = ()) -> Any:
 
 def header_line(record: dict[str, Any]) -> str:
     """``suite: <id>@<version> · model=<id> · <n> cases · seed <n>`` (no seed part for a
-    record that has none)."""
+    record that has none; ``<n> cases × <r> attempts`` for a repeated run)."""
     suite, model = record["suite"], record["model"]
-    seed = (record.get("settings") or {}).get("seed")
-    return (f"suite: {suite['id']}@{suite['version']} · model={model['id']} · "
-            f"{len(record['cases'])} cases" + ("" if seed is None else f" · seed {seed}"))
+    settings = record.get("settings") or {}
+    seed, repeat = settings.get("seed"), settings.get("repeat")
+    count = f"{len(record['cases'])} cases"
+    if isinstance(repeat, int) and repeat > 1:
+        count = f"{len(record['cases']) // repeat} cases × {repeat} attempts"
+    return (f"suite: {suite['id']}@{suite['version']} · model={model['id']} · {count}"
+            + ("" if seed is None else f" · seed {seed}"))
+
+
+def case_label(case: dict[str, Any]) -> str:
+    """The case id, with ``#<attempt + 1>`` for an attempt of a repeated run."""
+    attempt = case.get("attempt")
+    return str(case["id"]) + (f" #{attempt + 1}" if isinstance(attempt, int) else "")
 
 
 def turns_cell(case: dict[str, Any]) -> str:
@@ -114,7 +124,7 @@ def print_record(record: dict[str, Any], con: Any) -> None:
                                             "tools", "tok/s", "turns"))
     for case in record["cases"]:
         label, style = STATUS_STYLE.get(case["status"], (case["status"], ""))
-        table.add_row(_text(case["id"]), _text(label, style), _num(case["total_ms"]),
+        table.add_row(_text(case_label(case)), _text(label, style), _num(case["total_ms"]),
                       _num(case["ttft_ms"]), _num(case["tok_in"]), _num(case["tok_out"]),
                       str(len(case.get("tool_calls") or [])), _num(case["tok_s"], 1),
                       turns_cell(case))
@@ -125,10 +135,12 @@ def print_record(record: dict[str, Any], con: Any) -> None:
             con.print(Text(exchange, style="dim"))
         if case["status"] == "pass" and case.get("remark"):
             remark = " ".join(str(case["remark"]).split())[:300]
-            con.print(Text(f"  {case['id']} (pass with a remark): {remark}", style="dim"))
+            con.print(Text(f"  {case_label(case)} (pass with a remark): {remark}",
+                           style="dim"))
         elif case["status"] != "pass" and case.get("detail"):
             detail = " ".join(str(case["detail"]).split())[:300]
-            con.print(Text(f"  {case['id']} ({case['status']}): {detail}", style="dim"))
+            con.print(Text(f"  {case_label(case)} ({case['status']}): {detail}",
+                           style="dim"))
             if case["status"] == "fail" and isinstance(case.get("expected"), str):
                 wanted = case["expected"].splitlines()[0][:200]
                 con.print(Text(f"    expected: {wanted}", style="dim"))

@@ -21,7 +21,8 @@ def _pct(value: Any) -> str:
 def rate_text(rate: dict[str, Any]) -> str:
     """``82% (95% CI 61–93%) · 18/22 attempts, 22 cases``."""
     return (f"{_pct(rate['rate'])} (95% CI {_pct(rate['low'])}–{_pct(rate['high'])}) · "
-            f"{rate['passed']}/{rate['attempts']} attempts, {rate['cases']} cases")
+            f"{rate['passed']}/{rate['attempts']} attempts, {rate['cases']} "
+            f"case{'' if rate['cases'] == 1 else 's'}")
 
 
 def _figure(spread: dict[str, Any], unit: str, digits: int = 0) -> str:
