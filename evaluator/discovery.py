@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .capabilities import CAPABILITIES, context_length, model_kind, project
+from .endpoints import canonical_host, host_allowed
 
 __all__ = [
     "CORS_RECIPES",
@@ -50,7 +51,8 @@ PROVISIONAL = {
                "fixable": True},
 }
 _BADGES = {"refused": "refused", "unauthorized": "unauthorized", "timeout": "timed out",
-           "error": "error", "loading": "loading", "blocked": "blocked"}
+           "error": "error", "loading": "loading", "blocked": "blocked",
+           "key_rejected": "key rejected"}
 _FIXABLE = ("refused", "unauthorized")  # states whose row offers the CORS recipe
 
 # Read-only: copy a row before changing it.
@@ -161,7 +163,8 @@ _HOST_PORT = re.compile(r"[^:/]+:[0-9]")
 _UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f]")
 
 
-def check_endpoint(text: Any, dialect: Any) -> dict[str, str | None]:
+def check_endpoint(text: Any, dialect: Any, allowed_hosts: Iterable[Any] = ()
+                   ) -> dict[str, str | None]:
     """Check a custom endpoint the visitor typed (or stored): ``{"base_url", "problem"}``.
 
     ``base_url`` is the normalised ``http(s)://127.0.0.1:PORT`` (``problem`` is None), or
@@ -171,7 +174,9 @@ def check_endpoint(text: Any, dialect: Any) -> dict[str, str | None]:
     127.0.0.1: the page may reach no other host); a missing port is the dialect's default.
     Refused: other schemes (``javascript:``, ``file:``), user names or passwords, paths,
     queries and fragments, spaces, control characters and backslashes, ports outside
-    1-65535, and text longer than ``ENDPOINT_MAX_CHARS``.
+    1-65535, and text longer than ``ENDPOINT_MAX_CHARS``. ``allowed_hosts`` (what the
+    page was built or served with, ``evaluator.endpoints``) adds hosts beyond this
+    computer; such an endpoint keeps its host in ``base_url``.
     """
     def bad(what: str) -> dict[str, str | None]:
         return {"base_url": None, "problem": what}
@@ -214,10 +219,15 @@ def check_endpoint(text: Any, dialect: Any) -> dict[str, str | None]:
         return bad(f"{shown}: no host: write host:port, for example 127.0.0.1:11500")
     if parts.path.rstrip("/") not in ("", "/v1"):
         return bad(f"{shown}: a path is not allowed (only an optional /v1)")
-    if host not in _ENDPOINT_HOSTS:
-        return bad(f"{shown}: only this computer can be reached from this page: "
-                   "use 127.0.0.1 (or localhost)")
     port = port or int(_BY_NAME[key]["port"])
+    if host not in _ENDPOINT_HOSTS:
+        allowed = list(allowed_hosts or ())
+        if not host_allowed(parts.scheme.lower(), host, port, allowed):
+            more = " or a host this page allows" if allowed else ""
+            return bad(f"{shown}: only this computer{more} can be reached from this page: "
+                       "use 127.0.0.1 (or localhost)")
+        return {"base_url": f"{parts.scheme.lower()}://{canonical_host(host)}:{port}",
+                "problem": None}
     return {"base_url": f"{parts.scheme.lower()}://127.0.0.1:{port}", "problem": None}
 
 
@@ -231,7 +241,8 @@ def _base_url(row: dict[str, Any], env: Mapping[str, str]) -> str:
 
 
 def probe_plan(
-    env: Mapping[str, str], only: list[str] | None = None, custom: Iterable[dict[str, Any]] = ()
+    env: Mapping[str, str], only: list[str] | None = None, custom: Iterable[dict[str, Any]] = (),
+    allowed_hosts: Iterable[Any] = ()
 ) -> list[dict[str, str]]:
     """The list probes to run: ``[{"runtime", "base_url", "url"}]``, in `RUNTIMES` order.
 
@@ -239,7 +250,7 @@ def probe_plan(
     rows ``{"runtime", "base_url"}`` (endpoints the user added) are probed after the
     others, each as `check_endpoint` normalises it; a row it refuses is left out (the page
     shows that row's problem), so one bad row never stops the others. Two rows with the
-    same URL are probed once (the first wins).
+    same URL are probed once (the first wins). ``allowed_hosts`` as for `check_endpoint`.
     """
     if only is None:
         names = [n for n in env.get(DISCOVERY_ENV, "").split(",") if n.strip()]
@@ -252,7 +263,7 @@ def probe_plan(
     for extra in custom:
         if not isinstance(extra, Mapping):
             continue
-        checked = check_endpoint(extra.get("base_url"), extra.get("runtime"))
+        checked = check_endpoint(extra.get("base_url"), extra.get("runtime"), allowed_hosts)
         if checked["base_url"] is not None:
             plan.append((_runtime(str(extra["runtime"]), "custom endpoint"), checked["base_url"]))
     out: list[dict[str, str]] = []
@@ -303,8 +314,10 @@ def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> di
 
     `observation` = ``{"status", "body", "error": "timeout"|"network"|"closed"|"cors"|str|None,
     "elapsed_ms", "permission"?}``; ``permission`` is the page's Local Network Access
-    permission state (prompt, denied, granted) on a public origin. States: up, refused,
-    unauthorized, timeout, error, loading, blocked (no permission, so nothing was sent).
+    permission state (prompt, denied, granted) on a public origin; ``with_key`` is true
+    when the request carried an API key. States: up, refused, unauthorized, key_rejected
+    (401/403 to a request with a key), timeout, error, loading, blocked (no permission,
+    so nothing was sent).
     ``badge`` is the state's short text for the page; ``fixable`` says whether the row offers
     the CORS recipe.
     """
@@ -331,6 +344,9 @@ def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> di
                 detail = _CORS
         else:
             detail = _REFUSED if error in (None, "network") else f"no answer: {error}"
+    elif status in (401, 403) and observation.get("with_key"):
+        state = "key_rejected"  # an API key was sent: the key is wrong, not CORS
+        detail = f"HTTP {status}: key rejected: this endpoint refused the API key sent to it"
     elif status in (401, 403):
         state = "unauthorized"
         if runtime == "ollama" and status == 403 and not (body or "").strip():

@@ -39,6 +39,20 @@ Repeats, warm-up and the run's numbers (issue 14):
   ``parse_engine_defaults`` — ``{"runtime", "status", "body"}``; ``merge_engine_defaults``
   — ``{"explicit", "engine"}`` → ``{"settings", "from_engine"}``
   (:mod:`evaluator.engine_defaults`).
+
+Share, report, verify and endpoints beyond this machine (issue 15):
+
+* ``share_fragment`` — ``{"records"}`` → ``"1.<base64url>"`` (:mod:`evaluator.share`);
+  ``read_share`` — ``{"fragment"}`` → the read-only card (one-line error when hostile);
+* ``report_html`` / ``report_md`` — ``{"records"}`` → the whole report as text
+  (:mod:`evaluator.report_html`, :mod:`evaluator.report_md`);
+* ``verify_record`` — ``{"record", "published": [{"id", "version", "sha256"}], "suite"?}``
+  → :func:`evaluator.verify.verify_record` (``label``: "re-scored: matches" or not);
+* ``auth_headers`` — ``{"url", "keys": [{"base_url", "api_key"}]}`` → the Authorization
+  header for that URL's endpoint only, or ``{}``; ``check_api_key`` — ``{"key", "where"?}``;
+* ``allowed_hosts`` / ``csp_sources`` — ``{"hosts"}`` (:mod:`evaluator.endpoints`);
+  ``check_endpoint`` and ``probe_plan`` take ``allowed_hosts``; ``interpret_probe``'s
+  observation takes ``with_key`` (a 401/403 then reads "key rejected").
 """
 
 from __future__ import annotations
@@ -207,6 +221,41 @@ def _engine_info(name: str) -> Callable[..., Any]:
     return getattr(module, name)  # type: ignore[no-any-return]
 
 
+def _issue15_ops() -> dict[str, Callable[[dict[str, Any]], Any]]:
+    """Reports, share links, verification, endpoints beyond loopback (issue 15); each
+    imports its module on first use."""
+    def share(name: str) -> Any:
+        from evaluator import share as module
+        return getattr(module, name)
+
+    def report(a: dict[str, Any], kind: str) -> Any:
+        from evaluator import report_html, report_md
+        return (report_html.report_html if kind == "html" else report_md.report_md)(
+            _arg(a, "records"))
+
+    def verify(a: dict[str, Any]) -> Any:
+        from evaluator.verify import verify_record
+        suite = _suite(a) if a.get("suite") is not None else None
+        return verify_record(_arg(a, "record"), _arg(a, "published"), suite)
+
+    def endpoints(name: str) -> Any:
+        from evaluator import endpoints as module
+        return getattr(module, name)
+
+    return {
+        "share_fragment": lambda a: share("share_fragment")(_arg(a, "records")),
+        "read_share": lambda a: share("read_share")(_arg(a, "fragment")),
+        "verify_record": verify,
+        "report_html": lambda a: report(a, "html"),
+        "report_md": lambda a: report(a, "md"),
+        "auth_headers": lambda a: endpoints("auth_headers")(_arg(a, "url"), _arg(a, "keys")),
+        "check_api_key": lambda a: endpoints("check_api_key")(_arg(a, "key"),
+                                                              a.get("where") or "API key"),
+        "allowed_hosts": lambda a: endpoints("parse_allowed_hosts")(_arg(a, "hosts")),
+        "csp_sources": lambda a: endpoints("csp_sources")(_arg(a, "hosts")),
+    }
+
+
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "load_suite_json": _load_suite_json,
     "suite_from_json": lambda a: _suite(a).to_json(),
@@ -240,11 +289,12 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "limits": lambda a: {"record_max_bytes": records.MAX_RECORD_BYTES},
     "check_answers": lambda a: _references().check_answers(_suite(a), _arg(a, "answers"),
                                                            _arg(a, "seed")),
-    "probe_plan": _discovery("probe_plan", "env", optional=("only", "custom")),
+    "probe_plan": _discovery("probe_plan", "env", optional=("only", "custom", "allowed_hosts")),
     "interpret_probe": _discovery("interpret_probe", "plan_row", "observation"),
     "metadata_plan": _discovery("metadata_plan", "model_row"),
     "merge_metadata": _discovery("merge_metadata", "model_row", "responses"),
-    "check_endpoint": _discovery("check_endpoint", "text", "dialect"),
+    "check_endpoint": _discovery("check_endpoint", "text", "dialect",
+                                 optional=("allowed_hosts",)),
     "cors_recipe": _discovery("cors_recipe", "runtime", "origin"),
     "discovery_table": _discovery("discovery_table"),
     "wilson": lambda a: _stats("wilson")(_arg(a, "k"), _arg(a, "n")),
@@ -281,6 +331,7 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "read_engine": lambda a: _engine_info("read_engine")(
         _arg(a, "runtime"), _arg(a, "model_id"), _arg(a, "responses")),
     "browser_machine": lambda a: _engine_info("browser_machine")(_arg(a, "facts")),
+    **_issue15_ops(),
 }
 
 
@@ -311,5 +362,7 @@ def call(request_json: str) -> str:
     except json.JSONDecodeError as err:
         message = f"request is not JSON: {err}"
     except Exception as err:  # noqa: BLE001 - every failure becomes a reply
-        message = f"{type(err).__name__}: {err}"
+        # ShareError and EndpointError lines already say what is wrong
+        plain = type(err).__name__ in ("ShareError", "EndpointError")
+        message = str(err) if plain else f"{type(err).__name__}: {err}"
     return json.dumps({"ok": False, "error": _one_line(message)}, ensure_ascii=False)

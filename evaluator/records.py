@@ -321,6 +321,8 @@ def _run(check: _Checker, value: Any, path: str) -> dict[str, Any]:
     if "warmup" in record:
         _warmup(check, record["warmup"], _join(path, "warmup"))
     check.text(record.get("started_at", MISSING), _join(path, "started_at"))
+    if "localrate_version" in record:  # the writer's version (evaluator.version)
+        check.text(record["localrate_version"], _join(path, "localrate_version"))
     cases = _join(path, "cases")
     for i, result in enumerate(check.items(record.get("cases", MISSING), cases,
                                            nonempty=True)):

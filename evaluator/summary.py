@@ -33,6 +33,7 @@ from evaluator.errors import SuiteError
 from evaluator.records import RECORD_FORMAT, RecordError
 from evaluator.result import score_case, score_turns, skipped_result
 from evaluator.suite import DEFAULT_PASS_THRESHOLD, Case, Suite, case_from_json
+from evaluator.version import LOCALRATE_VERSION, VERSION_FIELD
 
 SCORED = ("pass", "fail", "error")
 
@@ -105,9 +106,10 @@ def run_record(suite: Suite | SuiteRef, model: dict[str, Any], settings: dict[st
                warmup: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run record (CLI ``--json`` = page export = page import). ``results`` hold every
     attempt of every case (with repeats a case id appears once per attempt, each with its
-    ``attempt``; the summary counts attempts). ``warmup`` (the warm-up's outcome,
+    ``attempt``; the summary counts attempts). It carries ``localrate_version``
+    (:data:`evaluator.version.LOCALRATE_VERSION`). ``warmup`` (the warm-up's outcome,
     :func:`evaluator.repeats.warmup_outcome`) is written when a warm-up ran."""
-    record = {"format": RECORD_FORMAT,
+    record = {"format": RECORD_FORMAT, VERSION_FIELD: LOCALRATE_VERSION,
               "suite": {"id": suite.id, "version": suite.version, "sha256": suite.sha256},
               "model": model, "started_at": started_at, "settings": settings,
               "cases": results, "summary": summarize(results, suite.pass_threshold)}
