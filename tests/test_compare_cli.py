@@ -112,3 +112,20 @@ def test_bad_input_exits_2_with_one_line(fake_runtime: Any, tmp_path: Path) -> N
 @pytest.mark.parametrize("args", [[], ["only.json"]])
 def test_missing_files_are_usage_errors(args: list[str]) -> None:
     assert compare(*args).exit_code == 2
+
+
+def test_bench_of_two_models_prints_their_paired_verdict(fake_runtime: Any,
+                                                         tmp_path: Path) -> None:
+    suite = tmp_path / "six" / "suite.yaml"
+    suite.parent.mkdir()
+    suite.write_text(SUITE, encoding="utf-8")
+    fake = fake_runtime({"dialect": "ollama", "models": [
+        {"id": "good", "script": RIGHT}, {"id": "bad", "script": WRONG}]})
+    result = CliRunner().invoke(main, ["bench", "--suite", str(suite.parent), "--model",
+                                       "good", "--model", "bad"],
+                                env=env_for({"ollama": fake}), catch_exceptions=False)
+    assert result.exit_code == 1  # "bad" is below the threshold
+    out = result.stdout
+    assert "A: good · 100% (95% CI " in out and "B: bad · 0% (95% CI " in out
+    assert "verdict: A better (p = 0.03125, alpha 0.05)" in out
+    assert len(fake.warmups) == 2  # one per model

@@ -31,6 +31,7 @@ from evaluator.records import (
 from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT, SettingsError, run_settings
 from evaluator.run_report import run_report
 from evaluator.settings import REPEATS, THINKING_LEVELS
+from evaluator.stats import compare_records
 from evaluator.summary import rescore_record
 from evaluator.thinking import thinking_note
 from server.rating import bench as run
@@ -43,7 +44,7 @@ from server.rating.report import (
     print_record,
     print_suites,
 )
-from server.rating.run_print import AttemptProgress, print_report
+from server.rating.run_print import AttemptProgress, compare_lines, print_report
 from server.rating.suites_io import list_suites
 
 RUNTIME_NAMES = [row["name"] for row in RUNTIMES]
@@ -123,7 +124,8 @@ def bench(ctx: click.Context, suite_arg: str, models: tuple[str, ...], runtime: 
     skipped. With --base-url and no --runtime the runtime is recorded as "openai",
     capabilities come from the model id alone and the context is unknown. The table ends
     with the pass rate and its 95% interval, per tag, flaky cases, the speed profile
-    (TTFT, prefill with its source, decode, latency) and the cold start.
+    (TTFT, prefill with its source, decode, latency) and the cold start; with several
+    models, the paired verdict of the first against each other one.
 
     Exit codes: 0 every model meets the suite's passThreshold, 1 a model is below it,
     2 usage or suite error, 3 a model could not be found or every case it ran errored.
@@ -181,7 +183,21 @@ def bench(ctx: click.Context, suite_arg: str, models: tuple[str, ...], runtime: 
         if len(records) > 1:
             con.print()
             print_comparison(records, con)
+            _print_paired(records, con)
     _exit_for(records)
+
+
+def _print_paired(records: list[dict[str, Any]], con: Any) -> None:
+    """The paired verdict of the first model against each other one (the evaluator's
+    ``compare_records``; ``localrate compare`` prints the same for two saved runs)."""
+    from rich.text import Text
+
+    first = records[0]
+    for other in records[1:]:
+        con.print()
+        result = compare_records(first, other)
+        for line in compare_lines(result, first["model"]["id"], other["model"]["id"]):
+            con.print(Text(line))
 
 
 def _target_settings(target: run.Target, settings: dict[str, Any], explicit: dict[str, Any],
