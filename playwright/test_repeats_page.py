@@ -38,6 +38,7 @@ from conftest import (
 from playwright.sync_api import expect
 
 from evaluator.compare_view import comparison
+from evaluator.engine_info import engine_plan, read_engine
 from evaluator.eta import progress
 from evaluator.run_report import run_report
 from evaluator.thinking import thinking_fields
@@ -56,7 +57,8 @@ def fake_config(port: int) -> dict[str, Any]:
     meta = {"capabilities": ["completion"], "context_length": 8192}
     return {"dialect": "ollama", "port": port, "models": [
         {"id": STEADY, "script": scripts[STEADY], "meta": meta},
-        {"id": SHAKY, "script": scripts[SHAKY], "meta": meta},
+        {"id": SHAKY, "script": scripts[SHAKY],
+         "meta": meta | {"size": 4_000_000_000, "size_vram": 3_000_000_000}},
         {"id": SLOW, "script": scripts[SLOW], "meta": meta}]}
 
 
@@ -125,6 +127,22 @@ WIDE = """() => [...document.querySelectorAll('body *')].filter((e) => {
   .map((e) => `${e.tagName}.${e.className?.baseVal ?? e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`)"""
 
 
+def engine_figures(fake: str, model: str) -> dict[str, str]:
+    """What the evaluator reads of the fake's engine answers for `model`, as the page lists
+    them: {"memory.gpu_fraction": "0.75", ...}."""
+    responses = []
+    for row in engine_plan("ollama", fake, model):
+        with urlopen(row["url"], timeout=10) as response:
+            responses.append({"key": row["key"], "status": response.status,
+                              "body": response.read().decode("utf-8"), "error": None})
+    report = read_engine("ollama", model, responses)
+    out = {"engine.version": js(report["version"]["value"])}
+    for group, name in (("memory", "memory"), ("context", "context"), ("details", "model")):
+        for key, figure in report[group].items():
+            out[f"{name}.{key}"] = js(figure["value"])
+    return out
+
+
 def run_both(lr: Page) -> Any:
     page = lr.open()
     expect(lr.card(SHAKY)).to_be_visible(timeout=10_000)
@@ -181,6 +199,19 @@ def test_two_models_with_repeats(lr: Page, site: dict[str, Any], tmp_path: Path)
         expect(box.locator("[data-testid=cold-start]")).to_have_attribute(
             "data-ttft", js(record["warmup"]["ttft_ms"]))
     assert run_report(steady)["stability"]["flaky_ids"] == ["coin"]
+
+    # The engine's facts, read at the end of each run, each with its source; the shaky
+    # model is partly off the GPU (3 of its 4 GB in VRAM), which the evaluator notes.
+    facts = page.locator("section.run").filter(has=page.locator(
+        f'[data-testid=summary][data-model-id="{SHAKY}"]')).locator("[data-testid=engine-facts]")
+    shown_figures = facts.locator("li").evaluate_all(
+        "items => Object.fromEntries(items.map(i => [i.dataset.figure, i.dataset.value]))")
+    assert shown_figures == engine_figures(site["fake"], SHAKY)
+    assert shown_figures["memory.gpu_fraction"] == "0.75"
+    expect(facts.locator("[data-testid=engine-note]")).to_contain_text("partly off the GPU")
+    expect(facts.locator('li[data-figure="memory.gpu_bytes"]')).to_contain_text(
+        "GET /api/ps → models[shaky-3b].size_vram")
+    expect(page.locator("[data-testid=machine-facts]").first).to_contain_text("browser")
 
     # The comparison: per-run intervals, the paired verdict, the matrix and its filters.
     want = comparison(runs)

@@ -31,7 +31,9 @@ export function shownRuns() {
  * @param {object} record  a run record, or a running run's view of one
  *   (same fields; `summary` may be null, `cases` grows through appendResult)
  * @param {{state?: string, source?: string, onExport?: () => void,
- *   finalRecord?: () => Promise<object>, rowsShown?: boolean}} meta  `finalRecord` builds
+ *   finalRecord?: () => Promise<object>, rowsShown?: boolean, engine?: object,
+ *   machine?: object}} meta  `engine` and `machine`: the engine's facts and the browser's
+ *   machine, read when the run ended (shown beside its figures); `finalRecord` builds
  *   the run record of a run that is not finished (for the comparison export); `rowsShown`:
  *   the table already shows every case of `record` (appended as they ended), so only the
  *   header and summary are redrawn
@@ -73,7 +75,7 @@ export function setSummary(id, summary) {
   shown.record.summary = summary;
   old.replaceWith(summaryView(shown.record));
   const box = document.getElementById(sectionId(id))?.querySelector("[data-testid=run-report]");
-  if (box) fillReport(box, shown.record);
+  if (box) fillReport(box, shown.record, { engine: shown.engine, machine: shown.machine });
   changed();
 }
 
@@ -128,7 +130,8 @@ function render(id, rowsShown = false) {
     || el("div", { class: "run-report", "data-testid": "run-report" });
   const parts = [header, summaryView(record), figures, table || tableView(id, record)];
   replace(section || byId("results").appendChild(el("section", { id: sid, class: "run" })), ...parts);
-  fillReport(figures, record);
+  const { engine, machine } = view.get(id);
+  fillReport(figures, record, { engine: record.engine ?? engine, machine: record.machine ?? machine });
 }
 
 /** Fill the seed field with a run's seed (the next run then draws the same cases). */

@@ -14,6 +14,7 @@ import { recordCase } from "./recorder.mjs";
 import { appendResult, showRun } from "./results.mjs";
 import * as runState from "./run-state.mjs";
 import { appendCase, finishRun, putRun } from "./store.mjs";
+import { browserMachine, readEngine } from "./engine.mjs";
 
 /** The key of one attempt of one case (what is already stored is not run again). */
 export const attemptKey = (r) => `${r.id}#${r.attempt ?? 0}`;
@@ -177,14 +178,30 @@ async function finishEntry(run) {
   const { entry, suite, model, results, bar, hooks } = run;
   run.summary.stop();
   const state = runState.stopRequested() ? "stopped" : "done";
+  await readFacts(entry, model); // while the model is still loaded
   entry.record = await hooks.runRecord(suite, model, entry.settings, entry.started_at, results, entry.warmup);
   entry.state = state;
   const saved = Promise.all(run.writes).then(() => finishRun(entry));
   showRun(entry.id, entry.record, { state, source: "live", onExport: () => exportRecord(entry.record),
-    finalRecord: null, rowsShown: true });
+    finalRecord: null, rowsShown: true, engine: entry.engine, machine: entry.machine });
   bar.set(results.length, run.total, state);
   await saved;
   hooks.onStored();
+}
+
+/** The engine's facts (version, memory, context) and the browser's machine, kept on the
+ * entry; what cannot be read is a note in them, and a failure costs the run nothing. */
+async function readFacts(entry, model) {
+  try {
+    entry.engine = await readEngine(model);
+  } catch (err) {
+    console.info(`localrate: engine facts of ${model.id}: ${err.message}`);
+  }
+  try {
+    entry.machine = await browserMachine();
+  } catch (err) {
+    console.info(`localrate: browser machine: ${err.message}`);
+  }
 }
 
 /** The evaluator's plan of a case: its skipped result, or its first request. */

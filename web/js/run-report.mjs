@@ -1,8 +1,9 @@
 // One run's numbers beside its summary, as the evaluator's run_report gives them: the pass
 // rate over attempts with its 95% Wilson interval (overall and per tag), stability (k of N
 // per case, flaky cases), the speed profile (TTFT, prefill tok/s with its source, decode
-// tok/s, latency median, spread and p95) and the cold start (the warm-up) shown apart.
-// Text only.
+// tok/s, latency median, spread and p95) and the cold start (the warm-up) shown apart;
+// then what the engine told (version, memory, context, KV cache) and the browser's
+// machine, each figure with its source. Text only.
 
 import { el, num, pct, replace } from "./dom.mjs";
 import { call, ready, scoringFields } from "./evaluator.mjs";
@@ -14,11 +15,14 @@ const asked = new WeakMap(); // box -> {busy, again, record}
  * the latest record is drawn, one evaluator call at a time per box).
  * @param {HTMLElement} box
  * @param {object} record  a run record (or a running run's view of one)
+ * @param {{engine?: object, machine?: object}} [facts]  the engine's report and the
+ *   browser's machine (evaluator read_engine / browser_machine), when read
  */
-export function fillReport(box, record) {
+export function fillReport(box, record, facts = {}) {
   const state = asked.get(box) || { busy: false, again: false, record: null };
   asked.set(box, state);
   state.record = record;
+  state.facts = facts;
   if (state.busy) {
     state.again = true;
     return;
@@ -31,7 +35,7 @@ export function fillReport(box, record) {
       await ready;
       const report = await call("run_report", { record: { model: rec.model, settings: rec.settings,
         warmup: rec.warmup ?? null, cases: (rec.cases || []).map(scoringFields) } });
-      if (!state.again) replace(box, ...reportParts(report));
+      if (!state.again) replace(box, ...reportParts(report), ...factsParts(state.facts));
     } catch (err) {
       console.info(`localrate: run report: ${err.message}`);
       replace(box, el("p", { class: "hint" }, `No figures: ${err.message}`));
@@ -99,5 +103,45 @@ function reportParts(report) {
     `temperature ${s.temperature} · top_p ${s.top_p ?? "engine's"} · max tokens ${s.max_tokens} · thinking ${s.thinking}`
     + `${s.thinking_applied === false ? " (not sent: this runtime has no switch for it)" : ""}`
     + ` · repeat ${s.repeat} · warm-up ${s.warmup ? "on" : "off"}${s.system ? " · system prompt set" : ""}`));
+  return parts;
+}
+
+/** A figure's value for reading: bytes in GB, a fraction as a percentage. */
+function figureText(key, value) {
+  if (typeof value !== "number") return String(value);
+  if (key.endsWith("_bytes")) return `${num(value / 1e9, 2)} GB`;
+  if (key.endsWith("fraction") || key === "usage") return pct(value);
+  return num(value, Number.isInteger(value) ? 0 : 2);
+}
+
+function figureList(name, group) {
+  const rows = Object.entries(group || {}).filter(([, f]) => f && typeof f === "object" && "value" in f);
+  return rows.map(([key, f]) => el("li", { "data-figure": `${name}.${key}`, "data-value": String(f.value), "data-source": f.source },
+    el("span", { class: "fig-name" }, `${name} ${key.replace(/_bytes$/, "").replace(/_/g, " ")}`), ` ${figureText(key, f.value)} `,
+    el("span", { class: "fig-source" }, `(${f.source})`)));
+}
+
+/** The engine's facts and the browser's machine, each figure with its source. */
+function factsParts({ engine, machine } = {}) {
+  const parts = [];
+  if (engine) {
+    const items = [
+      ...(engine.version ? figureList("engine", { version: engine.version }) : []),
+      ...figureList("memory", engine.memory), ...figureList("context", engine.context),
+      ...figureList("KV cache", engine.kv_cache), ...figureList("model", engine.details)];
+    parts.push(el("details", { class: "engine-facts", "data-testid": "engine-facts", open: true },
+      el("summary", {}, `Engine (${engine.runtime}, as it reported at the end of the run)`),
+      items.length ? el("ul", {}, ...items) : null,
+      ...(engine.notes || []).map((n) => el("p", { class: "hint engine-note", "data-testid": "engine-note" }, n))));
+  }
+  if (machine) {
+    const items = [...figureList("os", { name: machine.os }), ...figureList("cpu", { cores: machine.cores, model: machine.cpu }),
+      ...figureList("ram", { ram_bytes: machine.ram_bytes }),
+      ...(machine.gpus || []).flatMap((g, i) => figureList(`gpu ${i + 1}`, g))];
+    parts.push(el("details", { class: "engine-facts", "data-testid": "machine-facts" },
+      el("summary", {}, machine.label || "This browser's machine"),
+      items.length ? el("ul", {}, ...items) : el("p", { class: "hint" }, "The browser exposes nothing of it."),
+      ...(machine.notes || []).map((n) => el("p", { class: "hint" }, n))));
+  }
   return parts;
 }

@@ -39,7 +39,8 @@ const ENDED = ["done", "stopped", "imported"]; // their stored record holds ever
 async function show(entry, results) {
   const exportIt = () => recordOf(entry).then(exportRecord, (err) => report(`Export failed: ${err.message}`));
   if (entry.record && ENDED.includes(entry.state)) {
-    showRun(entry.id, entry.record, { state: entry.state, source: entry.source || "stored", onExport: exportIt, finalRecord: null });
+    showRun(entry.id, entry.record, { state: entry.state, source: entry.source || "stored", onExport: exportIt, finalRecord: null,
+      engine: entry.engine, machine: entry.machine });
     return;
   }
   const view = partialView(entry, results || await entryResults(entry));
