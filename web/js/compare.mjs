@@ -35,8 +35,14 @@ export function renderComparison(runs) {
   }
   replace(byId("compare-table-box"), tableView(runs));
   if (busy) again = true;
-  else analyse();
+  else {
+    busy = true; // until the next analysis starts: later calls only ask for another
+    setTimeout(analyse, Math.max(0, lastEnd + GAP_MS - performance.now()));
+  }
 }
+
+const GAP_MS = 1000; // at least this long between two analyses (a run redraws after each case)
+let lastEnd = -Infinity;
 
 async function analyse() {
   busy = true;
@@ -56,8 +62,9 @@ async function analyse() {
     console.error("localrate: comparison", err);
     replace(byId("compare-views"), el("p", { class: "eval-detail" }, `The comparison cannot be shown: ${err.message}`));
   } finally {
+    lastEnd = performance.now();
     busy = false;
-    if (again) analyse();
+    if (again) renderComparison(latest);
   }
 }
 

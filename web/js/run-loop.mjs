@@ -50,8 +50,11 @@ async function startEntry(entry, batch) {
       todo.push({ c, exchange, attempt });
     }
   }
+  // How each attempt is numbered in its result (with_attempt), asked once per attempt index.
+  const numbering = await Promise.all(Array.from({ length: plan.repeat },
+    (_, attempt) => call("with_attempt", { result: {}, attempt, repeat: plan.repeat })));
   const run = { entry, suite, bar, model, results, todo, total: order.length, repeat: plan.repeat,
-    writes: [], summary: null, hooks, tracker: batch.tracker };
+    numbering, writes: [], summary: null, hooks, tracker: batch.tracker };
   entry.started_at = entry.started_at || entry.record?.started_at || new Date().toISOString().replace(/\.\d+Z$/, "Z");
   entry.state = "running";
   await putRun(entry);
@@ -151,8 +154,7 @@ async function streamCases(run, requests) {
     const scored = outcome.skipped ? Promise.resolve(outcome.skipped)
       : outcome.transcripts ? call("score_turns", { case: c, transcripts: outcome.transcripts })
         : call("score_case", { case: c, transcript: outcome.transcript });
-    const numbered = call("with_attempt", { result: {}, attempt, repeat: run.repeat });
-    const result = Promise.all([scored, numbered]).then(([r, n]) => ({ ...r, ...n }));
+    const result = scored.then((r) => ({ ...r, ...run.numbering[attempt] }));
     result.catch(() => {}); // a failure is reported once, through `kept`
     kept = kept.then(() => result).then((r) => keepResult(run, r));
     kept.catch(() => { failed = true; });

@@ -8,7 +8,8 @@
 import { el, num, pct, replace } from "./dom.mjs";
 import { call, ready, scoringFields } from "./evaluator.mjs";
 
-const asked = new WeakMap(); // box -> {busy, again, record}
+const asked = new WeakMap(); // box -> {busy, again, record, facts, last}
+const GAP_MS = 1000; // at least this long between two reports of one run (one after each case)
 
 /**
  * Fill `box` with the report of `record` (again when called while one is being made:
@@ -27,6 +28,7 @@ export function fillReport(box, record, facts = {}) {
     state.again = true;
     return;
   }
+  state.busy = true;
   const go = async () => {
     state.busy = true;
     state.again = false;
@@ -40,11 +42,12 @@ export function fillReport(box, record, facts = {}) {
       console.info(`localrate: run report: ${err.message}`);
       replace(box, el("p", { class: "hint" }, `No figures: ${err.message}`));
     } finally {
-      state.busy = false;
-      if (state.again) go();
+      state.last = performance.now();
+      if (state.again) setTimeout(go, GAP_MS);
+      else state.busy = false;
     }
   };
-  go();
+  setTimeout(go, Math.max(0, (state.last ?? -Infinity) + GAP_MS - performance.now()));
 }
 
 function interval(r) {
