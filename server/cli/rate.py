@@ -71,6 +71,9 @@ def _load_suite(arg: str) -> Any:
               help="Only use the model on this runtime (also names the runtime of --base-url).")
 @click.option("--base-url", metavar="URL",
               help="Skip discovery and use this OpenAI-compatible server.")
+@click.option("--api-key", metavar="KEY",
+              help="API key for --base-url, sent as a Bearer token to it only (prefer the "
+                   "runtime's *_API_KEY variable: a command line is visible to others).")
 @click.option("--case", "case_ids", multiple=True, metavar="ID",
               help="Run only this case (every instance of a sweep), or one instance of a "
                    "sweep (ID@SIZE); repeatable.")
@@ -113,7 +116,7 @@ def bench(ctx: click.Context, suite_arg: str, models: tuple[str, ...], runtime: 
           base_url: str | None, case_ids: tuple[str, ...], as_json: bool, out: str | None,
           timeout: float, max_tokens: int, seed: int | None, repeat: str, warmup: bool,
           temperature: float | None, top_p: float | None, system: str | None,
-          thinking: str, from_engine: bool) -> None:
+          thinking: str, from_engine: bool, api_key: str | None) -> None:
     """Rate one or more models on a suite.
 
     Each model is found through discovery (or at --base-url), then, after a warm-up
@@ -126,6 +129,10 @@ def bench(ctx: click.Context, suite_arg: str, models: tuple[str, ...], runtime: 
     with the pass rate and its 95% interval, per tag, flaky cases, the speed profile
     (TTFT, prefill with its source, decode, latency) and the cold start; with several
     models, the paired verdict of the first against each other one.
+
+    API keys: OLLAMA_API_KEY, LM_STUDIO_API_KEY, VLLM_API_KEY, LLAMACPP_API_KEY and
+    MLX_API_KEY are sent (Authorization: Bearer) to that runtime's endpoint only, and
+    --api-key to --base-url; a key is never written to the record or the output.
 
     Exit codes: 0 every model meets the suite's passThreshold, 1 a model is below it,
     2 usage or suite error, 3 a model could not be found or every case it ran errored.
@@ -151,7 +158,8 @@ def bench(ctx: click.Context, suite_arg: str, models: tuple[str, ...], runtime: 
     cases = run.select_cases(suite, concrete, case_ids)
     if len(set(models)) != len(models):
         raise BadInput(f"--model: the same model is given twice: {', '.join(models)}")
-    targets = asyncio.run(run.find_targets(list(models), runtime, base_url, os.environ))
+    targets = asyncio.run(run.find_targets(list(models), runtime, base_url, os.environ,
+                                           api_key=api_key))
 
     records = []
     with AttemptProgress(len(cases) * len(targets) * int(repeat), int(repeat)) as progress:

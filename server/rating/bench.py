@@ -22,7 +22,14 @@ from typing import Any
 
 from evaluator.capabilities import project
 from evaluator.conversation import next_request
-from evaluator.discovery import OPENAI_LIST_PATH, PROBE_TIMEOUT_S, normalize_base_url
+from evaluator.discovery import (
+    OPENAI_LIST_PATH,
+    PROBE_TIMEOUT_S,
+    interpret_probe,
+    normalize_base_url,
+    probe_plan,
+)
+from evaluator.endpoints import KEY_ENV, auth_headers, check_api_key, env_keys
 from evaluator.engine_defaults import (
     engine_defaults_plan,
     merge_engine_defaults,
@@ -50,33 +57,47 @@ class Target:
     base_url: str
     capabilities: list[dict[str, str]] = field(default_factory=list)
     context_length: int | None = None  # discovery's; None with --base-url (unknown)
+    api_key: str | None = field(default=None, repr=False)  # never in a record or output
 
     def record_model(self) -> dict[str, Any]:
         """The ``model`` object of the run record (the evaluator's ``model_entry``)."""
         return model_entry(self.model_id, self.runtime, self.base_url, self.capabilities)
 
+    def headers(self, url: str) -> dict[str, str]:
+        """The API key's header for ``url`` when it is this endpoint's (else none)."""
+        keys = [{"base_url": self.base_url, "api_key": self.api_key}] if self.api_key else []
+        return auth_headers(url, keys)
+
 
 async def find_targets(model_ids: list[str], runtime: str | None, base_url: str | None,
-                       env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_S
-                       ) -> list[Target]:
+                       env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_S,
+                       api_key: str | None = None) -> list[Target]:
     """Resolve each ``--model`` to a Target; raise Unreachable or BadInput.
 
-    With ``base_url`` there is no discovery: capabilities come from the id alone. Otherwise
+    With ``base_url`` there is no discovery: capabilities come from the id alone, and the
+    key is ``api_key`` (else, with ``runtime``, that runtime's ``*_API_KEY``). Otherwise
     every runtime is probed (a runtime may answer on another's port) and the model's card
-    must match ``model_id`` exactly, on ``runtime`` when given.
+    must match ``model_id`` exactly, on ``runtime`` when given; each endpoint's key comes
+    from its runtime's ``*_API_KEY`` (``evaluator.endpoints.env_keys``).
     """
     if base_url is not None:
         try:
             url = normalize_base_url(base_url, "--base-url")
+            name = runtime or GENERIC_RUNTIME
+            key = check_api_key(api_key, "--api-key") if api_key is not None else \
+                check_api_key(env[KEY_ENV[name]], KEY_ENV[name]) \
+                if env.get(KEY_ENV.get(name, ""), "").strip() else None
         except ValueError as exc:
             raise BadInput(str(exc)) from exc
-        await _check_reachable(url, timeout)
-        name = runtime or GENERIC_RUNTIME
-        return [Target(m, name, url, project(m, name, None)) for m in model_ids]
-
+        await _check_reachable(url, timeout, key)
+        return [Target(m, name, url, project(m, name, None), api_key=key) for m in model_ids]
+    if api_key is not None:
+        raise BadInput("--api-key: goes with --base-url (for discovered runtimes, set "
+                       f"{', '.join(KEY_ENV.values())})")
     try:
         found = await discover(env, timeout)
-    except ValueError as exc:  # a bad LOCALRATE_DISCOVERY or *_BASE_URL value
+        keys = env_keys(env, probe_plan(dict(env)))
+    except ValueError as exc:  # a bad LOCALRATE_DISCOVERY, *_BASE_URL or *_API_KEY value
         raise BadInput(str(exc)) from exc
     targets = []
     for model_id in model_ids:
@@ -89,8 +110,10 @@ async def find_targets(model_ids: list[str], runtime: str | None, base_url: str 
             raise BadInput(f"model '{model_id}' is served by several runtimes: {where};"
                                " pass --runtime NAME")
         card = cards[0]
+        key = next((k["api_key"] for k in keys if k["base_url"] == card["base_url"]), None)
         targets.append(Target(model_id, card["runtime"], card["base_url"],
-                              list(card["capabilities"]), card.get("context_length")))
+                              list(card["capabilities"]), card.get("context_length"),
+                              api_key=key))
     return targets
 
 
@@ -98,16 +121,26 @@ def _not_found(model_id: str, runtime: str | None, found: dict[str, Any]) -> str
     up = [r for r in found["runtimes"] if r["state"] == "up"]
     where = f" on {runtime}" if runtime else ""
     if not up:
-        states = ", ".join(f"{r['runtime']} {r['state']}" for r in found["runtimes"])
+        states = ", ".join(f"{r['runtime']} {r['state']}" + (
+            f" ({r['detail']})" if r["state"] in ("key_rejected", "unauthorized") else "")
+            for r in found["runtimes"])
         return (f"model '{model_id}' not found{where}: no runtime is up ({states or 'none'});"
                 " start one or pass --base-url")
     ids = ", ".join(sorted({c["id"] for c in found["models"]})) or "none"
     return f"model '{model_id}' not found{where}; discovered models: {ids}"
 
 
-async def _check_reachable(base_url: str, timeout: float) -> None:
-    """Raise Unreachable when nothing answers at ``base_url`` (any HTTP status is fine)."""
-    obs = await asyncio.to_thread(fetch, "GET", base_url + OPENAI_LIST_PATH, None, timeout)
+async def _check_reachable(base_url: str, timeout: float, key: str | None = None) -> None:
+    """Raise Unreachable when nothing answers at ``base_url``, or it refuses with 401/403
+    (the evaluator's wording: "key rejected" when a key was sent); any other status is
+    fine."""
+    url = base_url + OPENAI_LIST_PATH
+    headers = auth_headers(url, [{"base_url": base_url, "api_key": key}] if key else [])
+    obs = await asyncio.to_thread(fetch, "GET", url, None, timeout, headers)
+    if obs["status"] in (401, 403):
+        row = interpret_probe({"runtime": GENERIC_RUNTIME, "base_url": base_url}, obs)
+        hint = "" if key else " (pass --api-key, or set the runtime's *_API_KEY with --runtime)"
+        raise Unreachable(f"{base_url}: {row['detail']}{hint}")
     if obs["status"] is None:
         why = "timed out" if obs["error"] == "timeout" else "connection refused or failed"
         raise Unreachable(f"{base_url}: {why} (GET {OPENAI_LIST_PATH}); "
@@ -149,16 +182,19 @@ async def run_case(case: Case, target: Target, settings: dict[str, Any]) -> dict
     transcripts: list[dict[str, Any]] = []
     while "body" in (step := next_request(case, target.model_id, settings, transcripts,
                                           target.runtime)):
-        transcripts.append(await send_case(target.base_url + step["path"], step["body"],
-                                           step["timeout_s"], max_bytes=step["max_bytes"]))
+        url = target.base_url + step["path"]
+        transcripts.append(await send_case(url, step["body"], step["timeout_s"],
+                                           max_bytes=step["max_bytes"],
+                                           headers=target.headers(url)))
     return score_turns(case, transcripts)
 
 
 async def run_warmup(target: Target, settings: dict[str, Any]) -> dict[str, Any]:
     """Send the evaluator's warm-up request → the record's ``warmup``."""
     step = warmup_request(target.model_id, settings)
-    transcript = await send_case(target.base_url + step["path"], step["body"],
-                                 step["timeout_s"], max_bytes=step["max_bytes"])
+    url = target.base_url + step["path"]
+    transcript = await send_case(url, step["body"], step["timeout_s"],
+                                 max_bytes=step["max_bytes"], headers=target.headers(url))
     return warmup_outcome(transcript)
 
 
@@ -195,7 +231,8 @@ async def engine_settings(target: Target, explicit: dict[str, Any], timeout: flo
     if plan is None:
         return run_settings(**explicit), (f"{target.runtime}: exposes no sampling defaults; "
                                           "localrate's are used")
-    obs = await asyncio.to_thread(fetch, plan["method"], plan["url"], plan["body"], timeout)
+    obs = await asyncio.to_thread(fetch, plan["method"], plan["url"], plan["body"], timeout,
+                                  target.headers(plan["url"]))
     read = parse_engine_defaults(target.runtime, obs["status"], obs["body"])
     merged, taken = merge_engine_defaults(explicit, read["values"])
     return run_settings(**merged, from_engine=taken or None), str(read["detail"])

@@ -28,6 +28,7 @@ from evaluator.discovery import (
     metadata_plan,
     probe_plan,
 )
+from evaluator.endpoints import auth_headers, env_keys
 
 MAX_BODY = 5_000_000  # a model list bigger than this is not a model list
 MAX_HEAD = 65_536  # status line and headers
@@ -106,7 +107,8 @@ def _read_body(reader: _Reader, headers: dict[str, str]) -> tuple[bytes, str | N
     return (rest[:MAX_BODY], too_big) if len(rest) > MAX_BODY else (rest, None)
 
 
-def _exchange(method: str, url: str, body: Any, deadline: float) -> tuple[int, bytes, str | None]:
+def _exchange(method: str, url: str, body: Any, deadline: float,
+              headers: Mapping[str, str] | None = None) -> tuple[int, bytes, str | None]:
     parts = urlsplit(url)
     https = parts.scheme == "https"
     host = parts.hostname or "127.0.0.1"
@@ -117,6 +119,8 @@ def _exchange(method: str, url: str, body: Any, deadline: float) -> tuple[int, b
             "User-Agent: localrate"]
     if body is not None:
         head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    # An API key (evaluator.endpoints.auth_headers: checked visible ASCII, this URL's own)
+    head += [f"{name}: {value}" for name, value in (headers or {}).items()]
     request = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
 
     left = deadline - time.monotonic()
@@ -152,8 +156,10 @@ def _exchange(method: str, url: str, body: Any, deadline: float) -> tuple[int, b
         sock.close()
 
 
-def fetch(method: str, url: str, body: Any, timeout: float) -> dict[str, Any]:
-    """One request → an observation ``{status, body, error, elapsed_ms}``.
+def fetch(method: str, url: str, body: Any, timeout: float,
+          headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One request → an observation ``{status, body, error, elapsed_ms, with_key}``
+    (``with_key``: ``headers`` carried an API key, so a 401/403 means the key was refused).
 
     ``error`` is ``"timeout"``, ``"closed"`` (connection refused: nothing listens),
     ``"network"`` (reset, unreachable, not HTTP), a too-big-body text, another failure's
@@ -165,7 +171,7 @@ def fetch(method: str, url: str, body: Any, timeout: float) -> dict[str, Any]:
     text: str | None = None
     error: str | None = None
     try:
-        status, raw, error = _exchange(method, url, body, time.monotonic() + timeout)
+        status, raw, error = _exchange(method, url, body, time.monotonic() + timeout, headers)
         text = raw.decode("utf-8", errors="replace")
     except TimeoutError:  # socket.timeout is TimeoutError
         error = "timeout"
@@ -177,11 +183,13 @@ def fetch(method: str, url: str, body: Any, timeout: float) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - one request's failure must not end the others
         error = f"{type(exc).__name__}: {exc}"
     elapsed_ms = round((time.perf_counter() - start) * 1000, 1)
-    return {"status": status, "body": text, "error": error, "elapsed_ms": elapsed_ms}
+    return {"status": status, "body": text, "error": error, "elapsed_ms": elapsed_ms,
+            "with_key": any(k.lower() == "authorization" for k in (headers or {}))}
 
 
 def fetch_all(requests: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
-    """``fetch`` every ``{method, url, body?}`` at once, one thread each → observations.
+    """``fetch`` every ``{method, url, body?, headers?}`` at once, one thread each →
+    observations.
 
     Each request keeps its own deadline, so the whole takes as long as the slowest one,
     at most ``timeout`` (plus a thread's start).
@@ -189,7 +197,8 @@ def fetch_all(requests: list[dict[str, Any]], timeout: float) -> list[dict[str, 
     results: list[dict[str, Any] | None] = [None] * len(requests)
 
     def run(i: int, req: dict[str, Any]) -> None:
-        results[i] = fetch(req["method"], req["url"], req.get("body"), timeout)
+        results[i] = fetch(req["method"], req["url"], req.get("body"), timeout,
+                           req.get("headers"))
 
     threads = [threading.Thread(target=run, args=(i, req), daemon=True)
                for i, req in enumerate(requests)]
@@ -204,13 +213,18 @@ def fetch_all(requests: list[dict[str, Any]], timeout: float) -> list[dict[str, 
     return out
 
 
-def probe_all(plan: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
-    """Probe every plan row in parallel → ``interpret_probe`` rows, in plan order."""
-    observations = fetch_all([{"method": "GET", "url": row["url"]} for row in plan], timeout)
+def probe_all(plan: list[dict[str, Any]], timeout: float,
+              keys: list[dict[str, str]] | None = None) -> list[dict[str, Any]]:
+    """Probe every plan row in parallel → ``interpret_probe`` rows, in plan order. A row
+    whose endpoint has a key in ``keys`` sends it (and only that row)."""
+    observations = fetch_all([{"method": "GET", "url": row["url"],
+                               "headers": auth_headers(row["url"], keys or [])}
+                              for row in plan], timeout)
     return [interpret_probe(row, obs) for row, obs in zip(plan, observations)]
 
 
-def fetch_metadata(model_rows: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
+def fetch_metadata(model_rows: list[dict[str, Any]], timeout: float,
+                   keys: list[dict[str, str]] | None = None) -> list[dict[str, Any]]:
     """Run every model's ``metadata_plan`` in parallel and ``merge_metadata`` → cards.
 
     Identical requests (LM Studio's one ``/api/v0/models`` for all its models) go out once.
@@ -220,8 +234,9 @@ def fetch_metadata(model_rows: list[dict[str, Any]], timeout: float) -> list[dic
     for plan in plans:
         for req in plan:
             unique.setdefault(_request_key(req), req)
-    keys = list(unique)
-    by_key = dict(zip(keys, fetch_all([unique[k] for k in keys], timeout)))
+    order = list(unique)
+    by_key = dict(zip(order, fetch_all([{**unique[k], "headers": auth_headers(
+        unique[k]["url"], keys or [])} for k in order], timeout)))
     cards = []
     for row, plan in zip(model_rows, plans):
         responses = []
@@ -241,13 +256,16 @@ def discover_sync(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT_S,
                   only: list[str] | None = None) -> dict[str, Any]:
     """Find runtimes and models: ``{"runtimes": [...], "models": [model cards]}``.
 
-    ``env`` supplies the port overrides and ``LOCALRATE_DISCOVERY`` (see
-    ``evaluator.discovery.probe_plan``); ``only`` limits the runtimes further.
+    ``env`` supplies the port overrides, ``LOCALRATE_DISCOVERY`` (see
+    ``evaluator.discovery.probe_plan``) and the API keys (``OLLAMA_API_KEY``...,
+    ``evaluator.endpoints.env_keys``: each to its runtime's endpoint only); ``only`` limits
+    the runtimes further. A bad key is a ValueError naming its variable, never the key.
     """
     plan = probe_plan(dict(env), only=only)
-    runtimes = probe_all(plan, timeout)
+    keys = env_keys(env, plan)
+    runtimes = probe_all(plan, timeout, keys)
     model_rows = [m for rt in runtimes if rt["state"] == "up" for m in rt["models"]]
-    models = fetch_metadata(model_rows, timeout) if model_rows else []
+    models = fetch_metadata(model_rows, timeout, keys) if model_rows else []
     return {"runtimes": runtimes, "models": models}
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from evaluator.endpoints import redact
 from evaluator.request import MAX_OUTPUT_BYTES
 from server.rating.client import httpx_module, make_client
 
@@ -104,8 +105,13 @@ def _is_sse(content_type: str | None, first: bytes) -> bool:
 async def send_case(url: str, body: dict[str, Any], timeout_s: float,
                     max_bytes: int = MAX_OUTPUT_BYTES,
                     on_delta: Callable[[float, str], None] | None = None,
-                    stall_s: float | None = None) -> dict[str, Any]:
+                    stall_s: float | None = None,
+                    headers: dict[str, str] | None = None) -> dict[str, Any]:
     """POST ``body`` to ``url`` and record the transcript (shape in docs/architecture.md).
+
+    ``headers`` (``evaluator.endpoints.auth_headers`` for ``url``) go with the request
+    and nowhere else: they are not recorded, and a key a runtime echoes back is replaced
+    by ``[api key]`` in the recorded events and error.
 
     ``timeout_s`` bounds the whole request; ``stall_s`` (default ``timeout_s``) bounds the
     wait for each piece of data. ``on_delta(ms, payload)`` is called per event, for live
@@ -131,7 +137,7 @@ async def send_case(url: str, body: dict[str, Any], timeout_s: float,
 
     try:
         async with (client, asyncio.timeout(timeout_s),
-                    client.stream("POST", url, json=body) as response):
+                    client.stream("POST", url, json=body, headers=headers) as response):
             transcript["status"] = response.status_code
             if 300 <= response.status_code < 400:  # never followed, body unread (docstring)
                 transcript["redirect"] = {"status": response.status_code,
@@ -153,6 +159,13 @@ async def send_case(url: str, body: dict[str, Any], timeout_s: float,
     except httpx.HTTPError as exc:
         transcript["error"] = f"transport error: {type(exc).__name__}: {_reason(exc)}"
     transcript["ended_ms"] = now_ms()
+    secrets = [v.split(" ", 1)[-1] for k, v in (headers or {}).items()
+               if k.lower() == "authorization"]
+    if secrets:
+        if transcript["error"]:
+            transcript["error"] = redact(transcript["error"], secrets)
+        for event in events:
+            event[1] = redact(event[1], secrets)
     return transcript
 
 

@@ -88,6 +88,7 @@ class Config:
     chunk_chars: int = 4
     port: int | None = None
     redirect_to: str = "http://127.0.0.1:9/v1/chat/completions"  # the `redirect` fault's
+    api_key: str | None = None  # when set, every request but a preflight needs this Bearer
 
     def model(self, model_id: str | None) -> Model | None:
         """The model named `model_id` (Ollama's implicit `:latest` accepted), or None."""
@@ -118,7 +119,7 @@ def load_config(source: dict[str, Any] | str | Path, where: str = "config",
               for i, m in enumerate(source.get("models", []))]
     cfg = Config(dialect=dialect, models=models)
     for key in ("cors", "reasoning", "tool_style", "usage", "comments", "fault",
-                "list_fault", "delay_ms", "chunk_chars", "port", "redirect_to"):
+                "list_fault", "delay_ms", "chunk_chars", "port", "redirect_to", "api_key"):
         if key in source:
             setattr(cfg, key, source[key])
     _check(cfg, where)

@@ -93,6 +93,10 @@ class App:
                 await wire.send(204 if self.cfg.dialect != "llamacpp" else 200, b"", None)
             return
         wire.extra_headers = self.cors.headers(req)
+        if self.cfg.api_key is not None and \
+                req.headers.get("authorization") != f"Bearer {self.cfg.api_key}":
+            await wire.send_json(401, {"error": "Unauthorized"})  # as vLLM's --api-key
+            return
         if req.path in CHAT_PATHS and req.method == "POST":
             await self.chat(req, wire)
             return
