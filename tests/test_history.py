@@ -1,0 +1,96 @@
+"""evaluator.history: model ids read as family/base/size/quant, runs of a model over time
+with intervals and case diffs, the trend chart's geometry, and quantisation A/B tables.
+Reference values: the exact McNemar p of b=0, c=n discordant cases is 2 * 0.5**n (the
+two-sided binomial test), and the Wilson interval is written out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from evaluator.history import history, model_parts, quant_ab, trend_chart
+
+
+@pytest.mark.parametrize(("model_id", "family", "base", "size", "quant", "bits"), [
+    ("qwen3:4b-q4_K_M", "qwen3", "qwen3:4b", "4b", "q4_k_m", 4),
+    ("qwen3:4b-q8_0", "qwen3", "qwen3:4b", "4b", "q8_0", 8),
+    ("qwen3:4b", "qwen3", "qwen3:4b", "4b", None, None),
+    ("Qwen2.5-7B-Instruct-Q4_K_M.gguf", "qwen2.5", "qwen2.5-7b-instruct", "7b", "q4_k_m", 4),
+    ("mlx-community/Qwen2.5-7B-Instruct-4bit", "qwen2.5", "qwen2.5-7b-instruct", "7b", "4bit", 4),
+    ("SmolLM2-135M-Instruct-F32.gguf", "smollm2", "smollm2-135m-instruct", "135m", "f32", 32),
+    ("mixtral:8x7b-instruct-v0.1-fp16", "mixtral", "mixtral:8x7b-instruct-v0.1", "8x7b", "fp16", 16),
+    ("hf.co/bartowski/Llama-3.2-3B-Instruct-GGUF:IQ4_XS", "llama-3.2", "llama-3.2-3b-instruct",
+     "3b", "iq4_xs", 4),
+])
+def test_model_parts(model_id: str, family: str, base: str, size: str, quant: str | None,
+                     bits: int | None) -> None:
+    assert model_parts(model_id) == {"family": family, "base": base, "size": size,
+                                     "quant": quant, "bits": bits}
+
+
+def _record(model: str, when: str, statuses: list[str], speed: float = 20.0,
+            sha: str = "s1", memory: float | None = None) -> dict:
+    record = {"format": "localrate.run/1", "suite": {"id": "x", "version": "1", "sha256": sha},
+              "model": {"id": model, "runtime": "ollama"}, "started_at": when,
+              "cases": [{"id": f"c{i}", "status": s, "tok_s": speed + i}
+                        for i, s in enumerate(statuses)]}
+    if memory is not None:
+        record["engine"] = {"memory": {"total_bytes": {"value": memory, "source": "x"}}}
+    return record
+
+
+def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def test_history_groups_orders_and_diffs() -> None:
+    old = _record("m:1b", "2026-11-01T00:00:00Z", ["pass"] * 6 + ["fail"] * 4)
+    new = _record("m:1b", "2026-11-20T00:00:00Z", ["pass"] * 9 + ["fail"])
+    other = _record("n:2b", "2026-11-05T00:00:00Z", ["pass"])
+    groups = history([new, other, old])
+    assert len(groups) == 1 and groups[0]["model"] == "m:1b"
+    runs = groups[0]["runs"]
+    assert [r["started_at"][:10] for r in runs] == ["2026-11-01", "2026-11-20"]
+    low, high = _wilson(6, 10)
+    assert runs[0]["rate"] == 0.6
+    assert runs[0]["low"] == pytest.approx(low, abs=1e-4)
+    assert runs[0]["high"] == pytest.approx(high, abs=1e-4)
+    assert runs[1]["tok_s"] == pytest.approx(24.5)  # median of 20..29
+    diff = runs[1]["previous"]
+    assert diff["changed"] == [{"id": f"c{i}", "before": "fail", "after": "pass"}
+                               for i in (6, 7, 8)]
+    assert diff["p_value"] == 0.25  # 2 * 0.5**3
+    assert "previous" not in runs[0]
+
+
+def test_trend_chart_places_rates_bottom_up() -> None:
+    points = [{"rate": 0.0, "low": 0.0, "high": 0.5, "tok_s": 10.0, "started_at": "2026-11-01"},
+              {"rate": 1.0, "low": 0.5, "high": 1.0, "tok_s": 20.0, "started_at": "2026-11-02"}]
+    chart = trend_chart(points, 300, 200, pad=20)
+    a, b = chart["points"]
+    assert (a["x"], a["y"], a["y_high"]) == (20.0, 180.0, 100.0)
+    assert (b["x"], b["y"], b["s"]) == (280.0, 20.0, 20.0)
+    assert a["s"] == 100.0 and chart["speed_max"] == 20.0
+
+
+def test_quant_ab_against_the_most_precise() -> None:
+    q8 = _record("qwen3:4b-q8_0", "2026-11-01", ["pass"] * 18 + ["fail"] * 2, 30.0, memory=5e9)
+    q4 = _record("qwen3:4b-q4_K_M", "2026-11-02", ["pass"] * 12 + ["fail"] * 8, 45.0,
+                 memory=3e9)
+    unrelated = _record("llama3.2:3b-q4_0", "2026-11-02", ["pass"])
+    other_suite = _record("qwen3:4b-q2_K", "2026-11-02", ["pass"], sha="s2")
+    tables = quant_ab([q4, unrelated, q8, other_suite])
+    assert len(tables) == 1
+    table = tables[0]
+    assert table["reference"]["quant"] == "q8_0" and table["reference"]["rate"] == 0.9
+    row = table["rows"][0]
+    assert row["quant"] == "q4_k_m" and row["rate"] == 0.6
+    assert row["quality_delta"] == pytest.approx(-0.3)
+    assert row["p_value"] == 0.03125  # 2 * 0.5**6
+    assert row["verdict"] != "within noise"
+    assert row["speed_delta"] == pytest.approx(15.0)
+    assert row["memory_delta"] == -2e9
