@@ -256,6 +256,13 @@ def _issue15_ops() -> dict[str, Callable[[dict[str, Any]], Any]]:
     }
 
 
+def _page_custom_ops() -> dict[str, Callable[[dict[str, Any]], Any]]:
+    """Custom suites, history and quantisation A/B (issue 15's page half):
+    :mod:`evaluator.page_custom`, whose ops import their modules on first use."""
+    from evaluator import page_custom
+    return page_custom.OPS
+
+
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "load_suite_json": _load_suite_json,
     "suite_from_json": lambda a: _suite(a).to_json(),
@@ -332,6 +339,7 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
         _arg(a, "runtime"), _arg(a, "model_id"), _arg(a, "responses")),
     "browser_machine": lambda a: _engine_info("browser_machine")(_arg(a, "facts")),
     **_issue15_ops(),
+    **_page_custom_ops(),
 }
 
 
