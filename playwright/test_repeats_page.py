@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import pytest
 from conftest import (
@@ -38,6 +38,7 @@ from conftest import (
 from playwright.sync_api import expect
 
 from evaluator.compare_view import comparison
+from evaluator.engine_defaults import engine_defaults_plan, parse_engine_defaults
 from evaluator.engine_info import engine_plan, read_engine
 from evaluator.eta import progress
 from evaluator.run_report import run_report
@@ -56,7 +57,8 @@ def fake_config(port: int) -> dict[str, Any]:
     scripts = json.loads((DATA / "repeats-fakes.json").read_text("utf-8"))
     meta = {"capabilities": ["completion"], "context_length": 8192}
     return {"dialect": "ollama", "port": port, "models": [
-        {"id": STEADY, "script": scripts[STEADY], "meta": meta},
+        {"id": STEADY, "script": scripts[STEADY],
+         "meta": meta | {"parameters": {"temperature": 0.6, "top_p": 0.95}}},
         {"id": SHAKY, "script": scripts[SHAKY],
          "meta": meta | {"size": 4_000_000_000, "size_vram": 3_000_000_000}},
         {"id": SLOW, "script": scripts[SLOW], "meta": meta}]}
@@ -356,3 +358,38 @@ def test_reload_mid_run_resumes_the_attempts_left(lr: Page, site: dict[str, Any]
     # One warm-up, before the first case: the resumed run did not warm up again.
     warmups, _ = fake_seen(site, SLOW)
     assert len(warmups) == 1 and record["warmup"]["status"] == "ok"
+
+
+def test_the_engines_sampling_defaults(lr: Page, site: dict[str, Any]) -> None:
+    """"Use the engine's sampling defaults": what the runtime says (Ollama /api/show
+    parameters) fills what was left empty; what was typed wins; the record names them."""
+    plan = engine_defaults_plan("ollama", site["fake"], STEADY)
+    assert plan is not None
+    request = Request(plan["url"], data=json.dumps(plan["body"]).encode(), method="POST")
+    with urlopen(request, timeout=10) as response:
+        engine = parse_engine_defaults("ollama", response.status, response.read().decode())
+    assert engine["values"] == {"temperature": 0.6, "top_p": 0.95}
+    page = lr.open()
+    expect(lr.card(STEADY)).to_be_visible(timeout=10_000)
+    _, before = fake_seen(site, STEADY)
+    page.check("[data-testid=from-engine-input]")
+    page.fill("[data-testid=top-p-input]", "0.5")  # typed: wins over the engine's 0.95
+    page.uncheck("[data-testid=warmup-input]")
+    lr.select(STEADY)
+    page.click("[data-testid=run-button]")
+    expect(page.locator("[data-testid=batch-progress]")).to_have_attribute("data-done", "8",
+                                                                            timeout=30_000)
+    lr.wait_done()
+    _, bodies = fake_seen(site, STEADY)
+    bodies = bodies[len(before):]
+    assert len(bodies) == 8
+    assert {(b["temperature"], b["top_p"]) for b in bodies} == {
+        (engine["values"]["temperature"], 0.5)}
+    section = page.locator("section.run").filter(
+        has=page.locator(f'[data-testid=summary][data-model-id="{STEADY}"]'))
+    with page.expect_download() as download:
+        section.locator("[data-testid=export-button]").click()
+    settings = json.loads(Path(download.value.path()).read_text("utf-8"))["settings"]
+    assert (settings["temperature"], settings["top_p"], settings["from_engine"]) == \
+        (0.6, 0.5, ["temperature"])
+    expect(page.locator(".notice-info").first).to_contain_text(engine["detail"])

@@ -13,6 +13,7 @@ import { onSelectionChange, selectedCards } from "./models.mjs";
 import { batchTracker, progressView } from "./progress.mjs";
 import { startRecorder } from "./recorder.mjs";
 import { runEntry } from "./run-loop.mjs";
+import { settingsFor } from "./settings-form.mjs";
 import * as runState from "./run-state.mjs";
 import { entryResults, newId, putRun } from "./store.mjs";
 
@@ -82,26 +83,6 @@ export function loadSuite(id) {
   return suites.get(id);
 }
 
-/** The run's settings: the evaluator's run_settings of the form's values (an empty field
- * is "not given": the evaluator's default, or the engine's own for top_p) and the batch's
- * seed (the seed field's, else a new one). */
-function settingsFromForm() {
-  const text = (id) => byId(id).value.trim();
-  const number = (id) => (text(id) === "" ? null : Number(text(id)));
-  return call("run_settings", { max_tokens: number("max-tokens"), timeout_s: number("timeout-s"),
-    seed: seedFromForm(), temperature: number("temperature-input"), top_p: number("top-p-input"),
-    repeat: Number(byId("repeat-select").value), warmup: byId("warmup-input").checked,
-    thinking: byId("thinking-select").value, system: byId("system-input").value });
-}
-
-/** The seed field's value (as typed when it is not a number: the evaluator names the
- * problem), or a new seed: a whole number below 2**31 from crypto.getRandomValues. */
-function seedFromForm() {
-  const typed = byId("seed-input").value.trim();
-  if (typed === "") return crypto.getRandomValues(new Uint32Array(1))[0] >>> 1;
-  return /^\d+$/.test(typed) && Number.isSafeInteger(Number(typed)) ? Number(typed) : typed;
-}
-
 function nowIso() {
   return new Date().toISOString().replace(/\.\d+Z$/, "Z");
 }
@@ -112,7 +93,7 @@ async function runSelected() {
   const suiteId = byId("suite-select").value;
   let settings, models;
   try {
-    settings = await settingsFromForm();
+    settings = await settingsFor(cards);
     models = await Promise.all(cards.map(modelEntry));
   } catch (err) {
     report(`Cannot run: ${err.message}`);
@@ -123,7 +104,7 @@ async function runSelected() {
   const created = new Date().toISOString();
   const entries = cards.map((card, order) => ({
     id: newId("run"), batch, order, created_at: created, state: "queued",
-    suite_id: suiteId, settings, card, model: models[order], record: null,
+    suite_id: suiteId, settings: settings[order], card, model: models[order], record: null,
   }));
   await Promise.all(entries.map(putRun));
   await runEntries(entries, { fresh: true }); // the runs list shows them once a case is kept
