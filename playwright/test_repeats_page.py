@@ -260,6 +260,12 @@ def test_two_models_with_repeats(lr: Page, site: dict[str, Any], tmp_path: Path)
     expect(page.locator("[data-testid=chart-label]")).to_have_count(4)
     assert overlapping(label_boxes(page)) == []
     element_shot(page.locator("[data-testid=compare-chart]"), "repeats-chart-four-desktop")
+    # With more than two runs, the paired verdict's runs are picked: a run against its own
+    # copy is within noise, with no difference.
+    page.select_option("[data-testid=pair-b]", label=f"{STEADY} (2)")
+    expect(verdict).to_have_attribute("data-verdict", "within noise")
+    expect(verdict).to_have_attribute("data-difference", "0")
+    expect(verdict).to_contain_text(f"{STEADY} (A) vs {STEADY} (2) (B)")
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_function("""() => { const s = document.querySelector('[data-testid=compare-chart]');
         return s && Number(s.getAttribute('width')) < 390; }""")

@@ -49,9 +49,14 @@ async function fromEngine(card, explicit) {
  */
 export async function settingsFor(cards) {
   const explicit = explicitSettings();
+  let settings;
   if (!byId("from-engine-input").checked) {
-    const settings = await call("run_settings", explicit);
-    return cards.map(() => settings);
-  }
-  return Promise.all(cards.map((card) => fromEngine(card, explicit)));
+    const shared = await call("run_settings", explicit);
+    settings = cards.map(() => shared);
+  } else settings = await Promise.all(cards.map((card) => fromEngine(card, explicit)));
+  await Promise.all(cards.map(async (card) => { // a thinking level the runtime cannot take
+    const note = await call("thinking_note", { runtime: card.runtime, thinking: explicit.thinking });
+    if (note) report(`${card.id}: ${note}`, "info");
+  }));
+  return settings;
 }
