@@ -5,10 +5,9 @@ and a PNG writer (zlib + struct). Deterministic: no randomness, no clock, fixed 
 
     python suites/local-model-rating/make_images.py
 
-Writes images/shapes-count.png, images/text-token.png and images/spatial.png (drawn by the
-functions below), and one more image per entry of SCENES (a fixed list of shapes, text and
-grids each). The suite's vision cases state their answers (4 circles, the token PLUM-47, the
-square is on the left, and the answer in each scene's comment); change them together.
+Writes one image per entry of SCENES (a fixed list of shapes, text and grids each) into
+images/. The suite's vision cases state their answers (each scene's comment says it);
+change them together.
 """
 
 from __future__ import annotations
@@ -168,33 +167,6 @@ def encode_png(canvas: Canvas) -> bytes:
     )
 
 
-def shapes_count() -> Canvas:
-    """Four blue circles and two orange squares, well apart. Answer: 4 circles."""
-    c = Canvas(320, 200)
-    for cx, cy in [(50, 50), (170, 45), (270, 70), (110, 150)]:
-        c.circle(cx, cy, 24, BLUE)
-    c.rect(200, 120, 44, 44, ORANGE)
-    c.rect(20, 105, 36, 36, ORANGE)
-    return c
-
-
-def text_token() -> Canvas:
-    """The token PLUM-47 in large black letters."""
-    token, scale = "PLUM-47", 6
-    c = Canvas(320, 120)
-    width = len(token) * 6 * scale - scale
-    c.text((c.width - width) // 2, (c.height - 7 * scale) // 2, token, scale, BLACK)
-    return c
-
-
-def spatial() -> Canvas:
-    """A green square on the left, a red circle on the right. Answer: the square."""
-    c = Canvas(320, 160)
-    c.rect(40, 40, 80, 80, GREEN)
-    c.circle(240, 80, 42, RED)
-    return c
-
-
 # One op: ("circle"|"square"|"triangle", cx, cy, r, colour) (a square is 2r wide, centred),
 # ("text", x, y, text, scale, colour), ("outline", x, y, w, h, thickness, colour) or
 # ("grid", x, y, cols, rows, cell, {cell name: colour}, labels). Scene: (width, height, ops).
@@ -297,9 +269,6 @@ def scene(name: str) -> Callable[[], Canvas]:
 
 
 IMAGES: dict[str, Callable[[], Canvas]] = {
-    "shapes-count.png": shapes_count,
-    "text-token.png": text_token,
-    "spatial.png": spatial,
     **{name: scene(name) for name in SCENES},
 }
 
