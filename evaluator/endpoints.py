@@ -99,10 +99,12 @@ def parse_allowed_host(text: Any, where: str = "--allow-host") -> dict[str, Any]
 
 def parse_allowed_hosts(values: Iterable[Any], where: str = "--allow-host"
                         ) -> list[dict[str, Any]]:
-    """Every value checked (see :func:`parse_allowed_host`), duplicates dropped."""
+    """Every value (text, or a parsed host again) checked (see :func:`parse_allowed_host`),
+    duplicates dropped."""
     out: list[dict[str, Any]] = []
     for value in values:
-        parsed = parse_allowed_host(value, where)
+        parsed = parse_allowed_host(value.get("text") if isinstance(value, dict) else value,
+                                    where)
         if all(p["text"] != parsed["text"] for p in out):
             out.append(parsed)
     if len(out) > MAX_ALLOWED_HOSTS:

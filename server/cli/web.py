@@ -11,6 +11,11 @@ from evaluator.errors import SuiteError
 from server.site.assets import AssetError, cache_dir
 from server.site.build import BuildError, BuildOptions, build_site
 
+ALLOW_HOST = click.option(
+    "--allow-host", "allow_hosts", multiple=True, metavar="HOST[:PORT]",
+    help="Also let the page connect to this host (no port: any port); repeatable. "
+         "http:// or https:// limits it to that scheme; no wildcards.")
+
 
 class BuildFailed(click.ClickException):
     """A build problem (bad option, suite, download or hash): exit code 2."""
@@ -37,16 +42,22 @@ def _build(opts: BuildOptions) -> dict[str, object]:
               help="Ship Pyodide in the folder, or load the same pinned files from its CDN "
                    "with Subresource Integrity (also the fallback when npm is missing).")
 @click.option("--force", is_flag=True, help="Rebuild even if the inputs did not change.")
-def build(out: Path, base_path: str, origin: str | None, pyodide_mode: str, force: bool) -> None:
+@ALLOW_HOST
+def build(out: Path, base_path: str, origin: str | None, pyodide_mode: str, force: bool,
+          allow_hosts: tuple[str, ...]) -> None:
     """Build the /local-models page into a static folder (default _site/).
 
     The folder works from any static host at the given base path. Pyodide and the
     evaluator's wheels are downloaded once (npm pack, pip download), checked against
     pinned hashes and cached in $LOCALRATE_CACHE (default ~/.cache/localrate). The build is
     skipped when nothing it reads has changed.
+
+    The page reaches runtimes on 127.0.0.1 only; --allow-host HOST[:PORT] (repeatable; a
+    LAN address, a tunnel's host) adds that host to its Content-Security-Policy and lets
+    visitors add endpoints there. The build prints what it allowed.
     """
     opts = BuildOptions(out=out, base_path=base_path, origin=origin, pyodide=pyodide_mode,
-                        force=force)
+                        force=force, allowed_hosts=list(allow_hosts))
     manifest = _build(opts)
     click.echo(f"{out}/{manifest['page']}")
 
@@ -61,14 +72,16 @@ def build(out: Path, base_path: str, origin: str | None, pyodide_mode: str, forc
 @click.option("--rebuild", is_flag=True, help="Rebuild the site even if it is up to date.")
 @click.option("--pyodide", "pyodide_mode", type=click.Choice(["vendored", "cdn"]),
               default="vendored", show_default=True, help="As for `localrate build`.")
+@ALLOW_HOST
 def serve(host: str, port: int, no_bridge: bool, bridge_port: int, rebuild: bool,
-          pyodide_mode: str) -> None:
+          pyodide_mode: str, allow_hosts: tuple[str, ...]) -> None:
     """Serve the page at http://127.0.0.1:8765/local-models (building it if needed).
 
     The site is built into $LOCALRATE_CACHE/site. Responses carry the page's
     Content-Security-Policy, compression and cache headers. Where mlx-lm is installed,
     the MLX bridge runs beside it on 127.0.0.1:8081 with the demo model (prepared in the
-    cache on first start); --no-bridge turns it off. Stop with Ctrl-C.
+    cache on first start); --no-bridge turns it off. --allow-host widens the page's
+    Content-Security-Policy as for `localrate build` (and says so). Stop with Ctrl-C.
     """
     from server.cli import serving
     from server.site.app import bridge_app_if_available, create_app
@@ -76,7 +89,8 @@ def serve(host: str, port: int, no_bridge: bool, bridge_port: int, rebuild: bool
     serving.require_free(host, port, "--port")
     cap = serving.prepare(servers=2)  # before mlx-lm is imported; it is then kept
     site = cache_dir() / "site"
-    _build(BuildOptions(out=site, pyodide=pyodide_mode, force=rebuild))
+    _build(BuildOptions(out=site, pyodide=pyodide_mode, force=rebuild,
+                        allowed_hosts=list(allow_hosts)))
     bridge_app, line = bridge_app_if_available(no_bridge, "127.0.0.1", bridge_port, port)
     click.echo(line)
     click.echo(serving.limits_line(cap), err=True)

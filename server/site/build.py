@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evaluator.endpoints import EndpointError, csp_sources, parse_allowed_hosts
 from server.rating.suites_io import suites_dir as default_suites_dir
 from server.site import files as site_files
 from server.site.parts import (
@@ -61,7 +62,8 @@ def input_hash(opts: BuildOptions, suites_dir: Path) -> str:
     """Content hash of everything a build reads: sources, pins, options, env overrides."""
     here = Path(__file__).resolve().parent  # server/site
     digest = hashlib.sha256(json.dumps(
-        [opts.base_path, opts.origin, opts.pyodide, discovery_env(opts.env)]).encode())
+        [opts.base_path, opts.origin, opts.pyodide, discovery_env(opts.env),
+         opts.allowed_hosts]).encode())
     roots = [opts.web_dir, suites_dir, EVALUATOR_DIR]
     code = [here / name for name in ("build.py", "files.py", "assets.py", "pins.json")]
     code.append(here.parent / "rating" / "suites_io.py")
@@ -102,6 +104,14 @@ def build_site(opts: BuildOptions, log: Log = print) -> dict[str, Any]:
     opts.origin = check_origin(opts.origin)
     if opts.pyodide not in ("vendored", "cdn"):
         raise BuildError(f"--pyodide {opts.pyodide!r}: must be vendored or cdn")
+    try:
+        allowed = parse_allowed_hosts(opts.allowed_hosts)
+    except EndpointError as exc:
+        raise BuildError(str(exc)) from exc
+    opts.allowed_hosts = [host["text"] for host in allowed]
+    if allowed:  # never widened silently
+        log(f"allow-host: the page may also connect to {', '.join(csp_sources(allowed))} "
+            "(Content-Security-Policy connect-src; listed in the page data)")
     suites_dir = opts.suites_dir or default_suites_dir()
     key = input_hash(opts, suites_dir)
     old = read_manifest(opts.out)

@@ -19,6 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from evaluator.discovery import discovery_table, probe_plan
+from evaluator.endpoints import csp_sources
 from evaluator.records import COMPARISON_FORMAT, RECORD_FORMAT
 from evaluator.request import DEFAULT_SETTINGS, DEFAULT_SUITE_ID, MAX_TOKENS_LIMIT
 from evaluator.settings import OPTIONAL_DEFAULTS, REPEATS, THINKING_LEVELS
@@ -244,6 +245,7 @@ def write_site(dest: Path, opts: BuildOptions, suites_dir: Path, log: Log) -> di
     # Loopback http runtimes are covered by http://127.0.0.1:*; others are added by origin.
     extra = sorted({_origin(p["base_url"]) for p in plan
                     if not p["base_url"].startswith("http://127.0.0.1:")})
+    extra += [s for s in csp_sources(opts.allowed_hosts) if s not in extra]  # --allow-host
     cdn_origin = _origin(pyodide["index_url"]) if pyodide["mode"] == "cdn" else None
     header_csp, meta_csp = csp(extra, cdn_origin), csp(extra, cdn_origin, meta=True)
     ids = [s["id"] for s in suites]
@@ -254,6 +256,7 @@ def write_site(dest: Path, opts: BuildOptions, suites_dir: Path, log: Log) -> di
         "discovery": discovery_table(), "probe_plan": plan,
         "pyodide": pyodide, "evaluator_zip": evaluator_zip,
         "contract": page_contract(),
+        "allowed_hosts": list(opts.allowed_hosts),  # the page says so, and checks endpoints
     }
     context = {
         "base_path": base, "page_data": page_data,
@@ -268,5 +271,6 @@ def write_site(dest: Path, opts: BuildOptions, suites_dir: Path, log: Log) -> di
     gzipped = write_gzip_siblings(dest, log)
     return {"format": "localrate.build/1", "base_path": base, "page": f"{PAGE}.html",
             "pages": pages, "csp": header_csp, "csp_meta": meta_csp, "assets": urls,
+            "allowed_hosts": list(opts.allowed_hosts),
             "pyodide": {"version": pyodide["version"], "mode": pyodide["mode"]},
             "suites": [s["url"] for s in suites], "evaluator_zip": evaluator_zip["url"], "gzip": gzipped}

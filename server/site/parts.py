@@ -46,6 +46,7 @@ class BuildOptions:
     web_dir: Path = WEB_DIR
     suites_dir: Path | None = None
     force: bool = False
+    allowed_hosts: list[str] = field(default_factory=list)  # --allow-host, beyond loopback
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -80,6 +81,8 @@ def check_origin(value: str | None) -> str | None:
 def csp(extra_connect: list[str], cdn_origin: str | None, meta: bool = False) -> str:
     """The Content-Security-Policy. Runtimes are reached at http://127.0.0.1 on any port:
     visitors add custom endpoints at run time, so a fixed port list would block them.
+    `extra_connect` adds the origins of *_BASE_URL settings and the --allow-host sources
+    (evaluator.endpoints.csp_sources).
     `frame-ancestors` is ignored (with a console warning) in a meta tag, so `meta` drops it."""
     cdn = [cdn_origin] if cdn_origin else []
     parts = [
