@@ -6,6 +6,7 @@
 // loses nothing and the batch can be resumed: its seed is in each entry's settings, so
 // the same cases are drawn.
 
+import { PREFIX as CUSTOM, customSuite } from "./custom-suites.mjs";
 import { byId, el, replace, report } from "./dom.mjs";
 import { call, ready, scoringFields } from "./evaluator.mjs";
 import { liveNote } from "./live.mjs";
@@ -68,6 +69,7 @@ function updateControls() {
  * @returns {Promise<{json: object, ref: object}>}  ref: the evaluator's load_suite_json answer
  */
 export function loadSuite(id) {
+  if (id.startsWith(CUSTOM)) return customSuite(id); // yours, kept in this browser (issue 15)
   if (!suites.has(id)) {
     const entry = (pageData.suites || []).find((s) => s.id === id);
     if (!entry) return Promise.reject(new Error(`suite '${id}' is not part of this build`));
