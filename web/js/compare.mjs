@@ -49,6 +49,7 @@ async function analyse() {
   again = false;
   const runs = latest;
   try {
+    if (!runs.length) return; // cleared meanwhile
     await ready;
     const ids = runs.map((r) => r.id);
     const a = Math.max(0, ids.indexOf(pair.a));
@@ -60,7 +61,8 @@ async function analyse() {
     if (!again) await draw(view, runs);
   } catch (err) {
     console.error("localrate: comparison", err);
-    replace(byId("compare-views"), el("p", { class: "eval-detail" }, `The comparison cannot be shown: ${err.message}`));
+    const views = document.getElementById("compare-views");
+    if (views) replace(views, el("p", { class: "eval-detail" }, `The comparison cannot be shown: ${err.message}`));
   } finally {
     lastEnd = performance.now();
     busy = false;
@@ -69,7 +71,8 @@ async function analyse() {
 }
 
 async function draw(view, runs) {
-  const views = byId("compare-views");
+  const views = document.getElementById("compare-views");
+  if (!views) return; // the comparison was cleared meanwhile
   const scatter = el("figure", { class: "chart-wrap" });
   const bars = el("div", { class: "bars-wrap" });
   const matrix = el("div", { class: "matrix-wrap" });
