@@ -6,7 +6,7 @@ phone gets text at its real size instead of a shrunken picture. Returned in pixe
 the plot box, the ticks, each point with its interval bar, the Pareto frontier as a
 polyline, and each label's place.
 
-Labels never overlap each other, a point, an interval bar or the axes' text. Each label
+Labels never overlap each other, a point, an interval bar, the frontier or the axes' text. Each label
 takes the first free place around its point, trying rings of growing distance (right,
 left, above, below, then the corners); a label placed away from its point gets a leader
 line. A label that finds no free place inside the chart goes to a key under the x axis
@@ -16,6 +16,7 @@ stays readable instead of printing labels on top of each other.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -122,6 +123,9 @@ def scatter_layout(points: Sequence[Any], sizes: Sequence[Any], width: float,
             obstacles.append((cx - 4, bar[1], cx + 4, bar[0]))
         obstacles.append((cx - RADIUS - 1, cy - RADIUS - 1, cx + RADIUS + 1, cy + RADIUS + 1))
         laid.append({"cx": cx, "cy": cy, "bar": bar})
+    line = [[laid[i]["cx"], laid[i]["cy"]] for i in frontier  # type: ignore[index]
+            if isinstance(i, int) and 0 <= i < len(laid) and laid[i] is not None]
+    obstacles.extend(_along(line))
     bounds = (left + 2, 0.0, w, bottom - 2)  # labels stay clear of the ticks' text
     keyed = 0
     for i, spot in enumerate(laid):
@@ -139,12 +143,21 @@ def scatter_layout(points: Sequence[Any], sizes: Sequence[Any], width: float,
         else:
             box = spot["label"]["box"]
             obstacles.append((box[0] - GAP, box[1] - GAP, box[2] + GAP, box[3] + GAP))
-    line = [[laid[i]["cx"], laid[i]["cy"]] for i in frontier  # type: ignore[index]
-            if 0 <= i < len(laid) and laid[i] is not None]
     return {"width": w, "height": height + keyed * KEY_ROW + (6 if keyed else 0),
             "plot": plot, "x_ticks": x_ticks, "y_ticks": y_ticks, "points": laid,
             "frontier": line, "x_title": "decode speed (median tok/s)",
             "y_title": "pass rate (95% interval)", "key_top": height if keyed else None}
+
+
+def _along(line: list[list[float]]) -> list[tuple[float, float, float, float]]:
+    """Small boxes covering a polyline (every 4 px), so no label sits on the frontier."""
+    boxes = []
+    for (x1, y1), (x2, y2) in itertools.pairwise(line):
+        steps = max(1, math.ceil(math.hypot(x2 - x1, y2 - y1) / 4))
+        for k in range(steps + 1):
+            x, y = x1 + (x2 - x1) * k / steps, y1 + (y2 - y1) * k / steps
+            boxes.append((x - 2, y - 2, x + 2, y + 2))
+    return boxes
 
 
 def _place(cx: float, cy: float, w: float, h: float, ascent: float,

@@ -147,6 +147,27 @@ def test_labels_never_overlap(width: int, seed: int) -> None:
             assert box[3] <= got["plot"][3]  # clear of the x axis's text
 
 
+def _crosses(box: list[float], a: list[float], b: list[float]) -> bool:
+    """Whether the segment a-b passes through the box (sampled every 0.5 px)."""
+    steps = 400
+    return any(box[0] < a[0] + (b[0] - a[0]) * k / steps < box[2]
+               and box[1] < a[1] + (b[1] - a[1]) * k / steps < box[3] for k in range(steps + 1))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_labels_stay_off_the_frontier(seed: int) -> None:
+    rng = random.Random(100 + seed)
+    points = [{"x": rng.uniform(1, 60), "y": rng.uniform(0.1, 1.0), "low": None, "high": None}
+              for _ in range(5)]
+    front = pareto_frontier([[p["x"], p["y"]] for p in points])
+    got = scatter_layout(points, [[rng.randint(60, 160), 15, 12] for _ in points], 390, front)
+    line = got["frontier"]
+    assert len(line) == len(front)
+    for p in got["points"]:
+        for a, b in itertools.pairwise(line):
+            assert not _crosses(p["label"]["box"], a, b)
+
+
 def test_two_runs_at_the_same_spot_get_two_places() -> None:
     points = [{"x": 30, "y": 0.8, "low": 0.6, "high": 0.9}] * 2
     got = scatter_layout(points, [[120, 15, 12]] * 2, 390)
