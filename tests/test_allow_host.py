@@ -128,3 +128,11 @@ def test_build_refuses_a_bad_host(tmp_path: Path) -> None:
     assert result.stderr == ("Error: --allow-host 'ftp://box.lan': only http:// and https:// "
                              "are allowed\n")
     assert not (tmp_path / "s").exists()
+
+
+def test_serve_refuses_a_bad_host_before_it_starts() -> None:
+    result = CliRunner().invoke(main, ["serve", "--port", "1", "--allow-host", "*.lan"],
+                                catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --allow-host '*.lan': wildcards are not allowed; name " \
+        "each host\n"

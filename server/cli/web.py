@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from evaluator.endpoints import EndpointError, parse_allowed_hosts
 from evaluator.errors import SuiteError
 from server.site.assets import AssetError, cache_dir
 from server.site.build import BuildError, BuildOptions, build_site
@@ -86,6 +87,10 @@ def serve(host: str, port: int, no_bridge: bool, bridge_port: int, rebuild: bool
     from server.cli import serving
     from server.site.app import bridge_app_if_available, create_app
 
+    try:  # a bad --allow-host stops here, before a port is taken
+        parse_allowed_hosts(allow_hosts)
+    except EndpointError as exc:
+        raise BuildFailed(str(exc)) from exc
     serving.require_free(host, port, "--port")
     cap = serving.prepare(servers=2)  # before mlx-lm is imported; it is then kept
     site = cache_dir() / "site"
