@@ -73,10 +73,13 @@ def canonical_accept(raw: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
 
 
 def judge(expect: Any, answer: str, tool_calls: Any, accept: Any = (),
-          forgive: bool = False) -> Outcome:
+          forgive: bool = False, checked: bool = False) -> Outcome:
     """The case's outcome under its checks and judging rules (see the module docstring).
-    Never raises: a bad ``expect`` is a failed Outcome, as in ``run_check``."""
-    problem = expect_problem(expect)
+    Never raises: a bad ``expect`` is a failed Outcome, as in ``run_check``. ``checked``
+    says ``expect`` comes from a :class:`evaluator.suite.Case`, which was validated when it
+    was made, so it is not validated again (a JSON Schema's metaschema check costs
+    milliseconds, per case and attempt)."""
+    problem = None if checked else expect_problem(expect)
     if problem is not None:
         return Outcome(False, 0.0, f"invalid expect: {problem}")
     answer = answer if isinstance(answer, str) else ""

@@ -101,7 +101,7 @@ def _prefill_speed(result: dict[str, Any], done: Assembled) -> None:
 def _judged(result: dict[str, Any], case: Case, answer: str, tool_calls: list[Any],
             note: str) -> None:
     outcome = judge(case.expect, answer, tool_calls, case.accept_with_remark,
-                    case.forgive_formatting)
+                    case.forgive_formatting, checked=True)
     result.update({"status": "pass" if outcome.passed else "fail", "score": outcome.score,
                    "detail": outcome.reason + note, "remark": outcome.remark,
                    "match": [[a, b] for a, b in outcome.match]})

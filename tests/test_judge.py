@@ -127,3 +127,23 @@ def test_pyodide_gives_the_tables_outcomes(pyodide_replies: list[dict[str, Any]]
              if not reply["ok"] or reply["value"]["remark"] != row["remark"]
              or (reply["value"]["status"] == "pass") is not row["passed"]]
     assert wrong == []
+
+
+def test_a_case_is_validated_when_made_not_again_when_scored(monkeypatch: Any) -> None:
+    """Scoring trusts the Case (validated by load_suite/case_from_json): the metaschema
+    check of a JSON Schema costs milliseconds, and a run scores every case and attempt."""
+    from evaluator import expectations, result
+    from evaluator.suite import case_from_json
+
+    case = case_from_json({"id": "j", "input": "x", "expect": {
+        "kind": "json_schema", "schema": {"type": "object", "required": ["a"]}}})
+    transcript = transcript_of({"answer": '{"a": 1}', "tool_calls": []})
+
+    def boom(*_: Any) -> None:
+        raise AssertionError("expect validated again while scoring")
+
+    monkeypatch.setattr(expectations, "schema_problem", boom)
+    assert result.score_case(case, transcript)["status"] == "pass"
+    from evaluator.judge import judge  # an expect from outside is still validated
+    monkeypatch.setattr("evaluator.judge.expect_problem", lambda *_: "bad")
+    assert judge({"kind": "exact", "value": "x"}, "x", []).reason == "invalid expect: bad"
