@@ -43,7 +43,8 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     """A table; ``head`` and ``rows`` cells are already-escaped HTML."""
     top = "".join(f"<th>{h}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{top}</tr></thead><tbody>{body}</tbody></table>"
+    thead = f"<thead><tr>{top}</tr></thead>" if any(head) else ""
+    return f"<table>{thead}<tbody>{body}</tbody></table>"
 
 
 def _chart(runs: list[dict[str, Any]]) -> str:
@@ -110,7 +111,7 @@ def report_html(records: Any) -> str:
              ["Report made by", f"localrate {_e(data['generator'])}"]]
     if not data["same_suite"]:
         facts.append(["Note", "the runs are of different suites (or suite versions)"])
-    out.append(_table(["", ""], facts))
+    out.append(_table([], facts))
     out.append("<h2>Pass rate</h2>")
     out.append(_chart(runs))
     out.append(_table(
