@@ -189,9 +189,9 @@ def bench(ctx: click.Context, suite_arg: str, models: tuple[str, ...], runtime: 
             print_record(record, con)
             print_report(run_report(record), con)
         if len(records) > 1:
+            _print_paired(records, con)
             con.print()
             print_comparison(records, con)
-            _print_paired(records, con)
     _exit_for(records)
 
 
