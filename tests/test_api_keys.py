@@ -5,7 +5,11 @@ record, on stdout or stderr, or in an error."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,8 @@ from evaluator.endpoints import (
     key_for,
     redact,
 )
+from server.rating.discovery import fetch
+from server.rating.stream import send_case
 from tests.test_cli import env_for, invoke, script
 
 VLLM_KEY = "sk-vllm-SECRET-4f1c9a"
@@ -175,3 +181,46 @@ def test_bad_key_input_is_one_line_exit_2(fake_runtime: Any) -> None:
     assert broken.stderr == ("Error: VLLM_API_KEY: the API key may hold only visible ASCII "
                              "characters (no spaces or line ends)\n")
     _no_key_anywhere(alone.stdout, alone.stderr, broken.stdout, broken.stderr)
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Answers every request with the Authorization header it got (a hostile server)."""
+
+    def _answer(self) -> None:
+        said = str(self.headers.get("Authorization"))
+        body = (f"data: {json.dumps({'echo': said})}\n\n" if self.command == "POST"
+                else json.dumps({"data": [{"id": said}]})).encode()
+        self.send_response(401 if "fail" in self.path else 200)
+        self.send_header("Content-Type", "text/event-stream" if self.command == "POST"
+                         else "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def echo() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_key_echoed_back_is_redacted(echo: str) -> None:
+    headers = auth_headers(echo + "/v1/models", [{"base_url": echo, "api_key": VLLM_KEY}])
+    obs = fetch("GET", echo + "/v1/models", None, 5.0, headers)
+    assert obs["with_key"] is True and obs["status"] == 200
+    assert VLLM_KEY not in obs["body"] and "Bearer [api key]" in obs["body"]
+    got = asyncio.run(send_case(echo + "/v1/chat/completions", {"x": 1}, 5.0,
+                                headers=headers))
+    assert json.loads(got["events"][0][1]) == {"echo": "Bearer [api key]"}
+    failed = asyncio.run(send_case(echo + "/fail", {"x": 1}, 5.0, headers=headers))
+    assert failed["error"].startswith("HTTP 401: ") and VLLM_KEY not in failed["error"]
+    _no_key_anywhere(json.dumps(got), json.dumps(failed), json.dumps(obs))

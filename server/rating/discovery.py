@@ -28,7 +28,7 @@ from evaluator.discovery import (
     metadata_plan,
     probe_plan,
 )
-from evaluator.endpoints import auth_headers, env_keys
+from evaluator.endpoints import auth_headers, env_keys, redact
 
 MAX_BODY = 5_000_000  # a model list bigger than this is not a model list
 MAX_HEAD = 65_536  # status line and headers
@@ -173,6 +173,9 @@ def fetch(method: str, url: str, body: Any, timeout: float,
     try:
         status, raw, error = _exchange(method, url, body, time.monotonic() + timeout, headers)
         text = raw.decode("utf-8", errors="replace")
+        secrets = [v.split(" ", 1)[-1] for k, v in (headers or {}).items()
+                   if k.lower() == "authorization"]
+        text = redact(text, secrets) if secrets else text  # a key echoed back is not shown
     except TimeoutError:  # socket.timeout is TimeoutError
         error = "timeout"
     except ConnectionRefusedError:
