@@ -10,6 +10,9 @@ import { selectAll, setCards } from "./models.mjs";
 import { initRating } from "./rating.mjs";
 import { clearView, onViewChange } from "./results.mjs";
 import { initRuns, refreshRuns } from "./runs.mjs";
+import { initHistory } from "./history.mjs";
+import { initShare } from "./share.mjs";
+import { initSuiteEditor } from "./suite-editor.mjs";
 
 function showEvaluatorStatus() {
   const box = byId("evaluator-status");
@@ -36,6 +39,9 @@ function main() {
   byId("clear-view").addEventListener("click", () => clearView());
   initRating(pageData, { onStored: () => refreshRuns() });
   initRuns();
+  initSuiteEditor(); // issue 15: your suites, share and report, history
+  initShare();
+  initHistory();
   replace(byId("version"), `localrate ${pageData.version || ""}`);
 }
 

@@ -6,6 +6,7 @@
 import { append, el, replace, report } from "./dom.mjs";
 import { call, ready, state } from "./evaluator.mjs";
 import { pageData } from "./pagedata.mjs";
+import { hasKey, setKey } from "./keys.mjs";
 
 const KEY = "localrate.custom-endpoints";
 const WAITING = "checking when Python is ready…";
@@ -58,7 +59,32 @@ function entryOf(row) {
 /** The evaluator's verdict on one stored entry: {base_url, problem}. */
 function checkRow(row) {
   const { base, runtime } = entryOf(row);
-  return call("check_endpoint", { text: base ?? null, dialect: runtime ?? null });
+  return call("check_endpoint", { text: base ?? null, dialect: runtime ?? null, allowed_hosts: allowedHosts() });
+}
+
+/** The hosts beyond this computer the page was built or served to allow (--allow-host). */
+export function allowedHosts() {
+  const hosts = pageData().allowed_hosts;
+  return Array.isArray(hosts) ? hosts : [];
+}
+
+/** What the page says about reaching other hosts, and about API keys. */
+function hostsNote() {
+  const hosts = allowedHosts();
+  const policy = hosts.length
+    ? el("p", { class: "hint", "data-testid": "allowed-hosts" }, "Besides this computer, this page may reach ",
+      ...hosts.flatMap((h, i) => [i ? ", " : "", el("code", {}, h)]),
+      " (allowed when it was built or served with --allow-host). Such a host must allow this page: "
+      + "its runtime's CORS setting must accept this page's origin (the Fix CORS recipe of its runtime); "
+      + "from an https page the endpoint must be https too (browsers block http requests from https pages: mixed content); "
+      + "and Chrome asks for Local Network Access permission before a page on the web reaches a private address (192.168.x.x, 10.x.x.x).")
+    : el("p", { class: "hint", "data-testid": "allowed-hosts" },
+      "Only this computer can be reached (127.0.0.1; localhost is read as 127.0.0.1): the page's security policy allows no other host. "
+      + "To rate a model on another machine, forward a port to it (ssh -L 11500:127.0.0.1:11434 gpu-box, then add 127.0.0.1:11500), "
+      + "or build or serve this page with --allow-host HOST:PORT.");
+  return [policy, el("p", { class: "hint", "data-testid": "key-note" },
+    "An API key is kept only in this browser (its local storage), is sent as Authorization: Bearer to that endpoint only, "
+    + "and never goes into an export, a share link or a report.")];
 }
 
 /** How a stored entry's dialect is shown ("?" for a value that is not an entry). */
@@ -80,12 +106,17 @@ export function renderCustom(box, changed) {
   });
   const dialect = el("select", { id: "custom-dialect", "data-testid": "custom-dialect" },
     ...dialects().map(([value, text]) => el("option", { value }, text)));
+  const keyInput = el("input", {
+    id: "custom-key", type: "password", autocomplete: "off", spellcheck: "false",
+    placeholder: "optional", "data-testid": "custom-key",
+  });
   const add = el("button", { type: "submit", class: "secondary", disabled: true }, "Add endpoint");
   const problem = el("p", { id: "custom-problem", class: "field-problem", "data-testid": "custom-problem", role: "status" });
   const list = el("ul", { class: "custom-list", "data-testid": "custom-list" });
   const form = el("form", { class: "custom-form", "data-testid": "custom-form", novalidate: true },
     el("label", { for: "custom-host" }, "Host:port"), hostInput,
-    el("label", { for: "custom-dialect" }, "Speaks"), dialect, add);
+    el("label", { for: "custom-dialect" }, "Speaks"), dialect,
+    el("label", { for: "custom-key" }, "API key"), keyInput, add);
 
   let asked = 0; // the latest check; older answers are dropped
   const say = (text, bad) => {
@@ -113,7 +144,7 @@ export function renderCustom(box, changed) {
     }
     let verdict;
     try {
-      verdict = await call("check_endpoint", { text, dialect: dialect.value });
+      verdict = await call("check_endpoint", { text, dialect: dialect.value, allowed_hosts: allowedHosts() });
     } catch (err) {
       if (mine === asked) say(`cannot check this address: ${err.message}`, true);
       return null;
@@ -136,6 +167,15 @@ export function renderCustom(box, changed) {
       rows.push({ runtime, base_url: base });
       saveCustom(rows);
     }
+    if (keyInput.value) {
+      try {
+        setKey(base, await call("check_api_key", { key: keyInput.value, where: "API key" }));
+      } catch (err) {
+        say(err.message, true);
+        return;
+      }
+    }
+    keyInput.value = "";
     hostInput.value = "";
     say("", false);
     add.disabled = true;
@@ -147,20 +187,30 @@ export function renderCustom(box, changed) {
     const rows = loadCustom();
     const items = rows.map((row, i) => {
       const address = shown(entryOf(row).base);
+      const base = entryOf(row).base;
+      const keyed = typeof base === "string" && hasKey(base);
       return el("li", { "data-testid": "custom-entry" },
         el("code", {}, address),
         ` · ${entryDialect(row)} `,
+        keyed ? el("span", { class: "chip chip-key", "data-testid": "custom-key-stored" }, "API key kept in this browser") : null,
         el("span", { class: "entry-problem", hidden: true }),
+        keyed ? el("button", {
+          type: "button", class: "link", "aria-label": `Forget the API key of ${address}`,
+          on: { click: () => { setKey(base, ""); draw(); changed(); } },
+        }, "forget key") : null,
         el("button", {
           type: "button", class: "link", "aria-label": `Remove ${address}`,
-          on: { click: () => { const now = loadCustom(); now.splice(i, 1); saveCustom(now); draw(); changed(); } },
+          on: { click: () => {
+            const now = loadCustom(); now.splice(i, 1); saveCustom(now);
+            if (typeof base === "string" && !now.some((r) => entryOf(r).base === base)) setKey(base, "");
+            draw(); changed();
+          } },
         }, "remove"));
     });
     replace(list, ...items);
     return { rows, items };
   };
-  append(replace(box), form, problem, list,
-    el("p", { class: "hint" }, "Only 127.0.0.1 addresses can be reached (localhost is read as 127.0.0.1): the page's security policy allows no other hosts."));
+  append(replace(box), form, problem, list, ...hostsNote());
   const { rows, items } = draw();
   if (rows.length) markBad(rows, items, box);
 }

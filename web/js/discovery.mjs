@@ -4,7 +4,8 @@
 
 import { append, byId, el, replace, report } from "./dom.mjs";
 import { call, ready } from "./evaluator.mjs";
-import { loadCustom, renderCustom } from "./custom.mjs";
+import { allowedHosts, loadCustom, renderCustom } from "./custom.mjs";
+import { headersFor } from "./keys.mjs";
 
 const METADATA_TIMEOUT_MS = 4000;
 
@@ -131,7 +132,7 @@ async function updateNote() {
 
 async function customRows(custom) {
   await ready;
-  const plan = await call("probe_plan", { env: {}, custom });
+  const plan = await call("probe_plan", { env: {}, custom, allowed_hosts: allowedHosts() });
   const standard = (pageData.discovery?.runtimes || []).length;
   return plan.slice(standard).map((p) => ({
     key: `custom-${new URL(p.base_url).host.replace(/[^a-z0-9]+/gi, "-")}`, plan: p, custom: true,
@@ -142,7 +143,10 @@ async function customRows(custom) {
 async function probeRow(row, strip, gen, raw = []) {
   const view = rowView(row);
   strip.appendChild(view.root);
-  const observed = observe(row.plan.url);
+  // A custom endpoint may have an API key (keys.mjs); built-in probes go out at once.
+  const headers = row.custom ? await headersFor(row.plan.url).catch(() => ({})) : {};
+  const withKey = Object.keys(headers).length > 0;
+  const observed = observe(row.plan.url, { headers }).then((o) => (withKey ? { ...o, with_key: true } : o));
   raw.push(observed);
   const observation = await observed;
   if (gen !== generation) return;
@@ -179,10 +183,11 @@ async function probeRow(row, strip, gen, raw = []) {
  * with `tellCors` (probes), `error: "cors"` when an opaque no-cors GET got an answer: the
  * port is open and CORS refused this page. interpret_probe turns either into a state.
  * @param {string} url
- * @param {{method?: string, body?: object|null, timeoutMs?: number, tellCors?: boolean}} [opts]
+ * `headers`: an endpoint's API key header (keys.mjs), sent with the real request only.
+ * @param {{method?: string, body?: object|null, timeoutMs?: number, tellCors?: boolean, headers?: Record<string, string>}} [opts]
  * @returns {Promise<{status: number|null, body: string|null, error: string|null, elapsed_ms: number}>}
  */
-export async function observe(url, { method = "GET", body = null, timeoutMs = probeTimeoutMs(), tellCors = true } = {}) {
+export async function observe(url, { method = "GET", body = null, timeoutMs = probeTimeoutMs(), tellCors = true, headers = {} } = {}) {
   const t0 = performance.now();
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
@@ -194,9 +199,10 @@ export async function observe(url, { method = "GET", body = null, timeoutMs = pr
   const opaque = tellCors && method === "GET" ? answersOpaquely(url, ctl.signal) : Promise.resolve(false);
   try {
     const init = { method, signal: ctl.signal, cache: "no-store", targetAddressSpace: "loopback" };
+    if (Object.keys(headers).length) init.headers = { ...headers };
     if (body != null) {
       init.body = JSON.stringify(body);
-      init.headers = { "Content-Type": "application/json" };
+      init.headers = { ...headers, "Content-Type": "application/json" };
     }
     const response = await fetch(url, init);
     const text = await response.text();
@@ -223,7 +229,8 @@ async function answersOpaquely(url, signal) {
 async function describe(model) {
   const plan = await call("metadata_plan", { model_row: model });
   const responses = await Promise.all(plan.map(async (req) => {
-    const o = await observe(req.url, { method: req.method, body: req.body, timeoutMs: METADATA_TIMEOUT_MS, tellCors: false });
+    const headers = await headersFor(req.url).catch(() => ({}));
+    const o = await observe(req.url, { method: req.method, body: req.body, timeoutMs: METADATA_TIMEOUT_MS, tellCors: false, headers });
     return { url: req.url, status: o.status, body: o.body };
   }));
   return call("merge_metadata", { model_row: model, responses });

@@ -3,12 +3,14 @@
 // posted before it (one at a time). Where a worker cannot start, it records on the main
 // thread instead (same code, same transcript, also one at a time).
 
+import { headersFor } from "./keys.mjs";
 import { newTranscript, record } from "./stream.mjs";
 
 let worker = null;
 let failed = false;
 let nextId = 1;
 let inPage = Promise.resolve(); // requests recorded on the main thread, one after another
+let posting = Promise.resolve(); // requests handed on in the order recordCase was called
 const pending = new Map(); // id -> {resolve, onEvent, url, body}
 
 /** Start the recording worker ahead of the first request (its start takes a while). */
@@ -57,10 +59,21 @@ function recorder() {
  * @param {{timeoutS: number, maxBytes: number, signal?: AbortSignal, onEvent?: (payload: string) => void}} opts
  * @returns {Promise<object>} the transcript
  */
-export function recordCase(url, body, { timeoutS, maxBytes, signal, onEvent = () => {} }) {
+export function recordCase(url, body, opts) {
+  // The endpoint's API key header (keys.mjs; {} without one), then the request, in order.
+  const headers = headersFor(url).catch((err) => {
+    console.info(`localrate: no API key header for ${url}: ${err.message}`);
+    return {};
+  });
+  const handed = posting.then(() => headers).then((h) => ({ go: send(url, body, { ...opts, headers: h }) }));
+  posting = handed.then(() => {}, () => {});
+  return handed.then(({ go }) => go);
+}
+
+function send(url, body, { timeoutS, maxBytes, signal, onEvent = () => {}, headers }) {
   const w = recorder();
   if (!w) {
-    const transcript = inPage.then(() => record(url, body, { timeoutS, maxBytes, signal, onEvent }));
+    const transcript = inPage.then(() => record(url, body, { timeoutS, maxBytes, signal, onEvent, headers }));
     inPage = transcript;
     return transcript;
   }
@@ -74,7 +87,7 @@ export function recordCase(url, body, { timeoutS, maxBytes, signal, onEvent = ()
         resolve(transcript);
       },
     });
-    w.postMessage({ id, url, body, timeoutS, maxBytes });
+    w.postMessage({ id, url, body, timeoutS, maxBytes, headers });
     if (signal?.aborted) onAbort();
     else signal?.addEventListener("abort", onAbort);
   });

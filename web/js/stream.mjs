@@ -24,9 +24,11 @@ export function newTranscript(url, body, error = null) {
  * @param {number} opts.maxBytes  the response is cut past this many bytes (plan_case)
  * @param {AbortSignal} [opts.signal]  aborted by Stop/Skip; its reason is the error text
  * @param {(payload: string) => void} [opts.onEvent]  each data payload, for the live view
+ * @param {Record<string, string>} [opts.headers]  extra headers (an endpoint's API key, from
+ *   the evaluator's auth_headers); never recorded in the transcript
  * @returns {Promise<object>} the transcript
  */
-export async function record(url, body, { timeoutS, maxBytes, signal, onEvent = () => {} }) {
+export async function record(url, body, { timeoutS, maxBytes, signal, onEvent = () => {}, headers = {} }) {
   const transcript = newTranscript(url, body);
   const ctl = new AbortController();
   let abortReason = null;
@@ -51,7 +53,7 @@ export async function record(url, body, { timeoutS, maxBytes, signal, onEvent = 
   try {
     response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { ...headers, "Content-Type": "application/json" },
       body: JSON.stringify(body),
       signal: ctl.signal,
       cache: "no-store",
