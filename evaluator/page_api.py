@@ -44,6 +44,8 @@ Share, report, verify and endpoints beyond this machine (issue 15):
 
 * ``share_fragment`` — ``{"records"}`` → ``"1.<base64url>"`` (:mod:`evaluator.share`);
   ``read_share`` — ``{"fragment"}`` → the read-only card (one-line error when hostile);
+  ``share_case_ids`` — ``{"card", "suite"}`` → the card's case ids rebuilt from the suite
+  and seed when the link left them out (None when they do not match);
 * ``report_html`` / ``report_md`` — ``{"records"}`` → the whole report as text
   (:mod:`evaluator.report_html`, :mod:`evaluator.report_md`);
 * ``verify_record`` — ``{"record", "published": [{"id", "version", "sha256"}], "suite"?}``
@@ -245,6 +247,7 @@ def _issue15_ops() -> dict[str, Callable[[dict[str, Any]], Any]]:
     return {
         "share_fragment": lambda a: share("share_fragment")(_arg(a, "records")),
         "read_share": lambda a: share("read_share")(_arg(a, "fragment")),
+        "share_case_ids": lambda a: share("share_case_ids")(_arg(a, "card"), _suite(a)),
         "verify_record": verify,
         "report_html": lambda a: report(a, "html"),
         "report_md": lambda a: report(a, "md"),
@@ -290,7 +293,7 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "summarize": lambda a: summary.summarize(_arg(a, "results"), _arg(a, "pass_threshold")),
     "run_record": lambda a: summary.run_record(
         _suite_or_ref(a), _arg(a, "model"), _arg(a, "settings"), _arg(a, "started_at"),
-        _arg(a, "results"), a.get("warmup")),
+        _arg(a, "results"), a.get("warmup"), a.get("engine"), a.get("machine")),
     "rescore_record": _rescore_record,
     "read_records": _read_records,
     "limits": lambda a: {"record_max_bytes": records.MAX_RECORD_BYTES},

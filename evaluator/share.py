@@ -324,3 +324,23 @@ def read_share(fragment: Any) -> dict[str, Any]:
                       "version": _str(suite[1], "suite.version"), "sha256": sha},
             "case_count": count, "case_ids": ids_raw, "case_ids_hash": digest,
             "repeats": bool(repeats), "runs": runs, "paired": paired}
+
+
+def share_case_ids(card: Any, suite: Any) -> list[str] | None:
+    """The case ids of a card that left them out, rebuilt from the suite it names (a
+    ``Suite``) and its first run's seed (:func:`evaluator.expand.run_cases`): the ids when
+    their hash is the card's (the run ran the whole suite, in order), else None."""
+    from evaluator.expand import run_cases
+
+    if not isinstance(card, dict) or not isinstance(card.get("runs"), list) or \
+            not card["runs"] or getattr(suite, "sha256", None) != card.get("suite", {}).get(
+                "sha256"):
+        return None
+    if isinstance(card.get("case_ids"), list):
+        return list(card["case_ids"])
+    seed = card["runs"][0].get("seed") if isinstance(card["runs"][0], dict) else None
+    ids: list[str] = []
+    for case in run_cases(suite, seed if isinstance(seed, int) else 0):
+        if case.id not in ids:
+            ids.append(case.id)
+    return ids if ids_hash(ids) == card.get("case_ids_hash") else None

@@ -214,3 +214,31 @@ def test_the_page_ops_round_trip() -> None:
     read = json.loads(page_api.call(json.dumps({"op": "read_share",
                                                 "args": {"fragment": "#" + made["value"]}})))
     assert read["ok"] and read["value"] == read_share(made["value"])
+
+
+def test_the_shipped_suite_with_3_models_fits_and_its_ids_come_back() -> None:
+    """local-model-rating (every case of a run, its seed's order) for three models: the
+    link leaves long id lists out, and the receiver rebuilds them from suite and seed."""
+    from evaluator.expand import run_cases
+    from evaluator.share import share_case_ids
+    from server.rating import suites_io
+
+    suite = suites_io.load("local-model-rating")
+    ids = [case.id for case in run_cases(suite, 123)]
+    rng = random.Random(3)
+    runs = []
+    for name in ("qwen3:4b", "llama3.2:3b", "gemma3:4b"):
+        run = record(name, [rng.choice(["pass", "fail", "error", "skip"]) for _ in ids], ids,
+                     seed=123)
+        run["suite"] = {"id": suite.id, "version": suite.version, "sha256": suite.sha256}
+        runs.append(run)
+    fragment = share_fragment(runs)
+    assert len(ids) >= 300 and len(fragment) <= LINK_BUDGET
+    card = read_share(fragment)
+    assert share_case_ids(card, suite) == ids
+    reply = json.loads(page_api.call(json.dumps({"op": "share_case_ids", "args": {
+        "card": card, "suite": suite.to_json()}})))
+    assert reply == {"ok": True, "value": ids}
+    assert share_case_ids({**card, "case_ids_hash": "0" * 16}, suite) is None  # no guess
+    other = {**card, "suite": {**card["suite"], "sha256": "0" * 64}}
+    assert share_case_ids(other, suite) is None
