@@ -293,7 +293,7 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "summarize": lambda a: summary.summarize(_arg(a, "results"), _arg(a, "pass_threshold")),
     "run_record": lambda a: summary.run_record(
         _suite_or_ref(a), _arg(a, "model"), _arg(a, "settings"), _arg(a, "started_at"),
-        _arg(a, "results"), a.get("warmup")),
+        _arg(a, "results"), a.get("warmup"), a.get("engine"), a.get("machine")),
     "rescore_record": _rescore_record,
     "read_records": _read_records,
     "limits": lambda a: {"record_max_bytes": records.MAX_RECORD_BYTES},

@@ -320,6 +320,10 @@ def _run(check: _Checker, value: Any, path: str) -> dict[str, Any]:
     _new_settings(check, settings, where)
     if "warmup" in record:
         _warmup(check, record["warmup"], _join(path, "warmup"))
+    for key in ("engine", "machine"):  # facts the shell read; shown as text, never as HTML
+        if key in record:
+            facts = check.mapping(record[key], _join(path, key))
+            check.optional(facts, _join(path, key), {"notes": "strs"})
     check.text(record.get("started_at", MISSING), _join(path, "started_at"))
     if "localrate_version" in record:  # the writer's version (evaluator.version)
         check.text(record["localrate_version"], _join(path, "localrate_version"))

@@ -103,18 +103,26 @@ def suite_ref(obj: Any) -> SuiteRef:
 
 def run_record(suite: Suite | SuiteRef, model: dict[str, Any], settings: dict[str, Any],
                started_at: str, results: list[dict[str, Any]],
-               warmup: dict[str, Any] | None = None) -> dict[str, Any]:
+               warmup: dict[str, Any] | None = None, engine: dict[str, Any] | None = None,
+               machine: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run record (CLI ``--json`` = page export = page import). ``results`` hold every
     attempt of every case (with repeats a case id appears once per attempt, each with its
     ``attempt``; the summary counts attempts). It carries ``localrate_version``
     (:data:`evaluator.version.LOCALRATE_VERSION`). ``warmup`` (the warm-up's outcome,
-    :func:`evaluator.repeats.warmup_outcome`) is written when a warm-up ran."""
+    :func:`evaluator.repeats.warmup_outcome`) is written when a warm-up ran; ``engine``
+    (:func:`evaluator.engine_info.read_engine`: what the runtime told of its version,
+    memory, context and KV cache) and ``machine`` (:mod:`evaluator.machine`: the CLI's
+    machine, or the browser's) when the shell read them."""
     record = {"format": RECORD_FORMAT, VERSION_FIELD: LOCALRATE_VERSION,
               "suite": {"id": suite.id, "version": suite.version, "sha256": suite.sha256},
               "model": model, "started_at": started_at, "settings": settings,
               "cases": results, "summary": summarize(results, suite.pass_threshold)}
     if warmup is not None:
         record["warmup"] = warmup
+    if engine is not None:
+        record["engine"] = engine
+    if machine is not None:
+        record["machine"] = machine
     return record
 
 

@@ -179,6 +179,9 @@ def test_two_models_with_repeats(lr: Page, site: dict[str, Any], tmp_path: Path)
         assert sorted((c["id"], c["attempt"]) for c in record["cases"]) == sorted(
             (c, a) for c in {c["id"] for c in record["cases"]} for a in range(REPEAT))
         assert record["warmup"]["status"] == "ok" and record["warmup"]["ttft_ms"] > 0
+        # the engine's facts and the browser's machine travel in the export too
+        assert record["engine"]["runtime"] == record["model"]["runtime"]
+        assert record["machine"]["label"].startswith("the browser's machine")
     # The batch line: every attempt done.
     line = page.locator("[data-testid=batch-progress]")
     expect(line).to_have_attribute("data-done", str(2 * 8 * REPEAT))

@@ -42,6 +42,7 @@ from evaluator.result import score_turns
 from evaluator.suite import Case
 from evaluator.summary import run_record
 from server.rating.discovery import discover, fetch
+from server.rating.engine import engine_report, machine_note
 from server.rating.errors import BadInput, Unreachable
 from server.rating.stream import send_case
 
@@ -219,7 +220,11 @@ async def run_model(suite: Any, cases: list[Case], target: Target, settings: dic
         results.append(result)
         if on_case:
             on_case(attempt, case, result)
-    return run_record(suite, target.record_model(), settings, started_at, results, warmup)
+    engine = await engine_report(target.runtime, target.base_url, target.model_id,
+                                 PROBE_TIMEOUT_S, target.headers(target.base_url))
+    machine = await asyncio.to_thread(machine_note)  # nvidia-smi may take a moment
+    return run_record(suite, target.record_model(), settings, started_at, results, warmup,
+                      engine, machine)
 
 
 async def engine_settings(target: Target, explicit: dict[str, Any], timeout: float

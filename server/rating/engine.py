@@ -26,13 +26,15 @@ from server.rating.discovery import fetch_all
 TOOL_TIMEOUT_S = 5.0  # nvidia-smi and system_profiler can be slow on a busy machine
 
 
-async def engine_report(runtime: str, base_url: str, model_id: str,
-                        timeout: float) -> dict[str, Any]:
+async def engine_report(runtime: str, base_url: str, model_id: str, timeout: float,
+                        headers: dict[str, str] | None = None) -> dict[str, Any]:
     """What ``runtime`` at ``base_url`` tells about the engine serving ``model_id``: the
-    evaluator's engine report (version, memory, context, KV cache, details, notes)."""
+    evaluator's engine report (version, memory, context, KV cache, details, notes).
+    ``headers`` (the endpoint's API key, when it has one) go with every request."""
     import asyncio  # as in discovery: only the commands that run an event loop import it
 
-    plan = engine_plan(runtime, base_url, model_id)
+    plan = [{**row, "headers": dict(headers or {})}
+            for row in engine_plan(runtime, base_url, model_id)]
     observations = await asyncio.to_thread(fetch_all, plan, timeout) if plan else []
     answers = [{"key": row["key"], "status": obs["status"], "body": obs["body"],
                 "error": obs["error"]} for row, obs in zip(plan, observations)]

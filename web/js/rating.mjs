@@ -209,7 +209,8 @@ export async function recordOf(entry) {
   const suite = await loadSuite(entry.suite_id);
   const results = await entryResults(entry);
   return runRecord(suite, await modelOf(entry), entry.settings,
-    entry.started_at || entry.record?.started_at || nowIso(), results, entry.warmup);
+    entry.started_at || entry.record?.started_at || nowIso(), results, entry.warmup,
+    entry.engine, entry.machine);
 }
 
 /**
@@ -218,10 +219,10 @@ export async function recordOf(entry) {
  * put back here: the same record, without sending every transcript through the worker
  * twice more.
  */
-async function runRecord(suite, model, settings, startedAt, results, warmup) {
+async function runRecord(suite, model, settings, startedAt, results, warmup, engine, machine) {
   const head = await call("run_record", {
     suite_ref: suite.ref, model, settings, started_at: startedAt, results: results.map(scoringFields),
-    warmup: warmup ?? null,
+    warmup: warmup ?? null, engine: engine ?? null, machine: machine ?? null,
   });
   return { ...head, cases: results };
 }

@@ -181,7 +181,8 @@ async function finishEntry(run) {
   run.summary.stop();
   const state = runState.stopRequested() ? "stopped" : "done";
   await readFacts(entry, model); // while the model is still loaded
-  entry.record = await hooks.runRecord(suite, model, entry.settings, entry.started_at, results, entry.warmup);
+  entry.record = await hooks.runRecord(suite, model, entry.settings, entry.started_at, results, entry.warmup,
+    entry.engine, entry.machine);
   entry.state = state;
   const saved = Promise.all(run.writes).then(() => finishRun(entry));
   showRun(entry.id, entry.record, { state, source: "live", onExport: () => exportRecord(entry.record),
