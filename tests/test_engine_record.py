@@ -46,3 +46,14 @@ def test_a_bad_engine_or_machine_is_one_line(fake_runtime: Any, key: str, value:
     with pytest.raises(RecordError) as err:
         read_records(json.dumps(record), "run.json")
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_the_bench_table_shows_the_engine_and_the_machine_with_sources(
+        fake_runtime: Any) -> None:
+    fake = serve(fake_runtime, "smoke", "ollama")
+    out = CliRunner().invoke(main, ["bench", "--suite", "smoke", "--model",
+                                    "SmolLM2-135M-Instruct"],
+                             env=env_for({"ollama": fake}), catch_exceptions=False).stdout
+    assert "# engine (ollama):" in out
+    assert "#   gpu_fraction: 100% [GET /api/ps → models[SmolLM2-135M-Instruct]" in out
+    assert "# the CLI's machine:" in out and "#   cores: " in out

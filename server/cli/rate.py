@@ -187,7 +187,7 @@ def bench(ctx: click.Context, suite_arg: str, models: tuple[str, ...], runtime: 
             if i:
                 con.print()
             print_record(record, con)
-            print_report(run_report(record), con)
+            print_report(run_report(record), con, record)
         if len(records) > 1:
             _print_paired(records, con)
             con.print()

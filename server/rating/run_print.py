@@ -68,11 +68,50 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def print_report(report: dict[str, Any], con: Any) -> None:
-    """:func:`report_lines`, one per line."""
+def _value(name: str, value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if name.endswith("_bytes"):
+            return f"{value / 1e9:.2f} GB"
+        if name.endswith("_fraction"):
+            return f"{value * 100:.0f}%"
+    return str(value)[:80]
+
+
+def _figures(section: str, figures: Any) -> list[str]:
+    if not isinstance(figures, dict):
+        return []
+    if "value" in figures and "source" in figures:  # one figure, e.g. the version
+        figures = {section: figures}
+    return [f"#   {name}: {_value(name, fig.get('value'))} [{str(fig.get('source'))[:100]}]"
+            for name, fig in figures.items() if isinstance(fig, dict) and "value" in fig]
+
+
+def facts_lines(record: dict[str, Any]) -> list[str]:
+    """What the runtime told of its engine (version, memory, context, KV cache, details)
+    and the note of the machine, each figure with its source; the record's notes last."""
+    lines: list[str] = []
+    engine, machine = record.get("engine"), record.get("machine")
+    if isinstance(engine, dict):
+        lines.append(f"# engine ({str(engine.get('runtime'))[:40]}):")
+        for section in ("version", "memory", "context", "kv_cache", "details"):
+            lines += _figures(section, engine.get(section))
+        lines += [f"#   note: {str(n)[:160]}" for n in engine.get("notes") or []]
+    if isinstance(machine, dict):
+        lines.append(f"# {str(machine.get('label'))[:60]}:")
+        for section in ("os", "cpu", "cores", "ram_bytes"):
+            lines += _figures(section, machine.get(section))
+        for i, gpu in enumerate(machine.get("gpus") or []):
+            lines += _figures(f"gpu{i}", gpu)
+        lines += [f"#   note: {str(n)[:160]}" for n in machine.get("notes") or []]
+    return lines
+
+
+def print_report(report: dict[str, Any], con: Any, record: dict[str, Any] | None = None
+                 ) -> None:
+    """:func:`report_lines`, one per line, then the record's :func:`facts_lines`."""
     from rich.text import Text
 
-    for line in report_lines(report):
+    for line in report_lines(report) + (facts_lines(record) if record else []):
         con.print(Text(line))
 
 
