@@ -6,6 +6,7 @@ import { call, ready, state } from "./evaluator.mjs";
 import { exportComparison, exportRecord } from "./files.mjs";
 import { isRunning, partialView, recordOf, runEntries } from "./rating.mjs";
 import { hideRun, setSummary, shownRuns, showRun } from "./results.mjs";
+import { verifyImported } from "./share.mjs";
 import { deleteRun, entryResults, isUnsaved, listRuns, newId, putRun, saveRuns } from "./store.mjs";
 
 const UNFINISHED = ["queued", "running", "stopped"];
@@ -281,4 +282,5 @@ async function importFile(file) {
   }
   entries.forEach((entry) => safeShow(entry));
   importLine(`Imported ${many} from ${file.name}.`, "ok");
+  await verifyImported(file.name, runs); // re-scored: matches or not (issue 15, share.mjs)
 }

@@ -119,6 +119,24 @@ async function verifyFiles(files) {
 }
 
 /**
+ * After an import (Saved runs): re-score each run and list "re-scored: matches" or "does
+ * not match" under the import's status line. A failure to verify is said, not thrown.
+ * @param {string} source  the file's name
+ * @param {object[]} runs  the records read_records returned
+ */
+export async function verifyImported(source, runs) {
+  const box = byId("import-status");
+  const list = el("ul", { class: "verify-results", "data-testid": "import-verdicts" });
+  box.append(list);
+  try {
+    const verdicts = await verifyRecords(runs);
+    verdicts.forEach((v, i) => list.append(verdictView(source, runs[i], v)));
+  } catch (err) {
+    list.append(el("li", { class: "bad", "data-testid": "verify-error" }, `${source}: cannot be re-scored: ${err.message}`));
+  }
+}
+
+/**
  * One verdict as a list item: "re-scored: matches" or "does not match", the suite and
  * whether its hash is one this build publishes, and the notes.
  */

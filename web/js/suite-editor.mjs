@@ -89,7 +89,8 @@ async function importFiles(list, name) {
   const entries = await Promise.all(items.map(async (x) => ({ path: x.path, data: base64(await x.file.arrayBuffer()) })));
   const got = await call("suite_import", { entries, name });
   const entry = await putSuite({ key: newKey(), draft: got.draft });
-  status(`Imported ${got.draft.name}: ${got.check.ok ? `${got.check.suite.cases.length} cases, valid` : got.check.error}`);
+  const n = got.check.ok ? got.check.suite.cases.length : 0;
+  status(`Imported ${got.draft.name}: ${got.check.ok ? `${n} case${n === 1 ? "" : "s"}, valid` : got.check.error}`);
   await openSuite(entry.key);
 }
 
