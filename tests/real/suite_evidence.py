@@ -169,8 +169,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         for quant in args.only or QUANTS:
             walls[quant] = round(run_one(quant, args), 1)
             walls_path.write_text(json.dumps(walls), encoding="utf-8")
-    records = {q: json.loads((args.out_dir / f"evidence-{q}.json").read_text(encoding="utf-8"))
-               for q in QUANTS}
+    paths = {q: args.out_dir / f"evidence-{q}.json" for q in QUANTS}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise SystemExit(f"no table yet: {', '.join(missing)} not written (run without --only)")
+    records = {q: json.loads(p.read_text(encoding="utf-8")) for q, p in paths.items()}
     print(markdown(records, walls))
 
 
