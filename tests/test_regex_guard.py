@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from evaluator import regex_guard
 from evaluator.checks import run_check
@@ -113,11 +112,18 @@ def test_short_answers_are_never_cut() -> None:
 
 
 def test_every_suite_pattern_is_accepted() -> None:
+    """Every regex of every shipped suite (checks and acceptWithRemark rules, templates
+    drawn for seed 0) is accepted and sees at least 300 characters."""
+    from evaluator.expand import run_cases
+    from evaluator.expectations import checks_of
+    from server.rating import suites_io
+
     patterns = []
     for path in sorted(SUITES.glob("*/suite.yaml")):
-        for case in yaml.safe_load(path.read_text("utf-8"))["cases"]:
-            if case["expect"].get("kind") == "regex":
-                patterns.append((case["expect"]["pattern"], case["expect"].get("flags", "")))
+        for case in run_cases(suites_io.load(str(path)), 0):
+            for rule in [*checks_of(case.expect), *case.accept_with_remark]:
+                if rule.get("kind") == "regex":
+                    patterns.append((rule["pattern"], rule.get("flags", "")))
     assert len(patterns) >= 10
     for pattern, letters in patterns:
         flags = sum({"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}[c] for c in letters)
