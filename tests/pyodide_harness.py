@@ -40,7 +40,7 @@ def run_node(runner: Path, payload: Any, work: Path, timeout: float = 300) -> st
     proc = subprocess.run([node, str(runner), str(folder), str(zip_path), str(path)],
                           capture_output=True, text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, f"{runner.name} failed:\n{proc.stderr[-3000:]}"
-    return proc.stdout.strip().splitlines()[-1]
+    return proc.stdout.strip().split("\n")[-1]  # not splitlines: U+2028 may be in a reply
 
 
 def call_ops(requests: list[dict[str, Any]], work: Path, timeout: float = 300) -> list[str]:
