@@ -9,7 +9,9 @@ each op imports its module on first use, so the page's start does not pay for th
   "check"}``, ``suite_try`` ``{"draft", "index", "answer", "seed"?}``,
   ``suite_export_yaml`` / ``suite_export_zip`` ``{"draft"}``;
 * ``history`` ``{"records"}``, ``trend_chart`` ``{"points", "width", "height"}``,
-  ``quant_ab`` ``{"records"}``, ``model_parts`` ``{"id"}`` (:mod:`evaluator.history`).
+  ``quant_ab`` ``{"records"}``, ``model_parts`` ``{"id"}`` (:mod:`evaluator.history`);
+* ``address_space`` ``{"url"}`` → ``loopback``, ``local`` or None (:mod:`evaluator.netspace`:
+  the ``targetAddressSpace`` a fetch to that URL names).
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ def _history_mod() -> Any:
     return history
 
 
+def _netspace(url: str) -> Any:
+    from evaluator.netspace import address_space
+    return address_space(url)
+
+
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "suite_limits": lambda a: _edit_mod().limits(),
     "suite_import": _import,
@@ -68,4 +75,5 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
                                                         _need(a, "height")),
     "quant_ab": lambda a: _history_mod().quant_ab(_need(a, "records")),
     "model_parts": lambda a: _history_mod().model_parts(str(_need(a, "id"))),
+    "address_space": lambda a: _netspace(str(_need(a, "url"))),
 }

@@ -5,7 +5,7 @@
 import { append, byId, el, replace, report } from "./dom.mjs";
 import { call, ready } from "./evaluator.mjs";
 import { allowedHosts, loadCustom, renderCustom } from "./custom.mjs";
-import { headersFor } from "./keys.mjs";
+import { requestOptions } from "./keys.mjs";
 
 const METADATA_TIMEOUT_MS = 4000;
 
@@ -143,10 +143,12 @@ async function customRows(custom) {
 async function probeRow(row, strip, gen, raw = []) {
   const view = rowView(row);
   strip.appendChild(view.root);
-  // A custom endpoint may have an API key (keys.mjs); built-in probes go out at once.
-  const headers = row.custom ? await headersFor(row.plan.url).catch(() => ({})) : {};
-  const withKey = Object.keys(headers).length > 0;
-  const observed = observe(row.plan.url, { headers }).then((o) => (withKey ? { ...o, with_key: true } : o));
+  // A custom endpoint may have an API key and another address space (keys.mjs); built-in
+  // probes (127.0.0.1) go out at once.
+  const extra = row.custom ? await requestOptions(row.plan.url).catch(() => ({ headers: {}, space: null }))
+    : { headers: {}, space: "loopback" };
+  const withKey = Object.keys(extra.headers).length > 0;
+  const observed = observe(row.plan.url, extra).then((o) => (withKey ? { ...o, with_key: true } : o));
   raw.push(observed);
   const observation = await observed;
   if (gen !== generation) return;
@@ -183,11 +185,12 @@ async function probeRow(row, strip, gen, raw = []) {
  * with `tellCors` (probes), `error: "cors"` when an opaque no-cors GET got an answer: the
  * port is open and CORS refused this page. interpret_probe turns either into a state.
  * @param {string} url
- * `headers`: an endpoint's API key header (keys.mjs), sent with the real request only.
- * @param {{method?: string, body?: object|null, timeoutMs?: number, tellCors?: boolean, headers?: Record<string, string>}} [opts]
+ * `headers`: an endpoint's API key header (keys.mjs), sent with the real request only;
+ * `space`: the targetAddressSpace the fetches name (null: none).
+ * @param {{method?: string, body?: object|null, timeoutMs?: number, tellCors?: boolean, headers?: Record<string, string>, space?: string|null}} [opts]
  * @returns {Promise<{status: number|null, body: string|null, error: string|null, elapsed_ms: number}>}
  */
-export async function observe(url, { method = "GET", body = null, timeoutMs = probeTimeoutMs(), tellCors = true, headers = {} } = {}) {
+export async function observe(url, { method = "GET", body = null, timeoutMs = probeTimeoutMs(), tellCors = true, headers = {}, space = "loopback" } = {}) {
   const t0 = performance.now();
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
@@ -196,9 +199,9 @@ export async function observe(url, { method = "GET", body = null, timeoutMs = pr
   // tells them apart: it succeeds when anything answers on the port at all. It is sent
   // alongside the real request, so a refusal is known as soon as the request fails.
   // (Probes only: a metadata request's failure needs no such reading.)
-  const opaque = tellCors && method === "GET" ? answersOpaquely(url, ctl.signal) : Promise.resolve(false);
+  const opaque = tellCors && method === "GET" ? answersOpaquely(url, ctl.signal, space) : Promise.resolve(false);
   try {
-    const init = { method, signal: ctl.signal, cache: "no-store", targetAddressSpace: "loopback" };
+    const init = { method, signal: ctl.signal, cache: "no-store", ...(space ? { targetAddressSpace: space } : {}) };
     if (Object.keys(headers).length) init.headers = { ...headers };
     if (body != null) {
       init.body = JSON.stringify(body);
@@ -216,9 +219,9 @@ export async function observe(url, { method = "GET", body = null, timeoutMs = pr
   }
 }
 
-async function answersOpaquely(url, signal) {
+async function answersOpaquely(url, signal, space) {
   try {
-    await fetch(url, { mode: "no-cors", cache: "no-store", signal, targetAddressSpace: "loopback" });
+    await fetch(url, { mode: "no-cors", cache: "no-store", signal, ...(space ? { targetAddressSpace: space } : {}) });
     return true;
   } catch {
     return false;
@@ -229,8 +232,8 @@ async function answersOpaquely(url, signal) {
 async function describe(model) {
   const plan = await call("metadata_plan", { model_row: model });
   const responses = await Promise.all(plan.map(async (req) => {
-    const headers = await headersFor(req.url).catch(() => ({}));
-    const o = await observe(req.url, { method: req.method, body: req.body, timeoutMs: METADATA_TIMEOUT_MS, tellCors: false, headers });
+    const extra = await requestOptions(req.url).catch(() => ({ headers: {}, space: "loopback" }));
+    const o = await observe(req.url, { method: req.method, body: req.body, timeoutMs: METADATA_TIMEOUT_MS, tellCors: false, ...extra });
     return { url: req.url, status: o.status, body: o.body };
   }));
   return call("merge_metadata", { model_row: model, responses });

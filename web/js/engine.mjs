@@ -5,7 +5,7 @@
 
 import { call } from "./evaluator.mjs";
 import { observe } from "./discovery.mjs";
-import { headersFor } from "./keys.mjs";
+import { requestOptions } from "./keys.mjs";
 
 let machine = null; // the browser's machine, read once per page
 
@@ -17,8 +17,9 @@ let machine = null; // the browser's machine, read once per page
 export async function readEngine(model) {
   const plan = await call("engine_plan", { runtime: model.runtime, base_url: model.base_url, model_id: model.id });
   const responses = await Promise.all(plan.map(async (row) => {
-    const headers = await headersFor(row.url).catch(() => ({})); // the endpoint's API key
-    const o = await observe(row.url, { method: row.method, tellCors: false, headers });
+    // the endpoint's API key and address space
+    const extra = await requestOptions(row.url).catch(() => ({ headers: {}, space: "loopback" }));
+    const o = await observe(row.url, { method: row.method, tellCors: false, ...extra });
     return { key: row.key, status: o.status, body: o.body, error: o.error };
   }));
   return call("read_engine", { runtime: model.runtime, model_id: model.id, responses });

@@ -9,6 +9,7 @@ import { call, ready } from "./evaluator.mjs";
 
 const KEY = "localrate.endpoint-keys";
 const asked = new Map(); // url -> Promise<headers>
+const spaces = new Map(); // origin -> Promise<"loopback"|"local"|null>
 
 /** The stored keys: [{base_url, api_key}]. */
 export function loadKeys() {
@@ -61,4 +62,32 @@ export function headersFor(url) {
     asked.set(url, p);
   }
   return asked.get(url);
+}
+
+/**
+ * The address space a fetch to `url` names (Chrome's Local Network Access
+ * `targetAddressSpace`): the evaluator's address_space, "loopback", "local" or null (name
+ * none). Asked once per origin.
+ * @param {string} url
+ * @returns {Promise<string|null>}
+ */
+export function spaceFor(url) {
+  let origin;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    return Promise.resolve(null);
+  }
+  if (!spaces.has(origin)) {
+    const p = ready.then(() => call("address_space", { url: origin }));
+    p.catch(() => spaces.delete(origin));
+    spaces.set(origin, p);
+  }
+  return spaces.get(origin);
+}
+
+/** The options a request to `url` carries: its API key headers and its address space. */
+export async function requestOptions(url) {
+  const [headers, space] = await Promise.all([headersFor(url), spaceFor(url)]);
+  return { headers, space };
 }

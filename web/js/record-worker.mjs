@@ -4,8 +4,9 @@
 // Requests run one at a time, in the order they were posted: the page posts a case's
 // request while the one before it still streams, and it starts the moment that one ends
 // (no round trip through the page between two cases).
-// Messages in:  {id, url, body, timeoutS, maxBytes, headers}  record one request (after those
-//                                             before it; headers: an endpoint's API key)
+// Messages in:  {id, url, body, timeoutS, maxBytes, headers, space}  record one request (after
+//                                             those before it; headers: an endpoint's API key;
+//                                             space: the fetch's targetAddressSpace)
 //               {id, abort: "<reason>"}       Stop/Skip: abort it (running or waiting)
 // Messages out: {id, payloads: [...]}         data payloads read since the last message
 //               {id, transcript}              the finished transcript (after its payloads)
@@ -34,11 +35,11 @@ function flush() {
   for (const [id, payloads] of batches) self.postMessage({ id, payloads });
 }
 
-async function start({ id, url, body, timeoutS, maxBytes, headers }, ctl) {
+async function start({ id, url, body, timeoutS, maxBytes, headers, space }, ctl) {
   let transcript;
   try {
     transcript = await record(url, body, {
-      timeoutS, maxBytes, signal: ctl.signal, headers: headers || {}, onEvent: (payload) => forward(id, payload),
+      timeoutS, maxBytes, signal: ctl.signal, headers: headers || {}, space: space === undefined ? "loopback" : space, onEvent: (payload) => forward(id, payload),
     });
   } catch (err) { // record() reports failures in the transcript; this is a bug's way out
     transcript = newTranscript(url, body, `recording failed: ${err && err.message ? err.message : err}`);

@@ -3,7 +3,7 @@
 // posted before it (one at a time). Where a worker cannot start, it records on the main
 // thread instead (same code, same transcript, also one at a time).
 
-import { headersFor } from "./keys.mjs";
+import { requestOptions } from "./keys.mjs";
 import { newTranscript, record } from "./stream.mjs";
 
 let worker = null;
@@ -60,20 +60,20 @@ function recorder() {
  * @returns {Promise<object>} the transcript
  */
 export function recordCase(url, body, opts) {
-  // The endpoint's API key header (keys.mjs; {} without one), then the request, in order.
-  const headers = headersFor(url).catch((err) => {
-    console.info(`localrate: no API key header for ${url}: ${err.message}`);
-    return {};
+  // The endpoint's API key header and address space (keys.mjs), then the request, in order.
+  const extra = requestOptions(url).catch((err) => {
+    console.info(`localrate: request options for ${url}: ${err.message}`);
+    return { headers: {}, space: "loopback" };
   });
-  const handed = posting.then(() => headers).then((h) => ({ go: send(url, body, { ...opts, headers: h }) }));
+  const handed = posting.then(() => extra).then((x) => ({ go: send(url, body, { ...opts, ...x }) }));
   posting = handed.then(() => {}, () => {});
   return handed.then(({ go }) => go);
 }
 
-function send(url, body, { timeoutS, maxBytes, signal, onEvent = () => {}, headers }) {
+function send(url, body, { timeoutS, maxBytes, signal, onEvent = () => {}, headers, space }) {
   const w = recorder();
   if (!w) {
-    const transcript = inPage.then(() => record(url, body, { timeoutS, maxBytes, signal, onEvent, headers }));
+    const transcript = inPage.then(() => record(url, body, { timeoutS, maxBytes, signal, onEvent, headers, space }));
     inPage = transcript;
     return transcript;
   }
@@ -87,7 +87,7 @@ function send(url, body, { timeoutS, maxBytes, signal, onEvent = () => {}, heade
         resolve(transcript);
       },
     });
-    w.postMessage({ id, url, body, timeoutS, maxBytes, headers });
+    w.postMessage({ id, url, body, timeoutS, maxBytes, headers, space });
     if (signal?.aborted) onAbort();
     else signal?.addEventListener("abort", onAbort);
   });

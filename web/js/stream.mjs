@@ -26,9 +26,11 @@ export function newTranscript(url, body, error = null) {
  * @param {(payload: string) => void} [opts.onEvent]  each data payload, for the live view
  * @param {Record<string, string>} [opts.headers]  extra headers (an endpoint's API key, from
  *   the evaluator's auth_headers); never recorded in the transcript
+ * @param {string|null} [opts.space]  the fetch's targetAddressSpace (the evaluator's
+ *   address_space of the URL; null: none named)
  * @returns {Promise<object>} the transcript
  */
-export async function record(url, body, { timeoutS, maxBytes, signal, onEvent = () => {}, headers = {} }) {
+export async function record(url, body, { timeoutS, maxBytes, signal, onEvent = () => {}, headers = {}, space = "loopback" }) {
   const transcript = newTranscript(url, body);
   const ctl = new AbortController();
   let abortReason = null;
@@ -58,7 +60,7 @@ export async function record(url, body, { timeoutS, maxBytes, signal, onEvent = 
       signal: ctl.signal,
       cache: "no-store",
       redirect: "manual",
-      targetAddressSpace: "loopback",
+      ...(space ? { targetAddressSpace: space } : {}),
     });
     if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
       transcript.status = response.status || null; // 0 for an opaque redirect: none is known
