@@ -1,8 +1,9 @@
 """Transcript assembly: rebuild one response from the raw events a shell recorded.
 
 A transcript is ``{"url", "request", "status", "events": [[ms, data], ...], "ended_ms",
-"error"}``; ``events`` holds every SSE ``data:`` payload (or one whole non-streaming JSON
-body). ``assemble()`` understands the five runtimes' dialects:
+"error"}``, and ``with_key: true`` when the shell sent the endpoint's API key (then a 401
+or 403 reads "key rejected: ..."); ``events`` holds every SSE ``data:`` payload (or one
+whole non-streaming JSON body). ``assemble()`` understands the five runtimes' dialects:
 
 * content in ``delta.content``; reasoning in ``delta.reasoning`` (Ollama, vLLM, MLX),
   ``delta.reasoning_content`` (LM Studio, llama.cpp, old vLLM) or inline ``<think>…</think>``
@@ -281,6 +282,13 @@ class _Reader:
         return None, self.deltas, "estimate", None
 
     def diagnose(self, transcript: dict[str, Any], calls_too_deep: bool) -> str | None:
+        problem = self._diagnose(transcript, calls_too_deep)
+        status = _int(transcript.get("status"))
+        if problem is not None and transcript.get("with_key") is True and status in (401, 403):
+            return f"key rejected: {problem}"  # the endpoint refused the API key it was sent
+        return problem
+
+    def _diagnose(self, transcript: dict[str, Any], calls_too_deep: bool) -> str | None:
         if transcript.get("error"):
             return _error_message(transcript["error"])
         redirect = redirect_error(transcript)

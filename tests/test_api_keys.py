@@ -224,3 +224,17 @@ def test_a_key_echoed_back_is_redacted(echo: str) -> None:
     failed = asyncio.run(send_case(echo + "/fail", {"x": 1}, 5.0, headers=headers))
     assert failed["error"].startswith("HTTP 401: ") and VLLM_KEY not in failed["error"]
     _no_key_anywhere(json.dumps(got), json.dumps(failed), json.dumps(obs))
+
+
+def test_a_401_in_the_middle_of_a_run_reads_key_rejected() -> None:
+    """A chat request that carried the endpoint's key and got 401/403 is 'key rejected'
+    (the transcript says a key was sent, never which); without a key it stays HTTP 401."""
+    from evaluator.transcript import assemble
+
+    base = {"url": "http://127.0.0.1:1/v1/chat/completions", "request": {}, "events": [],
+            "ended_ms": 5.0, "error": "HTTP 401: unauthorized"}
+    assert assemble({**base, "status": 401, "with_key": True}).error == \
+        "key rejected: HTTP 401: unauthorized"
+    assert assemble({**base, "status": 401}).error == "HTTP 401: unauthorized"
+    assert assemble({**base, "status": 500, "with_key": True,
+                     "error": "HTTP 500: boom"}).error == "HTTP 500: boom"

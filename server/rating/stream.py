@@ -120,6 +120,8 @@ async def send_case(url: str, body: dict[str, Any], timeout_s: float,
     httpx = httpx_module()
     transcript: dict[str, Any] = {"url": url, "request": body, "status": None,
                                   "events": [], "ended_ms": None, "error": None}
+    if headers:
+        transcript["with_key"] = True  # an API key was sent (never the key itself)
     events: list[list[Any]] = transcript["events"]
     stall = stall_s if stall_s is not None else timeout_s
     limits = httpx.Timeout(connect=timeout_s, read=stall, write=timeout_s, pool=timeout_s)
