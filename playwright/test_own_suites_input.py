@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, page_in_fresh_context, screenshot
+from conftest import ARTIFACTS, REPO, page_in_fresh_context, screenshot
 from own_site import ALLOWED, LOCALRATE, NEAR
 from playwright.sync_api import expect
 
@@ -93,6 +93,12 @@ def test_import_file_folder_zip_drop_and_errors(chromium_browser: Any, site: dic
         expect(page.locator("[data-testid=suite-import-status]")).to_contain_text("Imported suite.yaml: 1 case, valid")
         expect(page.locator("[data-testid=custom-suite]")).to_have_count(3)
         lr.shot("own-suite-imports")
+        # a phone's width: the editor and its case form still fit
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.locator("[data-testid=case-edit]").first.click()
+        panel = page.locator("[data-testid=suites-panel]")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        panel.screenshot(path=str(ARTIFACTS / "own-suite-editor-390.png"))
 
 
 def hostile_suite() -> str:
