@@ -191,6 +191,7 @@ def test_xss_through_suites_records_and_share_links(chromium_browser: Any, site:
 def test_key_rejected_and_allowed_hosts(chromium_browser: Any, site: dict[str, Any]) -> None:
     with page_in_fresh_context(chromium_browser, site["server"]) as lr:
         page = lr.open()
+        expect(page.locator("p.intro")).to_contain_text(f"the hosts this page allows: {ALLOWED}")
         page.click("text=Add a custom endpoint")
         expect(page.locator("[data-testid=allowed-hosts]")).to_contain_text(ALLOWED)
         expect(page.locator("[data-testid=allowed-hosts]")).to_contain_text("mixed content")

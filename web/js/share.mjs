@@ -160,11 +160,43 @@ async function showShared() {
   try {
     await ready;
     const card = await call("read_share", { fragment: location.hash.slice(HASH.length) });
-    replace(byId("shared-body"), ...cardView(card));
+    const ids = card.case_ids || await idsFromSuite(card);
+    replace(byId("shared-body"), ...cardView(card), casesView(card, ids));
   } catch (err) {
     replace(byId("shared-body"), el("p", { class: "bad", "data-testid": "shared-error" }, `This share link cannot be read: ${err.message}`));
     report(`Share link: ${err.message}`);
   }
+}
+
+/** A link that left its case ids out (to stay short): the ids rebuilt by the evaluator
+ * from the build's suite of that hash and the run's seed (share_case_ids), else null. */
+async function idsFromSuite(card) {
+  const entry = (pageData().suites || []).find((s) => s.id === card.suite.id && s.sha256 === card.suite.sha256);
+  if (!entry?.url) return null;
+  try {
+    const response = await fetch(entry.url);
+    if (!response.ok) return null;
+    return await call("share_case_ids", { card, suite: await response.json() });
+  } catch (err) {
+    console.info(`localrate: case ids of the shared result: ${err.message}`);
+    return null;
+  }
+}
+
+/** Every case's status per run, folded away (a 300-case link is long). */
+function casesView(card, ids) {
+  const label = (s) => (s == null ? "–" : typeof s === "string" ? s : `${s.passed}/${s.attempts}`);
+  const kind = (s) => (typeof s === "string" ? s : s == null ? "skip" : s.passed === s.attempts ? "pass" : s.passed ? "flaky" : "fail");
+  const rows = [];
+  for (let i = 0; i < card.case_count; i++) {
+    rows.push(el("tr", {}, el("td", {}, el("code", {}, ids ? String(ids[i]) : `#${i + 1}`)),
+      ...card.runs.map((run) => el("td", {}, el("span", { class: `status status-${kind(run.statuses[i])}` }, label(run.statuses[i]))))));
+  }
+  return el("details", { class: "shared-cases", "data-testid": "shared-cases" },
+    el("summary", {}, `Each case (${card.case_count})${ids ? "" : ": the link left the case ids out, and this page does not have the suite to name them"}`),
+    el("table", { class: "shared-table" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Case"), ...card.runs.map((run) => el("th", {}, String(run.model?.id ?? "?"))))),
+      el("tbody", {}, ...rows)));
 }
 
 function statusCounts(statuses) {
@@ -177,7 +209,7 @@ function statusCounts(statuses) {
 }
 
 function cardView(card) {
-  const head = el("p", { "data-testid": "shared-suite" }, "Suite ", el("code", {}, String(card.suite.id)), ` @ ${String(card.suite.version)} · ${card.case_count} cases · sha256 `,
+  const head = el("p", { "data-testid": "shared-suite" }, "Suite ", el("code", {}, String(card.suite.id)), ` @ ${String(card.suite.version)} · ${card.case_count} case${card.case_count === 1 ? "" : "s"} · sha256 `,
     el("code", {}, String(card.suite.sha256).slice(0, 16)), "…");
   const rows = card.runs.map((run) => el("tr", { "data-testid": "shared-run" },
     el("td", {}, String(run.model?.id ?? "?")), el("td", {}, String(run.model?.runtime ?? "")),
