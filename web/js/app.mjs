@@ -22,8 +22,9 @@ function showEvaluatorStatus() {
     box.dataset.saved = String(s.saved); // a snapshot is kept for the next visit
     const took = s.ms ? `${(s.ms / 1000).toFixed(1)} s` : "";
     const how = [took, s.restored ? "restored" : ""].filter(Boolean).join(", ");
+    box.dataset.note = s.note ? "true" : "false"; // not restored, or no snapshot kept: why
     const text = s.stage === "ready"
-      ? `Evaluator ready${how ? ` (${how})` : ""}`
+      ? `Evaluator ready${how ? ` (${how})` : ""}${s.note ? ` · ${s.note}` : ""}`
       : s.stage === "error" ? `Evaluator failed: ${s.message}` : `Python: ${s.message}…`;
     replace(box, el("span", { class: "dot", "aria-hidden": "true" }), text);
   });

@@ -19,8 +19,10 @@ ready.catch(() => {});
 
 /** The last status message from the worker: {stage, message, ms, restored}, and `saved`:
  * this browser holds a snapshot of this evaluator for the next visit (restored from one,
- * or a new one written after "ready"). */
-export let state = { stage: "starting", message: "starting Python", ms: null, restored: false, saved: false };
+ * or a new one written after "ready"); `note`: why Python was not restored or no snapshot
+ * is kept (a failed restore, no Cache Storage, a failed write), else null. */
+export let state = { stage: "starting", message: "starting Python", ms: null, restored: false, saved: false,
+  note: null };
 
 /**
  * Listen to loading-status changes.
@@ -58,7 +60,7 @@ export function start(workerUrl, pageData) {
 }
 
 function fail(message) {
-  setState({ stage: "error", message, ms: null, restored: false, saved: false });
+  setState({ stage: "error", message, ms: null, restored: false, saved: false, note: null });
   report(`Evaluator: ${message}`);
   readyReject(new Error(message));
   for (const [, p] of pending) p.reject(new Error(message));
@@ -67,13 +69,14 @@ function fail(message) {
 
 function onMessage(data) {
   if (data.type === "snapshot") {
-    setState({ ...state, saved: !!data.saved });
+    setState({ ...state, saved: !!data.saved, note: data.note ?? state.note });
     return;
   }
   if (data.type === "status") {
     if (data.stage === "error") return fail(data.message);
     const restored = !!data.restored;
-    setState({ stage: data.stage, message: data.message, ms: data.ms ?? null, restored, saved: restored });
+    setState({ stage: data.stage, message: data.message, ms: data.ms ?? null, restored, saved: restored,
+      note: data.note ?? null });
     if (data.stage === "ready") {
       performance.mark("localrate:evaluator-ready");
       readyResolve();

@@ -2,9 +2,11 @@
 // Messages in:  {type: "init", pyodide: {index_url, module_url}, evaluator_zip}
 //               {id, request: "<JSON string>"}
 // Messages out: {type: "status", stage: "pyodide"|"evaluator"|"ready"|"error", message, ms,
-//                restored: whether Python came from this browser's saved snapshot}
-//               {type: "snapshot", saved}: after "ready", once a new snapshot is saved
-//                (or could not be)
+//                restored: whether Python came from this browser's saved snapshot,
+//                note: with "ready", why it was not restored when one was saved, or that
+//                this browser cannot keep one (no Cache Storage in workers)}
+//               {type: "snapshot", saved, note}: after "ready", once a new snapshot is
+//                saved (or could not be: note says why)
 //               {id, reply: "<JSON string>"}
 // Python is only ever reached through evaluator.page_api.call(json_string): no Python source
 // is built from strings here.
@@ -20,8 +22,8 @@ const SNAPSHOTS = "localrate-python-snapshot";
 let api = null;
 let booting = null;
 
-function status(stage, message, ms, restored = false) {
-  self.postMessage({ type: "status", stage, message, ms, restored });
+function status(stage, message, ms, restored = false, note = null) {
+  self.postMessage({ type: "status", stage, message, ms, restored, note });
 }
 
 // Pyodide's folder names its version (the page data has no separate version field), so a
@@ -54,7 +56,7 @@ async function findSnapshot(store, key) {
   }
 }
 
-/** Keep only this build's snapshot; resolves with whether it was saved. Cache Storage
+/** Keep only this build's snapshot; resolves with true when saved, else why not. Cache Storage
  * lists the entry before its 30 MB are written, and drops it if the worker ends first
  * (the page closed or reloaded), so only this promise tells that it is saved. */
 async function saveSnapshot(store, key, bytes) {
@@ -64,7 +66,7 @@ async function saveSnapshot(store, key, bytes) {
     return true;
   } catch (err) {
     console.info(`localrate: could not save the Python snapshot: ${err.message}`);
-    return false;
+    return String(err && err.message ? err.message : err).split("\n")[0];
   }
 }
 
@@ -95,9 +97,13 @@ async function boot(config) {
     await store?.delete(key).catch(() => {});
   }
   api = py.api;
-  status("ready", "evaluator ready", performance.now() - started, py.restored);
+  const note = py.restoreError ? `the saved snapshot did not restore (${py.restoreError}): started afresh`
+    : store === null ? "this browser keeps no snapshot here (no Cache Storage): every start is a full one" : null;
+  status("ready", "evaluator ready", performance.now() - started, py.restored, note);
   if (py.snapshot) { // after "ready", not awaited: calls (which await boot) need not wait
-    saveSnapshot(store, key, py.snapshot).then((saved) => self.postMessage({ type: "snapshot", saved }));
+    saveSnapshot(store, key, py.snapshot).then((saved) => self.postMessage(saved === true
+      ? { type: "snapshot", saved: true }
+      : { type: "snapshot", saved: false, note: `the snapshot could not be saved (${saved}): the next start is a full one` }));
   }
 }
 
