@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS, REPO, page_in_fresh_context, screenshot
+from conftest import ARTIFACTS, REPO, Page, page_in_fresh_context, screenshot
 from own_site import ALLOWED, LOCALRATE, NEAR
 from playwright.sync_api import expect
 
@@ -74,7 +75,23 @@ def test_import_file_folder_zip_drop_and_errors(chromium_browser: Any, site: dic
         expect(page.locator("#suite-limits")).to_contain_text("a .zip up to 50 MB")
         status = import_file(page, archive)
         expect(status).to_contain_text("22 cases, valid")
-        expect(page.locator("[data-testid=suite-check]")).to_contain_text("Valid: 22 cases")
+        check = page.locator("[data-testid=suite-check]")
+        expect(check).to_contain_text("Valid: 22 cases")
+        # disable, duplicate, reorder, remove: the evaluator's actions, the list redrawn
+        items = page.locator("[data-testid=case-item]")
+        first = items.nth(0).locator(".case-head code").inner_text()
+        second = items.nth(1).locator(".case-head code").inner_text()
+        items.nth(0).locator("[data-testid=case-enabled]").uncheck()
+        expect(check).to_contain_text("Valid: 21 cases")
+        items.nth(1).locator("[data-testid=case-duplicate]").click()
+        expect(items).to_have_count(23)
+        expect(items.nth(2).locator(".case-head code")).to_have_text(f"{second}-1")
+        items.nth(0).locator("[data-testid=case-down]").click()
+        expect(items.nth(1).locator(".case-head code")).to_have_text(first)
+        expect(items.nth(1)).to_have_class(re.compile("disabled"))
+        items.nth(2).locator("[data-testid=case-remove]").click()
+        expect(items).to_have_count(22)
+        expect(check).to_contain_text("Valid: 21 cases")
         status = import_file(page, folder, "[data-testid=suite-folder]")
         expect(status).to_contain_text("22 cases, valid")
         status = import_file(page, bad)
@@ -213,3 +230,14 @@ def test_key_rejected_and_allowed_hosts(chromium_browser: Any, site: dict[str, A
         page.locator("[data-testid=runtimes-title], #runtimes-title").first.scroll_into_view_if_needed()
         lr.shot("own-suite-key-rejected", full_page=False)
 
+
+
+def test_without_allowed_hosts_the_page_says_so(lr: Page) -> None:
+    page = lr.open()
+    page.click("text=Add a custom endpoint")
+    note = page.locator("[data-testid=allowed-hosts]")
+    expect(note).to_contain_text("Only this computer can be reached")
+    expect(note).to_contain_text("--allow-host")
+    expect(page.locator("p.intro")).not_to_contain_text("hosts this page allows")
+    page.fill("[data-testid=custom-host]", "192.168.1.20:11434")
+    expect(page.locator("[data-testid=custom-problem]")).to_contain_text("only this computer")
