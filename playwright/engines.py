@@ -344,7 +344,15 @@ class EnginePage:
         return path
 
     def scroll_to(self, css: str) -> None:
-        self.js("document.querySelector(arguments[0]).scrollIntoView({block: 'start'})", css)
+        """Scroll `css` to the top of the viewport (at once), once the page stops growing."""
+        def settled() -> bool:
+            return bool(self.js("""const e = document.querySelector(arguments[0]);
+              e.scrollIntoView({block: "start", behavior: "instant"});
+              return Math.abs(e.getBoundingClientRect().top) < 2
+                || innerHeight + scrollY >= document.documentElement.scrollHeight - 2""", css))
+        self.until(settled, 10, f"{css} scrolled to")
+        time.sleep(0.2)
+        self.until(settled, 10, f"{css} scrolled to")
 
 
 def _css(value: str) -> str:

@@ -104,6 +104,12 @@ def test_discovery_and_the_cors_help(xb: EnginePage, server: str) -> None:
                      f"{xb.card(STRONG)} input[type=checkbox]")
         assert xb.js("return document.querySelector(arguments[0]).disabled",
                      f"{xb.card('nomic-embed-text')} input[type=checkbox]")
+    # The Local Network Access note (public https origins only: hidden here) has each
+    # engine's words: Chrome's site setting, Firefox's prompt and preference, Safari's case.
+    assert not xb.visible("[data-testid=lna-note]")
+    note = xb.text("[data-testid=lna-engines]")
+    for words in ("Local network access", "network.lna.blocking", "Safari", "localrate serve"):
+        assert words in note, words
     xb.js("window.scrollTo(0, 0)")
     xb.shot("discovery")
 
@@ -142,6 +148,8 @@ def test_rating_results_comparison_export_import(xb: EnginePage, cli_runs: Path)
     xb.wait_visible("[data-testid=compare-chart]")
     xb.scroll_to("#compare-section")
     xb.shot("comparison")
+    xb.scroll_to("[data-testid=compare-chart]")
+    xb.shot("chart")
     xb.click("[data-testid=export-comparison]")
     xb.until(lambda: xb.js("return window.__lrDownloads.length") == 2, 10, "the comparison")
     both = xb.downloads()[1]["data"]
