@@ -214,11 +214,16 @@ def png_pixels(data: bytes) -> tuple[int, int, bytes]:
 
 
 def test_images_are_what_make_images_draws() -> None:
-    module = load_module(LMR / "make_images.py")
+    """local-model-rating's vision fixtures are what its script draws, and the quick
+    profile's are copies of them (classic-rating's images are fixed fixture data)."""
+    full = SUITES / "local-model-rating"
+    module = load_module(full / "make_images.py")
     canvases = module.render_all()
-    assert sorted(canvases) == sorted(p.name for p in (LMR / "images").glob("*.png"))
+    assert sorted(canvases) == sorted(p.name for p in (full / "images").glob("*.png"))
+    for copy in (SUITES / "local-model-rating-quick" / "images").glob("*.png"):
+        assert copy.read_bytes() == (full / "images" / copy.name).read_bytes()
     for name, canvas in canvases.items():
-        committed = (LMR / "images" / name).read_bytes()
+        committed = (full / "images" / name).read_bytes()
         assert len(committed) < 4096, f"{name} is not tiny"
         assert png_pixels(committed) == (canvas.width, canvas.height, canvas.scanlines())
         assert module.encode_png(canvas) == module.encode_png(module.IMAGES[name]())
