@@ -40,7 +40,7 @@ from evaluator.suite_files import (
     json_problem,
     megabytes,
     shown,
-    suite_size_problem,
+    suite_text,
 )
 from evaluator.yaml_write import dump
 
@@ -117,14 +117,7 @@ def _pick_suite(paths: list[str], name: str) -> str:
 def parse_text(raw: bytes, source: str) -> Any:
     """A suite file's bytes parsed: JSON when it is ``.json``, else YAML (the page's
     reader, :mod:`evaluator.yaml_lite`)."""
-    too_big = suite_size_problem(source, len(raw))
-    if too_big:
-        raise too_big
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SuiteError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
-            from None
+    text = suite_text(raw, source)
     if source.endswith(".json"):
         try:
             return safejson.loads(text)

@@ -131,6 +131,19 @@ def suite_size_problem(source: str, size: int) -> SuiteError | None:
     return None
 
 
+def suite_text(raw: bytes, source: str) -> str:
+    """A suite file's bytes as text: SuiteError when it is over the size limit or not
+    UTF-8 (the CLI's loader and the page's import both read suites through this)."""
+    too_big = suite_size_problem(source, len(raw))
+    if too_big:
+        raise too_big
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SuiteError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
+            from None
+
+
 def image_type(data: bytes) -> str | None:
     """The MIME type ``data`` starts like (png, jpeg, webp, gif), or None."""
     if data.startswith(b"\x89PNG"):

@@ -28,7 +28,7 @@ from evaluator.suite_files import (
     FileRef,
     file_refs,
     shown,
-    suite_size_problem,
+    suite_text,
 )
 
 MAX_YAML_DEPTH = 64
@@ -110,13 +110,7 @@ def parse_yaml(path: Path, source: str) -> Any:
         raw = _read_capped(path, MAX_SUITE_BYTES)
     except OSError as exc:
         raise SuiteError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    too_big = suite_size_problem(source, len(raw))
-    if too_big:
-        raise too_big
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SuiteError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = suite_text(raw, source)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         _check_events(yaml.parse(text, Loader=loader), source)
