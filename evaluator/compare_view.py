@@ -99,6 +99,13 @@ def _indexes(cases: list[Any], case_id: str, group: list[dict[str, Any]]) -> lis
     return [i for i, r in enumerate(cases) if isinstance(r, dict) and r.get("id") == case_id]
 
 
+def _cases(record: dict[str, Any], n: int) -> list[Any]:
+    cases = record.get("cases")
+    if not isinstance(cases, list):
+        raise StatsError(f"records[{n}].cases: expected a list of case results")
+    return cases
+
+
 def matrix(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """``{"rows": [{"id", "cells": [cell or None per run], "failures", "different",
     "flaky"}], "filters": {filter: [row indexes]}}``. Cases in order of first appearance
@@ -108,9 +115,7 @@ def matrix(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     is flaky."""
     tables = []
     for n, record in enumerate(records):
-        cases = record.get("cases")
-        if not isinstance(cases, list):
-            raise StatsError(f"records[{n}].cases: expected a list of case results")
+        cases = _cases(record, n)
         groups = by_case(cases)
         stable = {s["id"]: s for s in stability(cases)}
         tables.append({k: _cell(g, stable[k], _indexes(cases, k, g)) for k, g in groups.items()})
@@ -142,9 +147,7 @@ def comparison(records: Sequence[Any], a: int = 0, b: int = 1) -> dict[str, Any]
     names = labels(records)
     runs = []
     for n, record in enumerate(records):
-        cases = record.get("cases")
-        if not isinstance(cases, list):
-            raise StatsError(f"records[{n}].cases: expected a list of case results")
+        cases = _cases(record, n)
         rates = pass_rates(cases)
         model = record.get("model") if isinstance(record.get("model"), dict) else {}
         runs.append({"label": names[n], "model": model.get("id"),

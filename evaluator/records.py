@@ -419,3 +419,24 @@ def read_records(text: str, source: str) -> dict[str, Any]:
     # Lone surrogates come from "\\udXXX" escapes (or from the text itself); none: no walk.
     plain = not _ESCAPED_SURROGATE.search(text) and not _SURROGATE.search(text)
     return check_records(data, source, unicode_checked=plain)
+
+
+def run_list(value: Any, most: int, what: str, error: type[ValueError]
+             ) -> list[dict[str, Any]]:
+    """A list of run records, a comparison ``{"runs": [...]}`` or one record → the list of
+    records, checked shallowly (each an object with a ``cases`` list, at most ``most``);
+    ``error(one line starting with what)`` otherwise. Reports and share links take any of
+    the three."""
+    if isinstance(value, dict) and isinstance(value.get("runs"), list):
+        value = value["runs"]
+    elif isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise error(f"{what}: expected one or more run records")
+    if len(value) > most:
+        raise error(f"{what}: {len(value)} runs, more than {most}")
+    for i, record in enumerate(value):
+        if not isinstance(record, dict) or not isinstance(record.get("cases"), list):
+            raise error(f"{what}: runs[{i}]: expected a run record with cases")
+    return value
+

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evaluator.records import run_list
 from evaluator.stats_compare import compare_records
 from evaluator.stats_math import StatsError
 from evaluator.stats_runs import by_case, pass_rates, speed_profile
@@ -30,18 +31,7 @@ class ReportError(ValueError):
 
 def runs_of(value: Any) -> list[dict[str, Any]]:
     """A list of records, a comparison or one record → the list (checked shallowly)."""
-    if isinstance(value, dict) and isinstance(value.get("runs"), list):
-        value = value["runs"]
-    elif isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise ReportError("report: expected one or more run records")
-    if len(value) > MAX_REPORT_RUNS:
-        raise ReportError(f"report: {len(value)} runs, more than {MAX_REPORT_RUNS}")
-    for i, record in enumerate(value):
-        if not isinstance(record, dict) or not isinstance(record.get("cases"), list):
-            raise ReportError(f"report: runs[{i}]: expected a run record with cases")
-    return value
+    return run_list(value, MAX_REPORT_RUNS, "report", ReportError)
 
 
 def cut(value: Any) -> str:

@@ -28,6 +28,7 @@ import zlib
 from typing import Any
 
 from evaluator.casespec import MAX_SEED
+from evaluator.records import run_list
 from evaluator.safejson import loads
 from evaluator.stats_compare import compare
 from evaluator.stats_runs import by_case, pass_rates
@@ -53,18 +54,7 @@ class ShareError(ValueError):
 
 def _records(value: Any) -> list[dict[str, Any]]:
     """A run record, a comparison ``{"runs": [...]}`` or a list of records → the list."""
-    if isinstance(value, dict) and isinstance(value.get("runs"), list):
-        value = value["runs"]
-    elif isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise ShareError("share: expected one or more run records")
-    if len(value) > MAX_RUNS:
-        raise ShareError(f"share: {len(value)} runs, more than the {MAX_RUNS} a link holds")
-    for i, record in enumerate(value):
-        if not isinstance(record, dict) or not isinstance(record.get("cases"), list):
-            raise ShareError(f"share: runs[{i}]: expected a run record with cases")
-    return value
+    return run_list(value, MAX_RUNS, "share", ShareError)
 
 
 def _text(value: Any) -> str | None:
