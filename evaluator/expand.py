@@ -51,14 +51,14 @@ def instance_ids(case: Case) -> list[str]:
     return [f"{case.id}@{size}" for size in case.sweep["sizes"]]
 
 
-def _render(value: Any, values: Mapping[str, object]) -> Any:
+def render_all(value: Any, values: Mapping[str, object]) -> Any:
     """``value`` with every string rendered (a check's ``kind`` is kept as it is)."""
     if isinstance(value, str):
         return draw.render(value, values)
     if isinstance(value, list):
-        return [_render(item, values) for item in value]
+        return [render_all(item, values) for item in value]
     if isinstance(value, dict):
-        return {key: item if key == "kind" else _render(item, values)
+        return {key: item if key == "kind" else render_all(item, values)
                 for key, item in value.items()}
     return value
 
@@ -82,7 +82,7 @@ def _concrete(case: Case, seed: int, sizes: list[int] | None) -> list[dict[str, 
         data["drawn"] = values
     for key in RENDERED:
         if key != "input" and data.get(key) is not None:
-            data[key] = _render(data[key], values)
+            data[key] = render_all(data[key], values)
     if case.sweep is None:
         data["input"] = draw.render(case.input, values)
         return [data]

@@ -35,7 +35,7 @@ from typing import Any
 from evaluator import draw, expr
 from evaluator import jsvalue as js
 from evaluator.conversation import next_request
-from evaluator.expand import run_cases
+from evaluator.expand import render_all, run_cases
 from evaluator.request import DEFAULT_SETTINGS
 from evaluator.result import score_turns
 from evaluator.suite import Case, Suite
@@ -114,16 +114,6 @@ def _values(case: Case, entry: Mapping[str, Any], where: str) -> dict[str, objec
     return values
 
 
-def _render(answer: Any, values: Mapping[str, object]) -> Any:
-    if isinstance(answer, str):
-        return draw.render(answer, values)
-    if isinstance(answer, list):
-        return [_render(item, values) for item in answer]
-    if isinstance(answer, Mapping):
-        return {key: _render(item, values) for key, item in answer.items()}
-    return answer
-
-
 def exchange(case: Case, given: list[dict[str, Any]], where: str
              ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """The (request body, reply) pairs of ``case`` answered by ``given`` in turn, requests
@@ -167,7 +157,7 @@ def rendered(case: Case, entry: Any, where: str) -> dict[str, list[Any]]:
         out[label] = []
         for i, answer in enumerate(given):
             try:
-                out[label].append(_render(answer, values))
+                out[label].append(render_all(answer, values))
             except js.ExprError as exc:
                 raise AnswersError(f"{where}.{label}[{i}]: {exc}") from None
     return out
