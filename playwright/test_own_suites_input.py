@@ -184,6 +184,18 @@ def test_xss_through_suites_records_and_share_links(chromium_browser: Any, site:
         page.set_input_files("[data-testid=import-input]", records)
         expect(page.locator("[data-testid=import-verdicts] li")).to_have_count(3)
         expect(page.locator("[data-testid=import-verdicts]")).to_contain_text("re-scored: matches")
+        # the imported runs are shown: their HTML report, opened, runs nothing either
+        expect(page.locator("[data-testid=summary]")).to_have_count(3)
+        with page.expect_download() as report_dl:
+            page.click("[data-testid=report-html]")
+        report = tmp_path / "report.html"
+        report.write_text(Path(report_dl.value.path()).read_text("utf-8"), "utf-8")
+        assert XSS not in report.read_text("utf-8")  # escaped
+        other = lr.context.new_page()
+        other.goto(report.as_uri())
+        expect(other.locator("body")).to_contain_text(XSS)
+        no_injection(other)
+        other.close()
         page.set_input_files("[data-testid=verify-input]", records)
         expect(page.locator("[data-testid=verify-verdict]")).to_have_count(3)
         page.click("[data-testid=history-button]")
