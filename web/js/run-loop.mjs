@@ -68,7 +68,7 @@ async function startEntry(entry, batch) {
 }
 
 /** The warm-up: one short request before the model's first case; its times are the
- * record's cold start (`warmup`), in no result. Stop ends it. */
+ * record's cold start (`warmup`), in no result. Stop ends it; Skip case does not apply. */
 async function warmUp(run) {
   const { entry, model } = run;
   const plan = await call("warmup_request", { model_id: model.id, settings: entry.settings });
@@ -76,8 +76,8 @@ async function warmUp(run) {
   const ctl = new AbortController();
   const transcript = recordCase(model.base_url + plan.path, plan.body,
     { timeoutS: plan.timeout_s, maxBytes: plan.max_bytes, signal: ctl.signal, onEvent: pushLive });
-  runState.track(ctl, transcript);
-  const done = await streamed(run, { ctl, transcript });
+  runState.track(ctl, transcript); // Stop aborts it; Skip is for cases, not the warm-up
+  const done = await transcript;
   if (runState.stopRequested()) return;
   entry.warmup = await call("warmup_outcome", { transcript: done });
   await putRun(entry);
