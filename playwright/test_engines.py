@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from conftest import REPO, runtime_env, script
 
-from tests.browser_engines import ENGINES, FOREIGN_HOST, EnginePage, launch, missing, version
+from tests.browser_engines import ENGINES, FOREIGN_HOST, EnginePage, launch, missing
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +32,6 @@ CASE_FIELDS = ("id", "status", "score", "weight", "detail", "match", "output", "
 # Chromium's --host-resolver-rules, Firefox's network.dns.localDomains. WebKitGTK has no
 # such switch; its discovery test runs from 127.0.0.1.
 MAPS_HOSTS = ("chromium", "firefox")
-VERSIONS: dict[str, str] = {}
 
 
 @pytest.fixture(params=ENGINES)
@@ -45,7 +44,6 @@ def xb(request: pytest.FixtureRequest, server: str,
     if gone:
         pytest.fail(f"{engine}: {gone} missing (./dev.sh setup installs it)")
     with launch(engine, tmp_path) as driver:
-        VERSIONS[engine] = version(driver)
         page = EnginePage(driver, engine, server)
         yield page
         assert page.errors() == [], f"{engine}: uncaught errors in the page: {page.errors()}"
@@ -133,6 +131,7 @@ def test_rating_results_comparison_export_import(xb: EnginePage, cli_runs: Path)
     toggle = '[data-testid=result-row][data-case-id="echo-exact-token"] .row-toggle'
     xb.click(toggle)
     xb.wait_text(".detail-row:not([hidden]) mark", "LR-ECHO-7731")
+    xb.wait_count("[data-testid=run-report] [data-testid=stability]", 1)  # the figures
     xb.scroll_to("#results-title")
     xb.shot("results")
 
@@ -146,7 +145,8 @@ def test_rating_results_comparison_export_import(xb: EnginePage, cli_runs: Path)
     xb.upload("[data-testid=import-input]", cli_runs)
     xb.wait_count(f'[data-testid=summary][data-model-id="{STRONG}"]', 2, timeout=30)
     xb.wait_count("[data-testid=compare-table] tbody tr", 3, timeout=30)
-    xb.wait_visible("[data-testid=compare-chart]")
+    xb.wait_count("[data-testid=compare-chart] [data-testid=chart-point]", 3, timeout=30)
+    xb.wait_count("[data-testid=paired-verdict]", 1, timeout=30)
     xb.scroll_to("#compare-section")
     xb.shot("comparison")
     xb.scroll_to("[data-testid=compare-chart]")
@@ -204,6 +204,7 @@ def test_python_restores_on_a_second_visit_and_falls_back_when_it_cannot(
     xb.open()  # a new visit
     assert xb.attr(status, "data-restored") == "true"
     xb.wait_text(status, "restored")
+    xb.wait_attr(xb.card(STRONG), "data-provisional", "false")
     xb.js("window.scrollTo(0, 0)")
     xb.shot("evaluator-restored")
     assert "/assets/evaluator." in xb.driver.execute_async_script(SPOIL_SNAPSHOT)
@@ -212,6 +213,7 @@ def test_python_restores_on_a_second_visit_and_falls_back_when_it_cannot(
     assert xb.attr(status, "data-note") == "true"
     xb.wait_text(status, "the saved snapshot did not restore")
     xb.wait_text(status, "started afresh")
+    xb.wait_attr(xb.card(STRONG), "data-provisional", "false")
     xb.js("window.scrollTo(0, 0)")
     xb.shot("evaluator-fallback")
     xb.run("classic-rating", STRONG, seed=SEED)

@@ -188,12 +188,6 @@ def launch(engine: str, folder: Path) -> Iterator[Any]:
         yield driver
 
 
-def version(driver: Any) -> str:
-    """"<browserName> <browserVersion>" from the session's capabilities."""
-    caps = driver.capabilities
-    return f"{caps.get('browserName')} {caps.get('browserVersion')}"
-
-
 class EnginePage:
     """/local-models in one engine: the test vocabulary of conftest.Page, in Selenium."""
 
