@@ -147,6 +147,10 @@ def test_write_run_share_report_verify(chromium_browser: Any, site: dict[str, An
             exports.append(Path(dl.value.path()).read_text("utf-8"))
         assert len(exports) == 2 and not any(KEY in e for e in exports)
         assert all(json.loads(e)["suite"]["sha256"] == sha for e in exports)
+        # a transcript says whether a key was sent (a 401 then reads "key rejected")
+        sent_key = [[c["transcript"].get("with_key") for c in json.loads(e)["cases"]]
+                    for e in exports]
+        assert sorted(sent_key, key=str) == [[None], [True]], sent_key
         # the exported suite, published where the CLI looks for suites: verify finds it
         env = site["env"] | {"LOCALRATE_SUITES_DIR": str(tmp_path / "suites")}
         for i, text in enumerate(exports):

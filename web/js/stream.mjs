@@ -32,6 +32,7 @@ export function newTranscript(url, body, error = null) {
  */
 export async function record(url, body, { timeoutS, maxBytes, signal, onEvent = () => {}, headers = {}, space = "loopback" }) {
   const transcript = newTranscript(url, body);
+  if (Object.keys(headers).length) transcript.with_key = true; // a key was sent, never which
   const ctl = new AbortController();
   let abortReason = null;
   const abort = (reason) => {
