@@ -107,8 +107,8 @@ CORS_RECIPES: dict[str, str] = {
 
 _REFUSED = "no answer — the port is closed or CORS refused this page (a browser cannot tell which)"
 _CLOSED = "the port is closed (connection refused): is the runtime running?"
-_LNA = ("Chrome's Local Network Access permission is not granted to this page ({state}): "
-        "allow it when Chrome asks, or in the site settings, then Rescan")
+_LNA = ("the browser's Local Network Access permission is not granted to this page ({state}): "
+        "allow it when the browser asks, or in the site settings, then Rescan")
 _CORS = "the port answers, but its CORS settings refuse this page's origin"
 _OLLAMA_CORS = ("the port answers, but Ollama refuses this page's origin "
                 "(it sends an empty 403 without CORS headers): set OLLAMA_ORIGINS")
@@ -325,12 +325,13 @@ def interpret_probe(plan_row: dict[str, str], observation: dict[str, Any]) -> di
     status, body, error = observation.get("status"), observation.get("body"), observation.get("error")
     elapsed = float(observation.get("elapsed_ms") or 0.0)
     models: list[dict[str, Any]] = []
-    if error == "timeout":
+    lna_pending = observation.get("permission") in ("prompt", "denied")
+    if error == "timeout" and not lna_pending:
         state, detail = "timeout", f"timed out after {elapsed / 1000:.1f} s".replace(".0 s", " s")
-    elif status is None and error in (None, "network", "cors") and \
-            observation.get("permission") in ("prompt", "denied"):
-        # A public page without Chrome's Local Network Access permission: no request left
-        # the browser, so neither the port nor CORS is to blame.
+    elif status is None and error in (None, "network", "cors", "timeout") and lna_pending:
+        # A public page without the browser's Local Network Access permission: no request
+        # left the browser (Chrome fails it at once; Firefox holds it while its prompt is
+        # open, so the probe times out), so neither the port nor CORS is to blame.
         state = "blocked"
         detail = _LNA.format(state=observation["permission"])
     elif status is None:

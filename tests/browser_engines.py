@@ -137,8 +137,9 @@ def _chromium() -> Any:
                             service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
 
 
-def _firefox(profile_dir: Path) -> Any:
+def _firefox(profile_dir: Path, prefs: dict[str, Any]) -> Any:
     options = webdriver.FirefoxOptions()
+    options.accept_insecure_certs = True  # the tests' self-signed https host
     options.binary_location = FIREFOX
     options.add_argument("-headless")
     options.add_argument(f"--width={WIDTH}")
@@ -151,7 +152,7 @@ def _firefox(profile_dir: Path) -> Any:
                         ("toolkit.telemetry.reportingpolicy.firstRun", False),
                         ("browser.safebrowsing.update.enabled", False),
                         ("network.captive-portal-service.enabled", False),
-                        ("network.connectivity-service.enabled", False)):
+                        ("network.connectivity-service.enabled", False), *prefs.items()):
         options.set_preference(pref, value)
     options.enable_bidi = True
     service = webdriver.FirefoxService(executable_path=geckodriver(),
@@ -170,8 +171,9 @@ def _webkit(display: str, profile_dir: Path) -> Any:
 
 
 @contextlib.contextmanager
-def launch(engine: str, folder: Path) -> Iterator[Any]:
-    """A WebDriver session of `engine`, closed (browser and driver ended) on exit."""
+def launch(engine: str, folder: Path, prefs: dict[str, Any] | None = None) -> Iterator[Any]:
+    """A WebDriver session of `engine`, closed (browser and driver ended) on exit; `prefs`:
+    more Firefox preferences."""
     with contextlib.ExitStack() as stack:
         if engine == "webkit":
             old = os.environ.get("DISPLAY")
@@ -180,7 +182,7 @@ def launch(engine: str, folder: Path) -> Iterator[Any]:
                            else os.environ.__setitem__("DISPLAY", old))
             driver = _webkit(display, folder)
         elif engine == "firefox":
-            driver = _firefox(folder)
+            driver = _firefox(folder, prefs or {})
         else:
             driver = _chromium()
         stack.callback(driver.quit)

@@ -248,11 +248,17 @@ def test_cross_detect_llamacpp_and_mlx() -> None:
     ("vllm", obs(None, None, "closed"), "refused",
      "the port is closed (connection refused): is the runtime running?"),
     ("vllm", {**obs(None, None, "network"), "permission": "denied"}, "blocked",
-     ("Chrome's Local Network Access permission is not granted to this page (denied): allow "
-     "it when Chrome asks, or in the site settings, then Rescan")),
+     ("the browser's Local Network Access permission is not granted to this page (denied): "
+     "allow it when the browser asks, or in the site settings, then Rescan")),
     ("vllm", {**obs(None, None, "network"), "permission": "prompt"}, "blocked",
-     ("Chrome's Local Network Access permission is not granted to this page (prompt): allow "
-     "it when Chrome asks, or in the site settings, then Rescan")),
+     ("the browser's Local Network Access permission is not granted to this page (prompt): "
+     "allow it when the browser asks, or in the site settings, then Rescan")),
+    # Firefox holds the request while its prompt is open: the probe times out
+    ("vllm", {**obs(None, None, "timeout", 1500), "permission": "prompt"}, "blocked",
+     ("the browser's Local Network Access permission is not granted to this page (prompt): "
+     "allow it when the browser asks, or in the site settings, then Rescan")),
+    ("vllm", {**obs(None, None, "timeout", 1500), "permission": "granted"}, "timeout",
+     "timed out after 1.5 s"),
     ("vllm", {**obs(None, None, "network"), "permission": "granted"}, "refused",
      "no answer — the port is closed or CORS refused this page (a browser cannot tell which)"),
     ("lmstudio", obs(None, None, "cors"), "refused",

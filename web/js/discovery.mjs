@@ -325,24 +325,35 @@ function publicOrigin() {
   return location.protocol === "https:" && !loopback;
 }
 
+// The permission's names, tried in order (feature detection, not the user agent):
+// `loopback-network` (Chrome 145+ and Firefox, for 127.0.0.1), then Chrome 142's
+// `local-network-access`.
+const LNA_NAMES = ["loopback-network", "local-network-access"];
+
+/** The PermissionStatus of Local Network Access for 127.0.0.1, or null where the browser
+ * knows no such permission. */
+async function lnaStatus() {
+  for (const name of LNA_NAMES) {
+    try {
+      return await navigator.permissions.query({ name });
+    } catch {
+      // not a permission name this browser knows: try the next
+    }
+  }
+  return null;
+}
+
 /** The Local Network Access permission state (prompt, denied, granted) on a public origin. */
 async function permissionState() {
   if (!publicOrigin() || !navigator.permissions) return null;
-  try {
-    return (await navigator.permissions.query({ name: "local-network-access" })).state;
-  } catch (err) {
-    console.info(`localrate: local-network-access permission: ${err.message}`);
-    return null;
-  }
+  const status = await lnaStatus();
+  if (!status) console.info("localrate: this browser has no Local Network Access permission");
+  return status ? status.state : null;
 }
 
 /** Rescan when the visitor grants (or revokes) the permission. */
 async function watchPermission() {
   if (!publicOrigin() || !navigator.permissions) return;
-  try {
-    const status = await navigator.permissions.query({ name: "local-network-access" });
-    status.onchange = () => scan();
-  } catch {
-    // this browser has no such permission: nothing to watch
-  }
+  const status = await lnaStatus();
+  if (status) status.onchange = () => scan();
 }
