@@ -43,7 +43,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync", "--host-resolver-rules=MAP localrate.test 127.0.0.1"]
 FIREFOX = "/usr/bin/firefox-esr"
 WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
-MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
+MINIBROWSER = f"/usr/lib/{os.uname().machine}-linux-gnu/webkit2gtk-4.1/MiniBrowser"  # Debian
 FOREIGN_HOST = "localrate.test"  # resolves to 127.0.0.1 where the engine can map it
 WIDTH, HEIGHT = 1280, 900
 # Firefox prints "Cross-Origin Request Blocked …" as a page error for every refused probe
