@@ -83,6 +83,7 @@ async function draw(view, runs) {
     el("h3", { class: "compare-h" }, "Per category"), bars,
     el("h3", { class: "compare-h" }, "Case by case"), matrix);
   lastView = { view, runs };
+  drawnWidth = document.getElementById("compare")?.clientWidth || 0;
   await drawScatter(scatter, view);
   drawBars(bars, view);
   drawMatrix(matrix, view, runs, matrixState);
@@ -94,8 +95,8 @@ window.addEventListener("resize", () => {
   clearTimeout(resizeTimer);
   resizeTimer = setTimeout(() => {
     const width = document.getElementById("compare")?.clientWidth || 0;
-    if (!lastView || Math.abs(width - drawnWidth) < 16 || busy) return;
-    drawnWidth = width;
+    if (!lastView || Math.abs(width - drawnWidth) < 16) return;
+    if (busy) { again = true; return; } // drawn again, at this width, once the analysis ends
     draw(lastView.view, lastView.runs).catch((err) => console.error("localrate: comparison", err));
   }, 150);
 });
