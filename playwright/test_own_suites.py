@@ -175,7 +175,7 @@ def test_write_run_share_report_verify(chromium_browser: Any, site: dict[str, An
         bad = tmp_path / "tampered.json"
         bad.write_text(json.dumps(record), "utf-8")
         page.set_input_files("[data-testid=verify-input]", [str(good), str(bad)])
-        verdicts = page.locator("[data-testid=verify-verdict]")
+        verdicts = page.locator("#verify-results [data-testid=verify-verdict]")
         expect(verdicts).to_have_count(2)
         expect(verdicts.nth(0)).to_contain_text("re-scored: matches")
         expect(verdicts.nth(1)).to_contain_text("does not match")

@@ -197,7 +197,7 @@ def test_xss_through_suites_records_and_share_links(chromium_browser: Any, site:
         no_injection(other)
         other.close()
         page.set_input_files("[data-testid=verify-input]", records)
-        expect(page.locator("[data-testid=verify-verdict]")).to_have_count(3)
+        expect(page.locator("#verify-results [data-testid=verify-verdict]")).to_have_count(3)
         page.click("[data-testid=history-button]")
         expect(page.locator("[data-testid=history-group]")).to_have_count(1)
         expect(page.locator("[data-testid=history-diff]")).to_contain_text("1 case changed")
