@@ -44,8 +44,12 @@ def in_process(base_url: str) -> tuple[float, dict[str, Any]]:
 
 
 def model_ms(record: dict[str, Any]) -> float:
-    """Sum of the cases' total_ms (skipped cases have none)."""
-    return float(sum(c.get("total_ms") or 0 for c in record["cases"]))
+    """Sum of the cases' total_ms (skipped cases have none), plus the warm-up's: the
+    warm-up is a request the model answers (on by default since issue 14), so its time is
+    the model's, not the harness's."""
+    warmup = record.get("warmup") or {}
+    return float(sum(c.get("total_ms") or 0 for c in record["cases"])
+                 + (warmup.get("total_ms") or 0))
 
 
 def run(opts: Any) -> dict[str, Any]:
