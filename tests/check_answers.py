@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from evaluator.errors import SuiteError
 from evaluator.expand import run_cases
 from evaluator.references import AnswersError, check_answers
@@ -28,7 +26,9 @@ SEEDS = 5  # the seeds the tests check (0..4), in CPython; Pyodide checks two of
 
 def load(folder: Path) -> tuple[Suite, dict[str, Any]]:
     suite = suites_io.load(str(folder / "suite.yaml"))
-    answers = yaml.safe_load((folder / "answers.yaml").read_text(encoding="utf-8"))
+    answers = suites_io.load_answers(folder)
+    if answers is None:
+        raise AnswersError(f"{folder}: no {suites_io.ANSWERS_FILE}")
     return suite, answers
 
 

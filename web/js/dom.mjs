@@ -128,3 +128,30 @@ export function report(message, level = "error") {
       on: { click: () => item.remove() } }, "×"));
   box.appendChild(item);
 }
+
+/**
+ * Show `text` in the status line with id `id`, marked `bad` on an error; returns the box.
+ * @param {string} id
+ * @param {string} text
+ * @param {boolean} [bad]
+ */
+export function showStatus(id, text, bad = false) {
+  const box = byId(id);
+  replace(box, text);
+  box.classList.toggle("bad", bad);
+  return box;
+}
+
+/**
+ * Run `fn`; an error it throws is shown with `say(message, true)` and logged, never thrown.
+ * @param {() => unknown} fn
+ * @param {(text: string, bad: boolean) => void} say
+ */
+export async function guarded(fn, say) {
+  try {
+    await fn();
+  } catch (err) {
+    say(err.message, true);
+    console.error(err);
+  }
+}

@@ -5,7 +5,7 @@
 // verdict are the evaluator's (share_fragment, read_share, report_html, report_md,
 // verify_record); this module reads files, downloads and renders text.
 
-import { byId, el, num, pct, replace, report } from "./dom.mjs";
+import { byId, el, guarded, num, pct, replace, report, showStatus } from "./dom.mjs";
 import { call, ready } from "./evaluator.mjs";
 import { pageData } from "./pagedata.mjs";
 import { shownRuns } from "./results.mjs";
@@ -22,19 +22,10 @@ export function initShare() {
   showShared();
 }
 
-async function guard(fn) {
-  try {
-    await fn();
-  } catch (err) {
-    say(err.message, true);
-    console.error(err);
-  }
-}
+const guard = (fn) => guarded(fn, say);
 
 function say(text, bad = false) {
-  const box = byId("share-status");
-  replace(box, text);
-  box.classList.toggle("bad", bad);
+  showStatus("share-status", text, bad);
 }
 
 /** The finished runs shown in Results, as full records. */

@@ -4,7 +4,7 @@
 // this module reads files, renders what the evaluator answers (as text only) and stores
 // drafts (custom-suites.mjs).
 
-import { byId, el, replace } from "./dom.mjs";
+import { byId, el, guarded, replace, showStatus } from "./dom.mjs";
 import { call, ready } from "./evaluator.mjs";
 import { PREFIX, deleteSuite, getSuite, listSuites, newKey, onSuitesChange, putSuite } from "./custom-suites.mjs";
 
@@ -33,20 +33,10 @@ export function initSuiteEditor() {
   refreshPicker();
 }
 
-async function guard(fn) {
-  try {
-    await fn();
-  } catch (err) {
-    status(err.message, true);
-    console.error(err);
-  }
-}
+const guard = (fn) => guarded(fn, status);
 
 function status(text, bad = false) {
-  const box = byId("suite-import-status");
-  replace(box, text);
-  box.classList.toggle("bad", bad);
-  box.dataset.state = bad ? "error" : "ok";
+  showStatus("suite-import-status", text, bad).dataset.state = bad ? "error" : "ok";
 }
 
 /** Files dropped: plain files, or every file under a dropped folder (relative paths). */
