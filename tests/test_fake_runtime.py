@@ -236,6 +236,23 @@ def test_mlx_speaks_http10_and_closes(fake_runtime: Any) -> None:
     assert b"transfer-encoding" not in head and out.rstrip().endswith(b"data: [DONE]")
 
 
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"])
+def test_mlx_closes_after_a_whole_reply_too(fake_runtime: Any, request_bytes: bytes) -> None:
+    """A reply with Content-Length on HTTP/1.0 closes the connection on the fake's own
+    thread. Left open, it was closed later by the garbage collector on another thread,
+    which unregistered a reused fd from the fake's selector (tests/fakes/server.py)."""
+    fake = fake_runtime(cfg("mlx"))
+    out, closed = raw_exchange(fake.port, request_bytes, timeout=2)
+    assert out.startswith(b"HTTP/1.0 ") and closed
+    deadline = time.monotonic() + 2
+    while fake.app.tasks and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not fake.app.tasks
+
+
 def test_http11_runtimes_chunk_and_keep_alive(fake_runtime: Any) -> None:
     fake = fake_runtime(cfg("ollama"))
     req = b"GET /api/tags HTTP/1.1\r\nHost: x\r\n\r\n"

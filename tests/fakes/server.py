@@ -74,8 +74,16 @@ class App:
         except (ConnectionError, OSError):
             pass
         finally:
+            # Every connection is closed here, on this loop's thread. One left open (an
+            # HTTP/1.0 reply sent with Content-Length, which marks the wire closed) would
+            # be closed by its StreamWriter's finalizer, on whatever thread the garbage
+            # collector runs: that unregisters its old fd number from this loop's
+            # selector, and with it the next connection given that number, whose request
+            # then sits unread (the MLX dialect's "timed out" flake, found in CI).
             if not wire.closed:
                 writer.transport.abort()
+            elif not writer.transport.is_closing():
+                writer.close()
             if task is not None:
                 self.tasks.discard(task)
 
