@@ -118,12 +118,32 @@ def _pattern_problem(schema: Any) -> str | None:
     return None
 
 
+# schema text (canonical JSON) -> schema_problem's answer. A case's schema is checked when
+# its suite loads and again each time a copy of the case is read back (a page scores each
+# case from its JSON; an import re-checks every case): the metaschema check is most of the
+# cost of reading a case, and the answer depends on nothing but the schema's text.
+_CHECKED: dict[str, str | None] = {}
+_CHECKED_MAX = 1024
+
+
 def schema_problem(schema: Any) -> str | None:
     """Why ``schema`` is not a usable Draft 2020-12 schema, or None."""
     if not isinstance(schema, (dict, bool)):
         return f"must be a JSON Schema object, got {type(schema).__name__}"
     if depth(schema) > MAX_SCHEMA_DEPTH:
         return f"nested deeper than {MAX_SCHEMA_DEPTH} levels"
+    try:
+        key = json.dumps(schema, sort_keys=True, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError):  # not JSON data: checked every time, not remembered
+        return _schema_problem(schema)
+    if key not in _CHECKED:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = _schema_problem(schema)
+    return _CHECKED[key]
+
+
+def _schema_problem(schema: Any) -> str | None:
     problem = _pattern_problem(schema)
     if problem:
         return problem

@@ -189,19 +189,42 @@ def data_url_problem(url: str) -> str | None:
 
 def json_problem(value: Any) -> str | None:
     """Why ``value`` is not plain JSON (string keys; str, finite number, bool, null, list,
-    object), as ``$.path: what``; or None. No recursion."""
-    stack: list[tuple[Any, str]] = [(value, "$")]
+    object), as ``$.path: what``; or None. No recursion; a path is only spelled out for the
+    value that fails (a case's JSON is read back for every score, haystacks included)."""
+    # (item, parent's index in `seen`, key or index under the parent)
+    seen: list[tuple[Any, int, str | int]] = []
+    stack: list[tuple[Any, int, str | int]] = [(value, -1, "$")]
+
+    def where(at: int) -> str:
+        parts: list[str] = []
+        while at >= 0:
+            _, at, key = seen[at]
+            parts.append(f"[{key}]" if isinstance(key, int) else
+                         key if key == "$" and at < 0 else f".{key}")
+        return "".join(reversed(parts))
+
     while stack:
-        item, where = stack.pop()
+        entry = stack.pop()
+        item = entry[0]
         if isinstance(item, dict):
+            seen.append(entry)
+            here = len(seen) - 1
             for key, child in item.items():
                 if not isinstance(key, str):
-                    return f"{where}: key {shown(key, 30)} is not a string"
-                stack.append((child, f"{where}.{key}"))
+                    return f"{where(here)}: key {shown(key, 30)} is not a string"
+                stack.append((child, here, key))
         elif isinstance(item, list):
-            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
-        elif isinstance(item, float) and not math.isfinite(item):
-            return f"{where}: {item!r} is not a finite number"
-        elif item is not None and not isinstance(item, (str, int, float, bool)):
-            return f"{where}: {shown(item, 40)} is not JSON ({type(item).__name__})"
+            seen.append(entry)
+            here = len(seen) - 1
+            stack.extend((child, here, i) for i, child in enumerate(item))
+        elif isinstance(item, (str, bool, int)) or item is None:
+            continue
+        else:
+            seen.append(entry)
+            path = where(len(seen) - 1)
+            if isinstance(item, float):
+                if math.isfinite(item):
+                    continue
+                return f"{path}: {item!r} is not a finite number"
+            return f"{path}: {shown(item, 40)} is not JSON ({type(item).__name__})"
     return None

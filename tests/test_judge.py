@@ -147,3 +147,39 @@ def test_a_case_is_validated_when_made_not_again_when_scored(monkeypatch: Any) -
     from evaluator.judge import judge  # an expect from outside is still validated
     monkeypatch.setattr("evaluator.judge.expect_problem", lambda *_: "bad")
     assert judge({"kind": "exact", "value": "x"}, "x", []).reason == "invalid expect: bad"
+
+
+def test_a_schema_is_checked_against_the_metaschema_once_per_text(monkeypatch: Any) -> None:
+    """schema_problem remembers its answer by the schema's text: reading a case back (each
+    score on the page, each case of an import) does not repeat the metaschema check, and a
+    different text, even one differing only in a value, is checked on its own."""
+    from evaluator import schemas
+
+    calls: list[Any] = []
+    real = schemas._schema_problem
+    monkeypatch.setattr(schemas, "_schema_problem", lambda s: calls.append(s) or real(s))
+    monkeypatch.setattr(schemas, "_CHECKED", {})
+    good = {"type": "object", "required": ["b", "a"], "properties": {"a": {"type": "integer"}}}
+    bad = {"type": "object", "minProperties": -1}
+    for _ in range(3):
+        assert schemas.schema_problem(good) is None
+        assert schemas.schema_problem(json.loads(json.dumps(bad))) == \
+            "$.minProperties: -1 is less than the minimum of 0"
+    assert schemas.schema_problem({"type": "object", "required": ["b", "a"],
+                                   "properties": {"a": {"type": "string"}}}) is None
+    assert len(calls) == 3
+    monkeypatch.setattr(schemas, "_CHECKED_MAX", 2)  # full: forgets, answers stay right
+    assert schemas.schema_problem({"minLength": -2}).endswith("less than the minimum of 0")
+    assert schemas.schema_problem(good) is None and len(calls) == 5
+
+
+@pytest.mark.parametrize("value,problem", [
+    ({"a": [1, {"b": float("nan")}]}, "$.a[1].b: nan is not a finite number"),
+    ([{"x": {1: 2}}], "$[0].x: key 1 is not a string"),
+    ({"k": [[], [b"raw"]]}, "$.k[1][0]: b'raw' is not JSON (bytes)"),
+    (float("-inf"), "$: -inf is not a finite number"),
+    ({"a": 1.5, "b": [True, None, "s", {"c": -0.0}]}, None)])
+def test_json_problem_names_the_path_of_the_first_bad_value(value: Any, problem: Any) -> None:
+    from evaluator.suite_files import json_problem
+
+    assert json_problem(value) == problem

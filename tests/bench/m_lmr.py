@@ -5,8 +5,8 @@ the images inline as data URLs; haystacks are not in it, the evaluator makes the
 the seed) and its gzip size (level 9, as the build precompresses it), against a target of
 1.5 MB. Scoring: every concrete case of the full suite answered with its reference
 answers (evaluator/references.py; seed 0), scored the way the page scores a run
-(``score_turns`` per case, one call each) in the page's worker against a target of 300 ms,
-and in CPython (the baseline). Re-scoring the whole record (``rescore_record``, which also
+(``score_turns`` per case, one call each, after ``load_suite_json`` as on the page) in the
+page's worker against a target of 300 ms, and in CPython (the baseline). Re-scoring the whole record (``rescore_record``, which also
 re-checks every case and its JSON Schemas against the metaschema, as an import does) is
 shown for information.
 """
@@ -58,9 +58,10 @@ def payload() -> tuple[int, int]:
 
 
 WORKER_JS = """
-async ([moduleUrl, record]) => {
+async ([moduleUrl, record, suite]) => {
   const m = await import(moduleUrl);
   await m.ready;
+  await m.call("load_suite_json", { suite });  // as the page does when the suite is picked
   const t0 = performance.now();
   for (const c of record.cases) {
     await m.call("score_turns", { case: c.case, transcripts: c.transcripts || [c.transcript] });
@@ -92,14 +93,35 @@ def cpython_scoring(record: dict[str, Any], runs: int) -> tuple[list[float], lis
     return score, rescore
 
 
+def cpython_calls(record: dict[str, Any], runs: int) -> list[float]:
+    """ms for the page's exact calls in this interpreter: ``page_api.call`` with the JSON the
+    page sends for each case (decoding, reading the case back, scoring, encoding)."""
+    from evaluator import page_api
+
+    requests = [json.dumps({"op": "score_turns", "args": {
+        "case": c["case"], "transcripts": c.get("transcripts") or [c["transcript"]]}})
+        for c in record["cases"]]
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for request in requests:
+            page_api.call(request)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
 def worker_scoring(page: Any, record: dict[str, Any], runs: int) -> dict[str, list[float]]:
-    """The same two figures in the page's worker (a settled page, as a visitor has it)."""
+    """The same two figures in the page's worker (a settled page, as a visitor has it, with
+    the suite loaded first, as the page loads it before a run)."""
+    from server.rating import suites_io
+
+    suite = suites_io.load(str(FULL)).to_json()
     module = page.manifest["assets"]["js/evaluator.mjs"]
     ctx = page.context()
     try:
         tab = ctx.new_page()
         page.settled(tab)
-        got = [tab.evaluate(WORKER_JS, [module, record]) for _ in range(runs)]
+        got = [tab.evaluate(WORKER_JS, [module, record, suite]) for _ in range(runs)]
         return {"score": [g["score"] for g in got], "rescore": [g["rescore"] for g in got]}
     finally:
         ctx.close()
@@ -120,6 +142,9 @@ def run(opts: Any) -> dict[str, Any]:
     n = len(record["cases"])
     out["rows"].append(row(f"CPython: score_turns x {n} (baseline)", median(score), "ms",
                            runs=score))
+    calls = cpython_calls(record, max(opts.runs, 5))
+    out["rows"].append(row(f"CPython: page_api.call score_turns x {n}, JSON in and out (info)",
+                           median(calls), "ms", runs=calls))
     page = getattr(opts, "page", None)
     worker = worker_scoring(page, record, opts.runs) if page is not None else None
     if worker is not None:
