@@ -33,3 +33,31 @@ def test_links_resolve_inside_the_repo(doc: Path) -> None:
         if not path.is_relative_to(ROOT) or not path.exists():
             bad.append(target)
     assert not bad, f"{doc.relative_to(ROOT)}: links that do not resolve in the repo: {bad}"
+
+
+# Paths of the machine the project was first written on, and its notes, which are not in
+# the repository (a reader of a clone cannot open them).
+OUTSIDE = re.compile(r"/work/|\.\./shared/|\b(?:design|house-style)\.md\b")
+TEXT_SUFFIXES = {".md", ".py", ".mjs", ".js", ".j2", ".html", ".css", ".sh", ".toml", ".yaml"}
+
+
+def repo_text_files() -> list[Path]:
+    folders = ("docs", "evaluator", "server", "web", "tests", "playwright", "suites")
+    files = [ROOT / "README.md", ROOT / "dev.sh", ROOT / "pyproject.toml"]
+    files += [p for folder in folders for p in (ROOT / folder).rglob("*")
+              if p.is_file() and p.suffix in TEXT_SUFFIXES and "artifacts" not in p.parts]
+    return [p for p in files if p != Path(__file__).resolve()]
+
+
+def test_nothing_points_outside_the_repo() -> None:
+    bad = [f"{p.relative_to(ROOT)}:{n}: {line.strip()[:80]}" for p in repo_text_files()
+           for n, line in enumerate(p.read_text("utf-8", errors="replace").splitlines(), 1)
+           if OUTSIDE.search(line)]
+    assert not bad, "files that name a path outside the repository:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("line", ["Read `../shared/design.md` first.",
+                                  '"""The dialects of /work/shared/runtimes.md."""',
+                                  "the summary of design.md"])
+def test_the_outside_check_can_fail(line: str) -> None:
+    assert OUTSIDE.search(line)

@@ -1,4 +1,4 @@
-"""The fake runtimes speak each dialect of /work/shared/runtimes.md, faults included."""
+"""The fake runtimes speak each dialect of docs/runtimes.md, faults included."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What differs between the five runtimes on the wire (see /work/shared/runtimes.md).
+"""What differs between the five runtimes on the wire (see docs/runtimes.md).
 
 One frozen `Dialect` row per runtime, and the CORS policy each one applies.
 """
