@@ -70,6 +70,9 @@ def test_build(tmp_path: Path) -> None:
                  tmp_path), "--base-path")
     one_line(run(["build", "--out", str(tmp_path / "site"), "--origin", "javascript:x"],
                  tmp_path), "--origin")
+    (tmp_path / "a-file").write_text("x")
+    one_line(run(["build", "--out", str(tmp_path / "a-file" / "site")], tmp_path), "--out",
+             "cannot write")
 
 
 def test_serve(tmp_path: Path, busy_port: int) -> None:

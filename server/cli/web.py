@@ -30,6 +30,9 @@ def _build(opts: BuildOptions) -> dict[str, object]:
         return build_site(opts, log=lambda line: click.echo(f"build: {line}", err=True))
     except (BuildError, AssetError, SuiteError) as exc:
         raise BuildFailed(str(exc)) from exc
+    except OSError as exc:  # --out under a file, on a read-only disk, ...
+        raise BuildFailed(f"--out {opts.out}: cannot write the site there "
+                          f"({exc.filename}: {exc.strerror or exc})") from exc
 
 
 @click.command()
