@@ -6,6 +6,7 @@ the page data) instead.
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -130,3 +131,41 @@ def test_the_guard_can_fail(line: str) -> None:
 def test_the_guard_lets_the_mlx_bridge_serve_the_api() -> None:
     assert not violations("server/mlx_bridge/app.py", 'Route("/v1/chat/completions", chat)')
     assert violations("server/rating/bench.py", 'Route("/v1/chat/completions", chat)')
+
+
+# A CLI option of a run setting takes its default from the evaluator (DEFAULT_SETTINGS,
+# OPTIONAL_DEFAULTS), never a literal of its own.
+SETTING_OPTIONS = {"--timeout", "--max-tokens", "--temperature", "--top-p", "--system",
+                   "--thinking", "--repeat", "--warmup/--no-warmup"}
+CONVERSIONS = {"float", "int", "str", "bool"}
+
+
+def literal_setting_defaults(source: str) -> list[str]:
+    """Every ``@click.option`` of a run setting in ``source`` whose default is a literal."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "option"):
+            continue
+        names = [a.value for a in node.args if isinstance(a, ast.Constant)]
+        default = next((k.value for k in node.keywords if k.arg == "default"), None)
+        named = {n.id for n in ast.walk(default) if isinstance(n, ast.Name)} - CONVERSIONS \
+            if default is not None else {"(none)"}
+        if any(n in SETTING_OPTIONS for n in names) and not named:
+            found.append(f"{names[0]}: default={ast.unparse(default)}")
+    return found
+
+
+def test_cli_setting_defaults_come_from_the_evaluator() -> None:
+    found = [f"{path.relative_to(ROOT)}: {item}" for path in sorted((ROOT / "server").rglob("*.py"))
+             for item in literal_setting_defaults(path.read_text("utf-8"))]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("line", [
+    '@click.option("--repeat", type=click.Choice(["1", "2"]), default="1")\ndef f(): pass',
+    '@click.option("--warmup/--no-warmup", default=True)\ndef f(): pass',
+    '@click.option("--thinking", default="default", show_default=True)\ndef f(): pass',
+    '@click.option("--timeout", default=float(120))\ndef f(): pass',
+])
+def test_the_setting_default_guard_can_fail(line: str) -> None:
+    assert literal_setting_defaults(line)

@@ -30,7 +30,7 @@ from evaluator.records import (
 )
 from evaluator.request import DEFAULT_SETTINGS, MAX_TOKENS_LIMIT, SettingsError, run_settings
 from evaluator.run_report import run_report
-from evaluator.settings import REPEATS, THINKING_LEVELS
+from evaluator.settings import OPTIONAL_DEFAULTS, REPEATS, THINKING_LEVELS
 from evaluator.stats import compare_records
 from evaluator.summary import rescore_record
 from evaluator.thinking import thinking_note
@@ -90,11 +90,12 @@ def _load_suite(arg: str) -> Any:
 @click.option("--max-tokens", type=click.IntRange(min=1, max=MAX_TOKENS_LIMIT),
               default=DEFAULT_SETTINGS["max_tokens"], show_default=True,
               help="Output token cap per case (a case's own smaller cap wins).")
-@click.option("--repeat", type=click.Choice([str(n) for n in REPEATS]), default="1",
+@click.option("--repeat", type=click.Choice([str(n) for n in REPEATS]),
+              default=str(OPTIONAL_DEFAULTS["repeat"]),
               show_default=True,
               help="Attempts per case; each is its own result and the pass rate counts "
                    "attempts.")
-@click.option("--warmup/--no-warmup", default=True, show_default=True,
+@click.option("--warmup/--no-warmup", default=OPTIONAL_DEFAULTS["warmup"], show_default=True,
               help="Send a short warm-up request before each model's first case; it is "
                    "left out of the results and recorded as the cold start.")
 @click.option("--temperature", type=click.FloatRange(0, 2), metavar="T",
@@ -104,7 +105,8 @@ def _load_suite(arg: str) -> Any:
 @click.option("--system", metavar="TEXT",
               help="A system prompt for every request, before the case's own (one system "
                    "message).")
-@click.option("--thinking", type=click.Choice(THINKING_LEVELS), default="default",
+@click.option("--thinking", type=click.Choice(THINKING_LEVELS),
+              default=OPTIONAL_DEFAULTS["thinking"],
               show_default=True,
               help="Thinking mode, sent the way each runtime reads it (default sends "
                    "nothing; see docs/runtimes.md).")
