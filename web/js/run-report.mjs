@@ -36,7 +36,7 @@ export function fillReport(box, record, facts = {}) {
     try {
       await ready;
       const report = await call("run_report", { record: { model: rec.model, settings: rec.settings,
-        warmup: rec.warmup ?? null, cases: (rec.cases || []).map(scoringFields) } });
+        warmup: rec.warmup ?? null, cases: (rec.cases || []).map(reportFields) } });
       if (!state.again) replace(box, ...reportParts(report), ...factsParts(state.facts));
     } catch (err) {
       console.info(`localrate: run report: ${err.message}`);
@@ -48,6 +48,18 @@ export function fillReport(box, record, facts = {}) {
     }
   };
   setTimeout(go, Math.max(0, (state.last ?? -Infinity) + GAP_MS - performance.now()));
+}
+
+/**
+ * What run_report reads of a case result: its scoring fields and, for a multi-turn or
+ * tool-loop case, the first request of its `turns`, whose prompt tokens over TTFT are the
+ * prefill speed (as the CLI computes it; the case's own `tok_in` counts every request).
+ * @param {object} result
+ */
+export function reportFields(result) {
+  const fields = scoringFields(result);
+  if (Array.isArray(result.turns) && result.turns.length) fields.turns = result.turns.slice(0, 1);
+  return fields;
 }
 
 function interval(r) {
