@@ -115,6 +115,21 @@ def test_limits_are_stated_and_enforced() -> None:
     assert "a .zip up to 50 MB" in json.loads(call('{"op": "suite_limits"}'))["value"]["text"]
 
 
+def test_a_zip_bomb_and_an_oversized_zip_are_one_line() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(7):  # 56 MB unpacked, no file over the 8 MB image limit
+            archive.writestr(f"f{i}.png", b"\0" * 8_000_000)
+    bomb = out.getvalue()
+    assert len(bomb) < 1_000_000
+    with pytest.raises(SuiteError) as err:
+        import_suite([_entry("bomb.zip", bomb)], "")
+    assert str(err.value) == "bomb.zip: unpacks to more than 50 MB"
+    with pytest.raises(SuiteError) as err:
+        import_suite([_entry("big.zip", b"PK" + b"\0" * 50_000_000)], "")
+    assert str(err.value) == "'big.zip': the files are larger than 50 MB together"
+
+
 def test_editor_actions() -> None:
     draft = new_draft()
     draft = edit(draft, "add", {})
