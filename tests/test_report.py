@@ -148,6 +148,15 @@ def test_the_figures_are_the_stats_modules() -> None:
     assert "80.0% [49.0–94.3%] · 8/10" in report_md([a, b])
 
 
+def test_markdown_carries_hash_seed_and_version() -> None:
+    a, b = record("a", ["pass"]), record("b", ["fail"])
+    b["settings"]["seed"], b["localrate_version"] = 7, "0.2.0"
+    head = report_md([a, b]).split("## ", 1)[0]
+    assert f"- Suite sha256: {SHA}\n" in head
+    assert "- Seed: 99, 7\n" in head
+    assert "- localrate version: 0\\.1\\.0, 0\\.2\\.0\n" in head
+
+
 def md_cells(row: str) -> list[str]:
     return re.split(r"(?<!\\)\|", row.strip())[1:-1]
 
