@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -265,3 +266,29 @@ def test_the_pages_record_never_follows_a_redirect(fake_runtime: Any) -> None:
     assert t["redirect"] == {"status": 307, "location": chat_url(target)}
     assert assemble(t).error == REDIRECT_ERROR.format(to=chat_url(target))
     assert target.log == []
+
+
+@pytest.mark.parametrize("fault, dialect", [("http500", "llamacpp"), ("empty403", "ollama"),
+                                            ("hang", "llamacpp"), ("drip", "llamacpp"),
+                                            ("huge", "llamacpp"), ("reset", "llamacpp"),
+                                            ("cut", "llamacpp")])
+def test_the_pages_record_words_transport_errors_as_the_cli(fake_runtime: Any, fault: str,
+                                                            dialect: str) -> None:
+    """The transport errors are worded in both shells (each records its own stream): the
+    page's record() under Node and the CLI's send_case give the same status, error and
+    payloads on one table of faults."""
+    url = faulty(fake_runtime, fault, dialect)
+    cli = run(url, timeout_s=1, max_bytes=1_000_000)
+    done = subprocess.run([node_path(), str(Path(__file__).parent / "record_runner.mjs"),
+                           url, "1"], input=json.dumps(BODY), capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = json.loads(done.stdout)
+    assert cli["error"] is not None or fault == "cut"
+    assert (page["status"], page["error"]) == (cli["status"], cli["error"])
+    if fault != "drip":  # how much of a drip arrives in the time allowed varies
+
+        def payloads(t: dict[str, Any]) -> list[str]:  # the fake numbers its answers
+            return [re.sub(r"chatcmpl-fake\d+", "chatcmpl-fake", p) for _, p in t["events"]]
+
+        assert payloads(page) == payloads(cli)
