@@ -1,6 +1,6 @@
 """Every hostile record in tests/hostile/records/ is refused by `localrate rescore` (exit 2,
 ONE line naming the file and the field, no traceback, quickly) and by the page's Import
-(the bridge op read_records: the same line). The table of what each file attacks and the
+(the page op read_records: the same line). The table of what each file attacks and the
 field its error must name is the folder's README.md, read here so the two cannot drift.
 Records too large to commit are made at run time.
 """

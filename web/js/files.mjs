@@ -1,6 +1,6 @@
 // Export of run records as JSON files (the format `localrate bench --json` writes: one run
 // record, or a comparison {"format": <the evaluator's comparison format>, "runs": [...]}).
-// Reading them back is the evaluator's (bridge op read_records, see runs.mjs).
+// Reading them back is the evaluator's (page op read_records, see runs.mjs).
 
 import { pageData } from "./pagedata.mjs";
 
