@@ -12,8 +12,9 @@ Importing run records (the page's Import, through the same checks as ``localrate
   ``{"format", "runs": [record, ...]}`` (:func:`evaluator.records.read_records`); a bad
   file is ``{"ok": false, "error": "<source>: <field>: <what>"}``, the same line the CLI
   prints.
-* ``limits`` — no args → ``{"record_max_bytes": MAX_RECORD_BYTES}``, so the page can refuse
-  a larger file before reading it.
+* ``check_record_size`` — ``{"source", "size"}`` → null, or the CLI's one-line error when a
+  file of ``size`` bytes is larger than a record may have, so the page refuses it before
+  reading it, in the CLI's words.
 
 Running a suite with templates and conversations (see :mod:`evaluator.expand` and
 :mod:`evaluator.conversation`):
@@ -132,6 +133,13 @@ def _skip_reason(args: dict[str, Any]) -> Any:
 def _rescore_record(args: dict[str, Any]) -> dict[str, Any]:
     suite = _suite(args) if args.get("suite") is not None else None
     return summary.rescore_record(_arg(args, "record"), suite)
+
+
+def _check_record_size(args: dict[str, Any]) -> None:
+    source, size = _arg(args, "source"), _arg(args, "size")
+    if not isinstance(source, str) or isinstance(size, bool) or not isinstance(size, int):
+        raise CallError("source must be a string and size a whole number of bytes")
+    records.check_size(source, size)
 
 
 def _read_records(args: dict[str, Any]) -> dict[str, Any]:
@@ -296,7 +304,7 @@ OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
         _arg(a, "results"), a.get("warmup"), a.get("engine"), a.get("machine")),
     "rescore_record": _rescore_record,
     "read_records": _read_records,
-    "limits": lambda a: {"record_max_bytes": records.MAX_RECORD_BYTES},
+    "check_record_size": _check_record_size,
     "check_answers": lambda a: _references().check_answers(_suite(a), _arg(a, "answers"),
                                                            _arg(a, "seed")),
     "probe_plan": _discovery("probe_plan", "env", optional=("only", "custom", "allowed_hosts")),

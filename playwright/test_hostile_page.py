@@ -121,8 +121,12 @@ def test_malformed_imports_show_the_evaluators_line(lr: Page, tmp_path: Path) ->
     page.evaluate("document.getElementById('import-status').replaceChildren()")
     page.set_input_files("[data-testid=import-input]", str(huge))
     expect(page.locator("[data-testid=import-line][data-kind=error]")).to_have_text(
-        f"huge.json: {MAX_RECORD_BYTES + 1:,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit "
-        "for a record file")
+        f"huge.json: {MAX_RECORD_BYTES + 1} bytes, more than the {MAX_RECORD_BYTES} bytes a "
+        "record may have")  # the CLI's line (tests/test_hostile_records.py)
+    page.set_input_files("[data-testid=verify-input]", str(huge))  # Verify says the same
+    expect(page.locator("#verify-results [data-testid=verify-error]")).to_have_text(
+        f"huge.json: {MAX_RECORD_BYTES + 1} bytes, more than the {MAX_RECORD_BYTES} bytes a "
+        "record may have")
     expect(page.locator("[data-testid=past-run]")).to_have_count(0)
     expect(page.locator("[data-testid=summary]")).to_have_count(0)
     # A good file still imports after all of them.

@@ -44,7 +44,7 @@ REQUESTS: list[dict[str, Any]] = [
     {"op": "read_records", "args": {"text": DEEP_EVENT, "source": "deep.json"}},
     {"op": "read_records", "args": {"text": '{"format": "localrate.run/2"}',
                                     "source": "run.json"}},
-    {"op": "limits", "args": {}},
+    {"op": "check_record_size", "args": {"source": "big.json", "size": 2**26 + 1}},
     {"op": "assemble", "args": {"transcript": transcript(event({"content": "still alive"},
                                                               "stop"))}},
 ]
@@ -81,7 +81,8 @@ def test_records_are_refused_with_one_line(replies: list[dict[str, Any]]) -> Non
     assert replies[4]["ok"] is False
     assert replies[4]["error"].startswith(
         "run.json: format: 'localrate.run/2' is an unsupported version")
-    assert replies[5] == {"ok": True, "value": {"record_max_bytes": 64 * 1024 * 1024}}
+    assert replies[5] == {"ok": False, "error": f"big.json: {2**26 + 1} bytes, more than the "
+                                                f"{64 * 1024 * 1024} bytes a record may have"}
 
 
 def test_the_interpreter_lives_on(replies: list[dict[str, Any]]) -> None:

@@ -151,7 +151,14 @@ def test_the_bridge_ops() -> None:
                               "'localrate.comparison/1')"}
     assert call("read_records", text=5, source="a.json") == {
         "ok": False, "error": "op 'read_records': text and source must be strings"}
-    assert call("limits") == {"ok": True, "value": {"record_max_bytes": MAX_RECORD_BYTES}}
+    assert call("check_record_size", source="a.json", size=MAX_RECORD_BYTES) == \
+        {"ok": True, "value": None}
+    assert call("check_record_size", source="a.json", size=MAX_RECORD_BYTES + 1) == {
+        "ok": False, "error": f"a.json: {MAX_RECORD_BYTES + 1} bytes, more than the "
+                              f"{MAX_RECORD_BYTES} bytes a record may have"}
+    assert call("check_record_size", source="a.json", size="big") == {
+        "ok": False, "error": "op 'check_record_size': source must be a string and size a "
+                              "whole number of bytes"}
 
 
 # --- suite engine v2: the run seed, expanded cases, conversations ----------------------

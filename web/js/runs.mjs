@@ -1,7 +1,7 @@
 // Saved runs: the list of past runs, the "resume" offer for an unfinished batch, and
 // import/export of run records.
 
-import { byId, el, num, pct, replace, report } from "./dom.mjs";
+import { byId, el, pct, replace, report } from "./dom.mjs";
 import { call, ready, state } from "./evaluator.mjs";
 import { exportComparison, exportRecord } from "./files.mjs";
 import { isRunning, partialView, recordOf, runEntries } from "./rating.mjs";
@@ -248,7 +248,7 @@ async function importFiles(input) {
 }
 
 /**
- * Import one file: its size checked against the evaluator's limit, its text read by the
+ * Import one file: its size checked by the evaluator (check_record_size, the CLI's line), its text read by the
  * evaluator (read_records: every record checked, or one line naming the file and field),
  * stored in one transaction, and only then shown as imported.
  */
@@ -257,10 +257,7 @@ async function importFile(file) {
   try {
     if (state.stage !== "ready") importLine(`${file.name}: checking when Python is ready…`, "info");
     await ready;
-    const { record_max_bytes: max } = await call("limits");
-    if (file.size > max) {
-      throw new Error(`${file.name}: ${num(file.size)} bytes, over the ${num(max)}-byte limit for a record file`);
-    }
+    await call("check_record_size", { source: file.name, size: file.size }); // the CLI's line
     ({ runs } = await call("read_records", { text: await file.text(), source: file.name }));
   } catch (err) {
     importLine(err.message, "error");
