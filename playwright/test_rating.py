@@ -12,6 +12,8 @@ import pytest
 from conftest import REPO, Page, runtime_env, screenshot, script
 from playwright.sync_api import expect
 
+from evaluator.checks import describe_expect
+
 pytestmark = pytest.mark.browser
 
 STRONG, WEAK = "qwen3-vl:8b", "smollm2:1.7b"
@@ -99,6 +101,14 @@ def test_full_run_matches_the_scripts_and_the_cli(lr: Page, fakes: dict[str, Any
         strong.locator("[data-testid=export-button]").click()
     one = json.loads(Path(download.value.path()).read_text("utf-8"))
     assert one["format"] == "localrate.run/1" and one["model"]["id"] == STRONG
+    # The "Expected" block is the evaluator's description of the check (the result's
+    # `expected`: describe_expect, which the CLI's table prints too), not a JS wording.
+    echo = next(c for c in one["cases"] if c["id"] == "echo-exact-token")
+    assert echo["expected"].splitlines()[0] == \
+        describe_expect(echo["case"]["expect"]).splitlines()[0]
+    shown = strong.locator(".detail-row:not([hidden]) .detail-block").filter(
+        has=page.locator("h4", has_text="Expected"))
+    expect(shown.locator("pre")).to_have_text(echo["expected"])
 
     # The CLI's file imports: both of its runs appear beside the browser's.
     page.set_input_files("[data-testid=import-input]", str(tmp_path / "cli.json"))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from evaluator.checks import describe_expect
 from server.cli.main import main
 
 SCRIPTS = Path(__file__).parent / "fakes" / "scripts"
@@ -122,6 +123,23 @@ def test_weak_model_fails_and_skips(fake_runtime: Any) -> None:
     assert record["summary"]["skipped"] == 5
     assert result.exit_code == (0 if record["summary"]["verdict"] == "pass" else 1)
     assert len(fake.requests) == 17  # skipped cases send nothing
+
+
+def test_a_failed_case_prints_what_the_evaluator_says_it_expected(fake_runtime: Any,
+                                                                  tmp_path: Path) -> None:
+    """The table's line under a failed case is the check's own description
+    (evaluator.checks.describe_expect, carried by the result as ``expected``)."""
+    fake = serve(fake_runtime, "weak", "ollama", {"capabilities": ["completion"]})
+    out = tmp_path / "run.json"
+    result = invoke(["bench", "--suite", "classic-rating", "--model", "smollm2:1.7b",
+                     "--out", str(out)], env_for({"ollama": fake}))
+    failed = [c for c in json.loads(out.read_text("utf-8"))["cases"] if c["status"] == "fail"]
+    assert failed
+    shown = " ".join(result.stdout.split())
+    for case in failed:
+        wanted = describe_expect(case["case"]["expect"]).splitlines()[0]
+        assert case["expected"].splitlines()[0] == wanted
+        assert " ".join(f"expected: {wanted[:200]}".split()) in shown, case["id"]
 
 
 def test_below_threshold_exits_1(fake_runtime: Any) -> None:
