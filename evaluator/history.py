@@ -7,8 +7,9 @@
   first: per run the pass rate with its Wilson interval and the decode speed's median and
   quartiles (:mod:`evaluator.stats`), and against the run before it the cases whose status
   changed and the paired verdict (exact McNemar, Newcombe interval).
-* :func:`trend_chart` places one group's points in a chart of a given size (the page draws
-  it as inline SVG and only draws).
+* :func:`trend_chart` places one group's points in a chart of a given size, the pass
+  rate's and the decode speed's intervals included, and writes its legend and speed
+  figures (the page draws it as inline SVG and only draws).
 * :func:`quant_ab` finds records of one base model (same family, base and size, same suite
   hash) in two or more quantisations and tabulates each against the most precise one: the
   quality delta with the paired verdict, and the speed and memory deltas (memory from a
@@ -144,29 +145,58 @@ def history(records: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
+
+
+def _speed_text(median: float | None, q1: float | None, q3: float | None) -> str:
+    """``24.5 (q1–q3 22.0–27.0)``: a run's median decode tok/s and its quartiles, written
+    as the page's numbers are (one decimal, thousands grouped)."""
+    if median is None:
+        return "–"
+    return f"{median:,.1f}" + ("" if q1 is None or q3 is None else
+                               f" (q1–q3 {q1:,.1f}–{q3:,.1f})")
+
+
 def trend_chart(points: list[dict[str, Any]], width: float, height: float,
                 pad: float = 28.0) -> dict[str, Any]:
     """Where to draw one group's runs: per run ``x``, the pass rate's ``y`` with its
-    interval (``y_low``, ``y_high``), and the decode speed's ``s`` (scaled to the largest
-    speed); and the axis ticks. Rates run 0..1 from the bottom up."""
+    interval (``y_low``, ``y_high``), and the decode speed's median ``s`` with its
+    interquartile range (``s_low`` at q1, ``s_high`` at q3, as :func:`history` gives them:
+    :func:`evaluator.stats.spread`, type-7 quartiles), the speeds scaled so the axis top
+    (``speed_max``) is the largest median or q3, so every bar fits; ``speed_text``, the
+    run's speed as the page's table writes it; the axis ticks and the chart's ``legend``.
+    Rates run 0..1 from the bottom up, speeds 0..``speed_max``."""
     n = len(points)
     inner_w, inner_h = max(width - 2 * pad, 1.0), max(height - 2 * pad, 1.0)
-    speeds = [p["tok_s"] for p in points if isinstance(p.get("tok_s"), (int, float))]
+    speeds = [v for p in points for v in (_number(p.get(k)) for k in ("tok_s", "tok_s_q3"))
+              if v is not None]
     top = max(speeds) if speeds else None
 
     def y(rate: float | None) -> float | None:
         return None if rate is None else round(pad + inner_h * (1 - rate), 1)
 
+    def s(speed: float | None) -> float | None:
+        return y(speed / top) if top and speed is not None else None
+
     placed = []
     for i, p in enumerate(points):
         x = pad + (inner_w * i / (n - 1) if n > 1 else inner_w / 2)
-        speed = p.get("tok_s")
+        median, q1, q3 = (_number(p.get(k)) for k in ("tok_s", "tok_s_q1", "tok_s_q3"))
+        ranged = median is not None and q1 is not None and q3 is not None
         placed.append({"x": round(x, 1), "y": y(p.get("rate")), "y_low": y(p.get("low")),
-                       "y_high": y(p.get("high")),
-                       "s": y(speed / top) if top and isinstance(speed, (int, float)) else None,
+                       "y_high": y(p.get("high")), "s": s(median),
+                       "s_low": s(q1) if ranged else None, "s_high": s(q3) if ranged else None,
+                       "speed_text": _speed_text(median, q1, q3),
                        "label": str(p.get("started_at") or "")[:10]})
+    legend = "Circles: pass rate with its 95% interval."
+    if top:
+        legend += (" Squares: median decode speed with its q1–q3 bar (the middle half of the"
+                   f" run's cases), on a scale up to {top:,.1f} tok/s.")
     return {"width": width, "height": height, "points": placed, "speed_max": top,
-            "ticks": [{"y": y(v), "label": f"{round(v * 100)}%"} for v in (0, 0.5, 1)]}
+            "ticks": [{"y": y(v), "label": f"{round(v * 100)}%"} for v in (0, 0.5, 1)],
+            "legend": legend}
 
 
 def _memory(record: dict[str, Any]) -> float | None:

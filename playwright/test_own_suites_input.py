@@ -2,7 +2,8 @@
 .zip or by drag and drop (checked with the CLI's one-line errors, limits stated); XSS
 payloads through every string field of imported suites, records and share links (no
 script runs, no element is injected); a rejected API key read as "key rejected"; the
-build's allowed hosts said plainly; history of one model's runs."""
+build's allowed hosts said plainly; history of one model's runs (each speed drawn with
+its q1–q3 bar)."""
 
 from __future__ import annotations
 
@@ -215,6 +216,65 @@ def test_xss_through_suites_records_and_share_links(chromium_browser: Any, site:
         page.goto(f"{site['server']}/local-models#share=1.{base64.urlsafe_b64encode(XSS.encode()).decode()}")
         expect(page.locator("[data-testid=shared-error]")).to_contain_text("cannot be read")
         no_injection(page)
+
+
+def timed_record(when: str, speeds: list[float | None]) -> dict[str, Any]:
+    """A run of `speedy:1b` whose case i decodes at speeds[i] tok/s (llama.cpp's own
+    figure in the body's `timings`; None: no timings, so no speed)."""
+    from evaluator.result import score_case
+    from evaluator.suite import case_from_json
+    from evaluator.summary import run_record, suite_ref
+    results = []
+    for i, speed in enumerate(speeds):
+        case = {"id": f"c{i}", "input": "hi", "system": None, "image": None, "tools": None,
+                "expect": {"kind": "contains", "value": "ok"}, "weight": 1, "tags": [],
+                "requires": [], "max_tokens": None}
+        body: dict[str, Any] = {"choices": [{"message": {"content": "ok"},
+                                             "finish_reason": "stop"}]}
+        if speed is not None:
+            body["timings"] = {"prompt_n": 5, "predicted_n": 9, "predicted_per_second": speed}
+        transcript = {"url": "http://127.0.0.1:1/v1/chat/completions", "request": {},
+                      "status": 200, "events": [[1.0, json.dumps(body)]], "ended_ms": 2.0,
+                      "error": None}
+        results.append(score_case(case_from_json(case), transcript))
+    return run_record(suite_ref({"id": "timed", "version": "1", "sha256": "b" * 64,
+                                 "pass_threshold": 0.5}),
+                      {"id": "speedy:1b", "runtime": "llamacpp", "base_url": "http://127.0.0.1:1",
+                       "capabilities": []}, {"seed": 1}, when, results)
+
+
+def test_history_draws_each_speed_with_its_q1_q3_bar(chromium_browser: Any,
+                                                      site: dict[str, Any],
+                                                      tmp_path: Path) -> None:
+    # quartiles by hand (type 7): 8, 10, 12, 20 -> 9.5, 11, 14; 15, 16, 17 -> 15.5, 16, 16.5
+    runs = [timed_record("2026-11-01T00:00:00Z", [8.0, 10.0, 12.0, 20.0]),
+            timed_record("2026-11-02T00:00:00Z", [15.0, 16.0, 17.0]),
+            timed_record("2026-11-03T00:00:00Z", [None, None])]
+    records = tmp_path / "timed.json"
+    records.write_text(json.dumps({"format": "localrate.comparison/1", "runs": runs}), "utf-8")
+    with page_in_fresh_context(chromium_browser, site["server"]) as lr:
+        page = lr.open()
+        page.set_input_files("[data-testid=import-input]", records)
+        expect(page.locator("[data-testid=import-verdicts] li")).to_have_count(3)
+        page.click("[data-testid=history-button]")
+        group = page.locator("[data-testid=history-group]")
+        expect(group).to_have_count(1)
+        bars = group.locator("[data-testid=history-speed-bar]")
+        expect(bars).to_have_count(2)  # one per run with a speed; the third has none
+        squares = group.locator("rect.speed-dot")
+        expect(squares).to_have_count(2)
+        for i in range(2):
+            low, high = (float(bars.nth(i).get_attribute(a) or "nan") for a in ("y1", "y2"))
+            centre = float(squares.nth(i).get_attribute("y") or "nan") + 3
+            assert low > centre > high, (low, centre, high)  # q1 under the median, q3 over
+            assert bars.nth(i).get_attribute("x1") == bars.nth(i).get_attribute("x2")
+            assert bars.nth(i).evaluate("(n) => getComputedStyle(n).stroke") != "none"
+        speed = group.locator("[data-testid=history-speed]")
+        expect(speed).to_have_text(["11.0 (q1–q3 9.5–14.0)", "16.0 (q1–q3 15.5–16.5)", "–"])
+        expect(group.locator("figcaption")).to_contain_text("q1–q3 bar")
+        expect(group.locator("figcaption")).to_contain_text("up to 16.5 tok/s")  # the top q3
+        page.locator("[data-testid=history-panel]").screenshot(
+            path=str(ARTIFACTS / "own-suite-history-speed.png"))
 
 
 def test_key_rejected_and_allowed_hosts(chromium_browser: Any, site: dict[str, Any]) -> None:

@@ -1,11 +1,13 @@
 """evaluator.history: model ids read as family/base/size/quant, runs of a model over time
 with intervals and case diffs, the trend chart's geometry, and quantisation A/B tables.
 Reference values: the exact McNemar p of b=0, c=n discordant cases is 2 * 0.5**n (the
-two-sided binomial test), and the Wilson interval is written out by hand."""
+two-sided binomial test), the Wilson interval is written out by hand, and the decode
+speed's quartiles are statistics.quantiles(method="inclusive") (type 7, as documented)."""
 
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
 
@@ -75,6 +77,57 @@ def test_trend_chart_places_rates_bottom_up() -> None:
     assert (a["x"], a["y"], a["y_high"]) == (20.0, 180.0, 100.0)
     assert (b["x"], b["y"], b["s"]) == (280.0, 20.0, 20.0)
     assert a["s"] == 100.0 and chart["speed_max"] == 20.0
+
+
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return round(q1, 1), round(median, 1), round(q3, 1)
+
+
+def test_history_speed_quartiles_reach_the_chart_with_the_axis_over_the_bars() -> None:
+    a = _record("m:1b", "2026-11-01T00:00:00Z", ["pass"] * 10, speed=10.0)  # tok/s 10..19
+    b = _record("m:1b", "2026-11-02T00:00:00Z", ["pass"], speed=15.0)  # one case: 15
+    c = _record("m:1b", "2026-11-03T00:00:00Z", ["pass", "fail"])
+    for case in c["cases"]:
+        del case["tok_s"]  # a run with no speed at all
+    runs = history([a, b, c])[0]["runs"]
+    q1, median, q3 = _quartiles([10.0 + i for i in range(10)])
+    assert (q1, median, q3) == (12.2, 14.5, 16.8)  # 10 + 9 * (0.25, 0.5, 0.75), rounded
+    assert (runs[0]["tok_s_q1"], runs[0]["tok_s"], runs[0]["tok_s_q3"]) == (q1, median, q3)
+    assert (runs[1]["tok_s_q1"], runs[1]["tok_s"], runs[1]["tok_s_q3"]) == (15.0, 15.0, 15.0)
+    assert runs[2]["tok_s"] is None
+
+    height, pad = 200, 20
+    chart = trend_chart(runs, 300, height, pad=pad)
+    # the axis top is run a's q3 (16.8), above every median (14.5, 15): its bar fits
+    assert chart["speed_max"] == q3
+    first, second, third = chart["points"]
+    place = lambda v: round(pad + (height - 2 * pad) * (1 - v / q3), 1)
+    assert (first["s_low"], first["s"], first["s_high"]) == \
+        (place(q1), place(median), place(q3)) == (63.8, 41.9, 20.0)
+    assert first["s_low"] > first["s"] > first["s_high"]  # q1 below the median, q3 above
+    assert second["s_low"] == second["s"] == second["s_high"] == place(15.0) == 37.1
+    assert (third["s"], third["s_low"], third["s_high"]) == (None, None, None)
+    for p in (first, second):
+        for key in ("s", "s_low", "s_high", "y", "y_low", "y_high"):
+            assert pad <= p[key] <= height - pad, (key, p[key])
+    assert first["speed_text"] == "14.5 (q1–q3 12.2–16.8)"
+    assert second["speed_text"] == "15.0 (q1–q3 15.0–15.0)"
+    assert third["speed_text"] == "–"
+    assert "q1–q3 bar" in chart["legend"] and "16.8 tok/s" in chart["legend"]
+
+
+def test_trend_chart_speed_bar_needs_both_quartiles_and_no_speed_no_legend() -> None:
+    points = [{"rate": 0.5, "tok_s": 1234.5, "tok_s_q1": 1000.0, "tok_s_q3": None},
+              {"rate": 0.5, "tok_s": True, "tok_s_q1": 1.0, "tok_s_q3": 2.0}]
+    chart = trend_chart(points, 300, 200, pad=20)
+    first, second = chart["points"]
+    assert first["s"] == 20.0 and first["s_low"] is None and first["s_high"] is None
+    assert first["speed_text"] == "1,234.5"  # grouped as the page writes numbers
+    assert second["s"] is None and second["s_low"] is None  # a boolean is not a speed
+    none = trend_chart([{"rate": 1.0}, {"rate": 0.0}], 300, 200, pad=20)
+    assert none["speed_max"] is None
+    assert none["legend"] == "Circles: pass rate with its 95% interval."
 
 
 def test_quant_ab_against_the_most_precise() -> None:

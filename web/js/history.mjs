@@ -1,6 +1,6 @@
 // History and quantisation A/B over the runs saved in this browser: runs of one model on
-// one suite over time (pass rate with its 95% interval and decode speed, drawn as inline
-// SVG; "compare with the previous run" as a diff of cases), and one base model in several
+// one suite over time (pass rate with its 95% interval and median decode speed with its
+// q1–q3 bar, drawn as inline SVG; "compare with the previous run" as a diff of cases), and one base model in several
 // quantisations side by side. The grouping, the statistics and the chart's geometry are
 // the evaluator's (evaluator/history.py: history, trend_chart, quant_ab).
 
@@ -43,14 +43,14 @@ async function show() {
 
 async function groupView(group) {
   const chart = await call("trend_chart", { points: group.runs, width: WIDTH, height: HEIGHT });
-  const rows = group.runs.map((run) => el("tr", {},
+  const rows = group.runs.map((run, i) => el("tr", {},
     el("td", {}, String(run.started_at ?? "")), el("td", {}, `${pct(run.rate)} (${pct(run.low)}–${pct(run.high)})`),
-    el("td", {}, `${run.passed} of ${run.attempts}`), el("td", {}, num(run.tok_s, 1)),
+    el("td", {}, `${run.passed} of ${run.attempts}`), el("td", { "data-testid": "history-speed" }, chart.points[i].speed_text),
     el("td", {}, run.previous ? diffView(run.previous) : "–")));
   return el("section", { class: "history-group", "data-testid": "history-group" },
     el("h3", {}, el("code", {}, group.model), ` · ${group.runtime} · suite ${group.suite}`),
     trendSvg(chart, group),
-    el("table", {}, el("thead", {}, el("tr", {}, ...["Run", "Pass rate (95%)", "Passed", "Decode tok/s (median)", "Compared with the previous run"].map((h) => el("th", {}, h)))),
+    el("table", {}, el("thead", {}, el("tr", {}, ...["Run", "Pass rate (95%)", "Passed", "Decode tok/s (median, q1–q3)", "Compared with the previous run"].map((h) => el("th", {}, h)))),
       el("tbody", {}, ...rows)));
 }
 
@@ -81,12 +81,13 @@ function trendSvg(chart, group) {
   pts.forEach((p, i) => {
     if (p.y_low != null) parts.push(svg("line", { x1: p.x, x2: p.x, y1: p.y_low, y2: p.y_high, class: "interval" }));
     if (p.y != null) parts.push(svg("circle", { cx: p.x, cy: p.y, r: 4, class: "rate-dot" }, svg("title", {}, `${group.runs[i].started_at}: ${pct(group.runs[i].rate)}`)));
-    if (p.s != null) parts.push(svg("rect", { x: p.x - 3, y: p.s - 3, width: 6, height: 6, class: "speed-dot" }));
+    if (p.s_low != null) parts.push(svg("line", { x1: p.x, x2: p.x, y1: p.s_low, y2: p.s_high, class: "speed-interval", "data-testid": "history-speed-bar" }));
+    if (p.s != null) parts.push(svg("rect", { x: p.x - 3, y: p.s - 3, width: 6, height: 6, class: "speed-dot" }, svg("title", {}, `${group.runs[i].started_at}: ${p.speed_text} tok/s`)));
     parts.push(svg("text", { x: p.x, y: HEIGHT - 6, class: "tick", "text-anchor": "middle" }, p.label));
   });
   return el("figure", { class: "trend" },
     svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: "100%", role: "img", "aria-label": `Pass rate and speed of ${group.model} over time`, "data-testid": "history-chart" }, ...parts),
-    el("figcaption", { class: "hint" }, `Circles: pass rate with its 95% interval. Squares: median decode speed, scaled to the fastest run (${num(chart.speed_max, 1)} tok/s).`));
+    el("figcaption", { class: "hint" }, chart.legend));
 }
 
 function quantView(table) {
