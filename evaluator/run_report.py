@@ -17,7 +17,10 @@ attempt), so both shells show the same figures:
   None when no warm-up ran;
 * ``settings`` — every setting of the run with defaults filled in
   (:func:`evaluator.settings.effective_settings`) and ``thinking_applied``: whether the
-  runtime could be asked for the thinking level (:func:`evaluator.thinking.thinking_applied`).
+  runtime could be asked for the thinking level (:func:`evaluator.thinking.thinking_applied`);
+* ``counts`` — the words for the run's counts (:func:`counts_text`): what the CLI prints
+  after ``# overall:`` and the page's count line with its label. A repeated run counts
+  attempts and says so.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from __future__ import annotations
 from typing import Any
 
 from evaluator.settings import effective_settings
-from evaluator.stats import StatsError, pass_rates, speed_profile, stability
+from evaluator.stats import StatsError, by_case, pass_rates, speed_profile, stability
+from evaluator.summary import summarize
 from evaluator.thinking import thinking_applied
 
 
@@ -36,8 +40,49 @@ def _cold_start(record: dict[str, Any]) -> dict[str, Any] | None:
     return {key: warmup.get(key) for key in ("ttft_ms", "total_ms", "status", "detail")}
 
 
+def _repeat(settings: Any, most: int) -> int:
+    """The run's repeat: its setting (a positive integer), at least the most attempts any
+    case has (a record without the setting but with repeated case ids still repeats)."""
+    given = settings.get("repeat") if isinstance(settings, dict) else None
+    if isinstance(given, int) and not isinstance(given, bool) and given >= 1:
+        return max(given, most)
+    return max(1, most)
+
+
+def counts_text(record: Any) -> dict[str, str]:
+    """``{"unit", "overall", "statuses"}``: the words for a run's counts, one wording for
+    both shells. Every case result counts, so with repeats the counts are attempts:
+
+    * ``unit``: ``cases``, or ``attempts`` when the run repeats its cases (the page's label);
+    * ``overall``: ``5/9 cases pass (56%)``, or ``5/9 attempts pass (56%, 3 cases × 3)``
+      for 3 cases repeated 3 times, then `` · 2 with a remark`` when passes carry one (the
+      CLI's ``# overall:`` line; the percentage is the weighted ``pass_ratio``);
+    * ``statuses``: ``5 pass · 1 fail · 0 skip · 0 error`` (``3 pass · 2 pass with a
+      remark · …`` when some do), then `` (3 cases × 3)`` for a repeated run.
+
+    StatsError names a record without a list of cases."""
+    if not isinstance(record, dict) or not isinstance(record.get("cases"), list):
+        raise StatsError("record.cases: expected a run record with a list of cases")
+    groups = by_case(record["cases"])
+    s = summarize(record["cases"], 0.0)
+    repeat = _repeat(record.get("settings"), max(map(len, groups.values()), default=0))
+    unit = "attempts" if repeat > 1 else "cases"
+    shape = f"{len(groups)} case{'s' * (len(groups) != 1)} × {repeat}" if repeat > 1 else ""
+    ratio = s["pass_ratio"]
+    pct = "-" if ratio is None else f"{ratio * 100:.0f}%"
+    ran = s["passed"] + s["failed"] + s["errors"]
+    remarked = s["passed_with_remark"]
+    overall = (f"{s['passed']}/{ran} {unit} pass ({pct}{', ' + shape if shape else ''})"
+               + (f" · {remarked} with a remark" if remarked else ""))
+    passes = (f"{s['passed'] - remarked} pass · {remarked} pass with a remark" if remarked
+              else f"{s['passed']} pass")
+    statuses = (f"{passes} · {s['failed']} fail · {s['skipped']} skip · {s['errors']} error"
+                + (f" ({shape})" if shape else ""))
+    return {"unit": unit, "overall": overall, "statuses": statuses}
+
+
 def run_report(record: Any) -> dict[str, Any]:
-    """``{"pass_rates", "stability", "speed", "settings"}`` of one run record (module
+    """``{"pass_rates", "stability", "speed", "settings", "counts"}`` of one run record (module
     docstring). StatsError names a record without a list of cases."""
     if not isinstance(record, dict) or not isinstance(record.get("cases"), list):
         raise StatsError("record.cases: expected a run record with a list of cases")
@@ -55,4 +100,5 @@ def run_report(record: Any) -> dict[str, Any]:
         "speed": {**speed_profile(cases), "cold_start": _cold_start(record)},
         "settings": {**settings,
                      "thinking_applied": thinking_applied(runtime, settings["thinking"])},
+        "counts": counts_text(record),
     }

@@ -210,7 +210,9 @@ def test_engine_suite_in_the_page_agrees_with_the_cli_and_the_conversations(
     expect(row.locator("[data-testid=remark]")).to_have_text("showed the working")
     summary = remark_run.locator("[data-testid=summary]")
     expect(summary).to_have_attribute("data-passed-with-remark", "1")
-    expect(summary).to_contain_text("1 pass with a remark")
+    counts = remark_run.locator("[data-testid=counts]")  # the evaluator's words
+    expect(counts).to_have_attribute("data-unit", "cases")
+    expect(counts).to_contain_text("1 pass with a remark")
     expect(engine_run.locator("[data-testid=summary]")).to_have_attribute(
         "data-passed-with-remark", "0")
 

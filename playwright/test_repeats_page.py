@@ -203,6 +203,12 @@ def test_two_models_with_repeats(lr: Page, site: dict[str, Any], tmp_path: Path)
         expect(shown).to_have_count(len(flaky_ids))
         expect(box.locator("[data-testid=cold-start]")).to_have_attribute(
             "data-ttft", js(record["warmup"]["ttft_ms"]))
+        # the count line counts attempts and says so, in the evaluator's words
+        counts = box.locator("[data-testid=counts]")
+        expect(counts).to_have_attribute("data-unit", "attempts")
+        expect(counts.locator("dt")).to_have_text("attempts")
+        expect(counts.locator("dd")).to_have_text(want["counts"]["statuses"])
+        assert want["counts"]["statuses"].endswith(f" (8 cases × {REPEAT})")
     assert run_report(steady)["stability"]["flaky_ids"] == ["coin"]
 
     # The engine's facts, read at the end of each run, each with its source; the shaky

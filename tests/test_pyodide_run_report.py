@@ -18,6 +18,9 @@ CASE = {"id": "c", "input": "Hi", "system": "Case.", "expect": {"kind": "contain
 RECORD = {"model": {"id": "m", "runtime": "lmstudio"}, "cases": SPEED,
           "settings": {"temperature": 0, "repeat": 3, "thinking": "off"},
           "warmup": {"ttft_ms": 2400.5, "total_ms": 2600.0, "status": "ok", "detail": ""}}
+SINGLE = {"model": {"id": "m", "runtime": "ollama"}, "settings": {"repeat": 1},
+          "cases": [{"id": "a", "status": "pass", "score": 1.0, "remark": "r"},
+                    {"id": "b", "status": "fail", "score": 0.0}]}
 DONE = {"url": "u", "request": {}, "status": 200, "ended_ms": 9.5, "error": None,
         "events": [[4.0, json.dumps({"choices": [{"delta": {"content": "ready"},
                                                   "finish_reason": "stop"}]})],
@@ -44,6 +47,7 @@ REQUESTS: list[dict[str, Any]] = [
         "body": json.dumps({"parameters": "temperature                    0.6"})}},
     {"op": "merge_engine_defaults", "args": {"explicit": {"top_p": None},
                                              "engine": {"top_p": 0.95}}},
+    {"op": "run_report", "args": {"record": SINGLE}},
 ]
 
 
@@ -63,3 +67,16 @@ def test_the_replies_say_what_the_page_shows(replies: list[str]) -> None:
     assert report["value"]["stability"]["repeat"] == 1  # 17 cases, one attempt each
     assert settings["value"]["repeat"] == 5 and settings["value"]["warmup"] is False
     assert bad == {"ok": False, "error": "repeat: expected one of 1, 2, 3, 5, got 4"}
+
+
+def test_the_count_line_says_attempts_only_for_a_repeated_run(replies: list[str]) -> None:
+    repeated, single = json.loads(replies[0])["value"], json.loads(replies[-1])["value"]
+    n = len(SPEED)
+    scored = repeated["pass_rates"]["overall"]
+    assert repeated["counts"]["unit"] == "attempts"
+    assert repeated["counts"]["statuses"].endswith(f" ({n} cases × 3)")
+    assert repeated["counts"]["overall"].startswith(
+        f"{scored['passed']}/{scored['attempts']} attempts pass (")
+    assert single["counts"] == {
+        "unit": "cases", "overall": "1/2 cases pass (50%) · 1 with a remark",
+        "statuses": "0 pass · 1 pass with a remark · 1 fail · 0 skip · 0 error"}

@@ -135,6 +135,7 @@ def test_the_table_prints_the_report_and_attempt_progress(fake_runtime: Any) -> 
     assert "# stability: up to 3 attempts per case · 1 flaky (capital-of-france)" in out
     assert "# prefill " in out and "# decode " in out and "p95 " in out
     assert "# cold start (warm-up): TTFT " in out
+    assert "# overall: 5/9 attempts pass (56%, 3 cases × 3)\n" in out  # attempts, not cases
     lines = result.stderr.splitlines()
     assert lines[0].startswith(f"[1/9] {MODEL} · capital-of-france #1 pass")
     assert lines[-1].startswith(f"[9/9] {MODEL} · two-plus-two #3 pass")

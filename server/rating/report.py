@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Self
 
+from evaluator.run_report import counts_text
+
 STATUS_STYLE = {"pass": ("pass", "green"), "fail": ("FAIL", "red"),
                 "skip": ("skip", "dim"), "error": ("ERROR", "bold red")}
 RUNTIME_MARK = "*"
@@ -91,17 +93,14 @@ def exchange_line(case: dict[str, Any]) -> str | None:
             f"{_num(speed, 1)} tok/s")
 
 
-def summary_lines(summary: dict[str, Any]) -> list[str]:
-    """The ``# overall`` and ``# avg tok/s`` lines, then counts and the verdict."""
-    ran = summary["passed"] + summary["failed"] + summary["errors"]
-    ratio = summary.get("pass_ratio")
-    pct = "-" if ratio is None else f"{ratio * 100:.0f}%"
+def summary_lines(record: dict[str, Any]) -> list[str]:
+    """The ``# overall`` line (the evaluator's words: attempts for a repeated run) and the
+    ``# avg tok/s`` line, then counts and the verdict."""
+    summary = record["summary"]
     reasoning = summary.get("reasoning_ratio")
     p95 = summary.get("p95_ms")
     threshold = summary.get("pass_threshold")
-    remarked = summary.get("passed_with_remark") or 0
-    overall = f"# overall: {summary['passed']}/{ran} cases pass ({pct})" + (
-        f" · {remarked} with a remark" if remarked else "")
+    overall = f"# overall: {counts_text(record)['overall']}"
     speed = (f"# avg tok/s {_num(summary.get('avg_tok_s'), 1)} · avg reasoning ratio "
              f"{'-' if reasoning is None else f'{reasoning * 100:.0f}%'} · p95 latency "
              f"{'-' if p95 is None else f'{p95 / 1000:.1f} s'}")
@@ -145,7 +144,7 @@ def print_record(record: dict[str, Any], con: Any) -> None:
                 wanted = case["expected"].splitlines()[0][:200]
                 con.print(Text(f"    expected: {wanted}", style="dim"))
     con.print()
-    for line in summary_lines(record["summary"]):
+    for line in summary_lines(record):
         con.print(Text(line))
 
 

@@ -142,14 +142,6 @@ function reuseSeed(seed) {
   field.focus();
 }
 
-/** "5 pass · 2 pass with a remark · …": clean passes and passes a judging rule let
- * through (acceptWithRemark, forgiveFormatting) counted apart. */
-function countsText(s) {
-  const remarked = s.passed_with_remark ?? 0;
-  const passes = remarked ? `${(s.passed ?? 0) - remarked} pass · ${remarked} pass with a remark` : `${s.passed ?? 0} pass`;
-  return `${passes} · ${s.failed ?? 0} fail · ${s.skipped ?? 0} skip · ${s.errors ?? 0} error`;
-}
-
 function summaryView(record) {
   const s = record.summary || {};
   const verdict = s.verdict || "n/a";
@@ -158,7 +150,6 @@ function summaryView(record) {
     "data-passed-with-remark": s.passed_with_remark ?? null },
     item("pass", `${pct(s.pass_ratio)}`),
     item("verdict", `${verdict} (threshold ${pct(s.pass_threshold)})`),
-    item("cases", countsText(s)),
     item("avg tok/s", num(s.avg_tok_s, 1)),
     item("p95", s.p95_ms == null ? "–" : `${num(s.p95_ms / 1000, 1)} s`),
     item("reasoning", s.reasoning_ratio == null ? "–" : pct(s.reasoning_ratio)));

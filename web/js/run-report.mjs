@@ -1,4 +1,5 @@
-// One run's numbers beside its summary, as the evaluator's run_report gives them: the pass
+// One run's numbers beside its summary, as the evaluator's run_report gives them: the
+// counts by status (in the evaluator's words: attempts for a repeated run), the pass
 // rate over attempts with its 95% Wilson interval (overall and per tag), stability (k of N
 // per case, flaky cases), the speed profile (TTFT, prefill tok/s with its source, decode
 // tok/s, latency median, spread and p95) and the cold start (the warm-up) shown apart;
@@ -82,6 +83,7 @@ function reportParts(report) {
   const prefill = sp.prefill_tok_s;
   const cold = sp.cold_start;
   const figures = el("dl", { class: "figures" },
+    item(report.counts.unit, report.counts.statuses, { "data-testid": "counts", "data-unit": report.counts.unit }),
     item("pass rate", `${interval(o)} · ${o.passed} of ${o.attempts} attempts, ${o.cases} cases`,
       { "data-testid": "pass-interval", "data-rate": o.rate ?? "", "data-low": o.low, "data-high": o.high }),
     item("stability", st.repeat > 1 ? `${st.flaky} flaky of ${st.cases.length} cases (${st.repeat} attempts each)`
