@@ -93,9 +93,10 @@ def case_form(draft: dict[str, Any], index: int) -> dict[str, Any]:
                                  .get(key, "Value"), _text(value),
                                  "textarea" if key == "schema" else "text"))
     else:
+        count = len(expect) if isinstance(expect, list) else 0
         fields.append(_field("expect", "Checks", "", "note",
-                             note=f"{len(expect) if isinstance(expect, list) else 0} checks: "
-                                  "edit them in the YAML below"))
+                             note=f"{count} check{'s' * (count != 1)}: edit "
+                                  f"{'it' if count == 1 else 'them'} in the YAML below"))
     fields += [_field("weight", "Weight", _text(raw.get("weight", 1))),
                _field("tags", "Tags (comma-separated)", _text(raw.get("tags"))),
                _field("requires", "Requires (comma-separated)", _text(raw.get("requires"))),

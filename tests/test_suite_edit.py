@@ -177,6 +177,19 @@ def test_raw_yaml_of_a_case_takes_every_key_of_the_format() -> None:
         edit(draft, "set_case_text", {"index": 0, "text": "- a list"})
 
 
+@pytest.mark.parametrize(("checks", "note"), [
+    ("[{kind: contains, value: a}]", "1 check: edit it in the YAML below"),
+    ("[{kind: contains, value: a}, {kind: no_tool_call}, {kind: regex, pattern: b}]",
+     "3 checks: edit them in the YAML below"),
+])
+def test_the_checks_note_counts_in_the_singular_and_plural(checks: str, note: str) -> None:
+    draft = edit(new_draft(), "set_case_text",
+                 {"index": 0, "text": f"id: c\ninput: Hi\nexpect: {checks}\n"})
+    assert check_draft(draft)["ok"]
+    field = next(f for f in case_form(draft, 0)["fields"] if f["field"] == "expect")
+    assert field["note"] == note
+
+
 def test_try_it_through_the_page_api() -> None:
     draft = new_draft()
     reply = json.loads(call(json.dumps({"op": "suite_try", "args": {
