@@ -35,21 +35,35 @@ OPENAI_LIST_PATH = "/v1/models"  # every OpenAI-compatible server lists its mode
 PROBE_TIMEOUT_S = 1.5  # how long a list probe waits (the page and the CLI)
 LIST_KEYS = ("data", "models")  # where a list body keeps its model entries (OpenAI, Ollama)
 ID_KEYS = ("id", "name", "model")  # an entry's id: the first of these that is a non-empty string
-# What the page shows of a raw answer before Python reads it (``{ms}``, ``{status}`` and
-# ``{timeout_s}`` are filled in); "fixable" rows offer the CORS recipe.
-PROVISIONAL = {
-    "timeout": {"badge": "no answer yet", "detail": "timed out after {timeout_s} s",
-                "fixable": False},
-    "cors": {"badge": "CORS",
-             "detail": "the port answers, but its CORS settings refuse this page · {ms} ms",
-             "fixable": True},
-    "network": {"badge": "no answer", "detail": "no answer (closed port or CORS) · {ms} ms",
-                "fixable": True},
-    "status": {"badge": "HTTP {status}", "detail": "answered in {ms} ms; reading it…",
-               "fixable": False},
-    "denied": {"badge": "HTTP {status}", "detail": "answered in {ms} ms; reading it…",
-               "fixable": True},
-}
+METADATA_TIMEOUT_S = 4.0  # how long a model's metadata request waits (the page and the CLI)
+# What the page shows of a raw answer before Python reads it, as rows tried in order: the
+# first whose every ``when`` field holds one of the listed values (a missing field reads as
+# null) is shown, so the page matches data and writes no rule of its own. ``{ms}``,
+# ``{status}`` and ``{timeout_s}`` are filled in; "fixable" rows offer the CORS recipe.
+PROVISIONAL: tuple[dict[str, Any], ...] = (
+    {"kind": "timeout", "when": {"error": ["timeout"]}, "badge": "no answer yet",
+     "detail": "timed out after {timeout_s} s", "fixable": False},
+    {"kind": "cors", "when": {"error": ["cors"]}, "badge": "CORS",
+     "detail": "the port answers, but its CORS settings refuse this page · {ms} ms",
+     "fixable": True},
+    {"kind": "network", "when": {"status": [None]}, "badge": "no answer",
+     "detail": "no answer (closed port or CORS) · {ms} ms", "fixable": True},
+    {"kind": "denied", "when": {"status": [401, 403]}, "badge": "HTTP {status}",
+     "detail": "answered in {ms} ms; reading it…", "fixable": True},
+    {"kind": "status", "when": {}, "badge": "HTTP {status}",
+     "detail": "answered in {ms} ms; reading it…", "fixable": False},
+)
+
+
+def provisional(observation: dict[str, Any]) -> dict[str, Any]:
+    """The PROVISIONAL row the page shows for a raw probe ``observation`` (the same matching
+    the page does on the table it is given)."""
+    for row in PROVISIONAL:
+        if all(observation.get(field) in values for field, values in row["when"].items()):
+            return row
+    raise AssertionError("the last PROVISIONAL row matches every observation")
+
+
 _BADGES = {"refused": "refused", "unauthorized": "unauthorized", "timeout": "timed out",
            "error": "error", "loading": "loading", "blocked": "blocked",
            "key_rejected": "key rejected"}
@@ -388,17 +402,21 @@ def metadata_plan(model_row: dict[str, Any]) -> list[dict[str, Any]]:
     """The extra requests that describe one model: ``[{"method", "url", "body"}]``.
 
     Ollama ``POST /api/show``; LM Studio ``GET /api/v0/models`` and (0.4+)
-    ``GET /api/v1/models`` (either may 404); llama.cpp ``GET /props``; others none.
+    ``GET /api/v1/models`` (either may 404); llama.cpp ``GET /props``; others none. Each
+    request waits at most ``timeout_s`` (:data:`METADATA_TIMEOUT_S`).
     """
     base, runtime = model_row["base_url"], model_row["runtime"]
+    plan: list[dict[str, Any]]
     if runtime == "ollama":
-        return [{"method": "POST", "url": f"{base}/api/show", "body": {"model": model_row["id"]}}]
-    if runtime == "lmstudio":
-        return [{"method": "GET", "url": f"{base}/api/v0/models", "body": None},
+        plan = [{"method": "POST", "url": f"{base}/api/show", "body": {"model": model_row["id"]}}]
+    elif runtime == "lmstudio":
+        plan = [{"method": "GET", "url": f"{base}/api/v0/models", "body": None},
                 {"method": "GET", "url": f"{base}/api/v1/models", "body": None}]
-    if runtime == "llamacpp":
-        return [{"method": "GET", "url": f"{base}/props", "body": None}]
-    return []
+    elif runtime == "llamacpp":
+        plan = [{"method": "GET", "url": f"{base}/props", "body": None}]
+    else:
+        plan = []
+    return [{**req, "timeout_s": METADATA_TIMEOUT_S} for req in plan]
 
 
 def _pick(entries: Any, model_id: str, keys: tuple[str, ...]) -> dict[str, Any] | None:
@@ -469,7 +487,8 @@ def discovery_table() -> dict[str, Any]:
         "capabilities": list(CAPABILITIES),
         "messages": {"refused": _REFUSED, "ollama_403": _OLLAMA_403},
         "probe_timeout_s": PROBE_TIMEOUT_S,
+        "metadata_timeout_s": METADATA_TIMEOUT_S,
         "list_keys": list(LIST_KEYS),
         "id_keys": list(ID_KEYS),
-        "provisional": PROVISIONAL,
+        "provisional": list(PROVISIONAL),
     }

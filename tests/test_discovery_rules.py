@@ -296,12 +296,13 @@ def test_probe_states(runtime: str, observation: dict[str, Any], state: str,
 def test_metadata_plan() -> None:
     base = "http://127.0.0.1"
     assert metadata_plan({"id": "qwen3:4b", "runtime": "ollama", "base_url": f"{base}:11434"}) == [
-        {"method": "POST", "url": f"{base}:11434/api/show", "body": {"model": "qwen3:4b"}}]
+        {"method": "POST", "url": f"{base}:11434/api/show", "body": {"model": "qwen3:4b"},
+         "timeout_s": 4.0}]
     assert [p["url"] for p in metadata_plan(
         {"id": "a", "runtime": "lmstudio", "base_url": f"{base}:1234"})] == [
         f"{base}:1234/api/v0/models", f"{base}:1234/api/v1/models"]
     assert metadata_plan({"id": "a", "runtime": "llamacpp", "base_url": f"{base}:8080"}) == [
-        {"method": "GET", "url": f"{base}:8080/props", "body": None}]
+        {"method": "GET", "url": f"{base}:8080/props", "body": None, "timeout_s": 4.0}]
     assert metadata_plan({"id": "a", "runtime": "vllm", "base_url": f"{base}:8000"}) == []
     assert metadata_plan({"id": "a", "runtime": "mlx", "base_url": f"{base}:8081"}) == []
 
@@ -418,3 +419,49 @@ def test_check_endpoint_through_the_bridge() -> None:
         reply = json.loads(call(json.dumps({"op": "check_endpoint",
                                             "args": {"text": text, "dialect": dialect}})))
         assert reply == {"ok": True, "value": check_endpoint(text, dialect)}
+
+
+OBSERVATIONS = [  # raw probe answers as the page records them (discovery.mjs observe)
+    {"status": None, "error": "timeout", "elapsed_ms": 1500},
+    {"status": None, "error": "cors", "elapsed_ms": 3},
+    {"status": None, "error": "network", "elapsed_ms": 2},
+    {"status": None, "elapsed_ms": 2},                       # no error field at all
+    {"status": 401, "error": None, "elapsed_ms": 4},
+    {"status": 403, "elapsed_ms": 4},
+    {"status": 200, "error": None, "elapsed_ms": 5},
+    {"status": 500, "error": None, "elapsed_ms": 5},
+    {"status": 200, "error": "timeout", "elapsed_ms": 1500},  # an answer cut by the clock
+]
+PROVISIONAL_KINDS = ["timeout", "cors", "network", "network", "denied", "denied", "status",
+                     "status", "timeout"]
+
+
+def test_the_pages_provisional_view_is_the_evaluators_table_matched_in_order() -> None:
+    """Which text the page shows before Python reads a probe is data (PROVISIONAL's `when`
+    rows), matched by web/js/match.mjs exactly as evaluator.discovery.provisional does."""
+    from evaluator.discovery import provisional
+    from tests.test_stream import node_path
+
+    assert [provisional(o)["kind"] for o in OBSERVATIONS] == PROVISIONAL_KINDS
+    rows = discovery_table()["provisional"]
+    script = ("import { firstMatch } from './web/js/match.mjs';"
+              f"const rows = {json.dumps(rows)}; const seen = {json.dumps(OBSERVATIONS)};"
+              "console.log(JSON.stringify(seen.map((o) => firstMatch(rows, o).kind)));")
+    import subprocess
+    from pathlib import Path
+
+    out = subprocess.run([node_path(), "--input-type=module", "-e", script],
+                         cwd=Path(__file__).resolve().parent.parent, capture_output=True,
+                         text=True, check=True, timeout=60)
+    assert json.loads(out.stdout) == PROVISIONAL_KINDS
+    assert all("{" not in row["kind"] and row["badge"] for row in rows)
+
+
+def test_metadata_requests_carry_their_wait() -> None:
+    """The page and the CLI wait for a model's metadata as long as the plan says."""
+    from evaluator.discovery import METADATA_TIMEOUT_S
+
+    row = {"id": "m", "runtime": "llamacpp", "base_url": "http://127.0.0.1:8080"}
+    assert metadata_plan(row) == [{"method": "GET", "url": "http://127.0.0.1:8080/props",
+                                   "body": None, "timeout_s": METADATA_TIMEOUT_S}]
+    assert discovery_table()["metadata_timeout_s"] == METADATA_TIMEOUT_S == 4.0

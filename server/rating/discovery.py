@@ -191,17 +191,17 @@ def fetch(method: str, url: str, body: Any, timeout: float,
 
 
 def fetch_all(requests: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
-    """``fetch`` every ``{method, url, body?, headers?}`` at once, one thread each →
-    observations.
+    """``fetch`` every ``{method, url, body?, headers?, timeout_s?}`` at once, one thread
+    each → observations.
 
-    Each request keeps its own deadline, so the whole takes as long as the slowest one,
-    at most ``timeout`` (plus a thread's start).
+    Each request keeps its own deadline (its ``timeout_s``, else ``timeout``), so the whole
+    takes as long as the slowest one (plus a thread's start).
     """
     results: list[dict[str, Any] | None] = [None] * len(requests)
 
     def run(i: int, req: dict[str, Any]) -> None:
-        results[i] = fetch(req["method"], req["url"], req.get("body"), timeout,
-                           req.get("headers"))
+        results[i] = fetch(req["method"], req["url"], req.get("body"),
+                           float(req.get("timeout_s", timeout)), req.get("headers"))
 
     threads = [threading.Thread(target=run, args=(i, req), daemon=True)
                for i, req in enumerate(requests)]
@@ -230,7 +230,8 @@ def fetch_metadata(model_rows: list[dict[str, Any]], timeout: float,
                    keys: list[dict[str, str]] | None = None) -> list[dict[str, Any]]:
     """Run every model's ``metadata_plan`` in parallel and ``merge_metadata`` → cards.
 
-    Identical requests (LM Studio's one ``/api/v0/models`` for all its models) go out once.
+    Each request waits as long as its plan says (the page waits as long); ``timeout`` is
+    for a request without one. Identical requests (LM Studio's one ``/api/v0/models`` for all its models) go out once.
     """
     plans = [metadata_plan(row) for row in model_rows]
     unique: dict[str, dict[str, Any]] = {}

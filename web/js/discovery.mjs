@@ -6,8 +6,7 @@ import { append, byId, el, replace, report } from "./dom.mjs";
 import { call, ready } from "./evaluator.mjs";
 import { allowedHosts, loadCustom, renderCustom } from "./custom.mjs";
 import { requestOptions } from "./keys.mjs";
-
-const METADATA_TIMEOUT_MS = 4000;
+import { firstMatch } from "./match.mjs";
 
 let pageData = null;
 let generation = 0;
@@ -233,7 +232,7 @@ async function describe(model) {
   const plan = await call("metadata_plan", { model_row: model });
   const responses = await Promise.all(plan.map(async (req) => {
     const extra = await requestOptions(req.url).catch(() => ({ headers: {}, space: "loopback" }));
-    const o = await observe(req.url, { method: req.method, body: req.body, timeoutMs: METADATA_TIMEOUT_MS, tellCors: false, ...extra });
+    const o = await observe(req.url, { method: req.method, body: req.body, timeoutMs: req.timeout_s * 1000, tellCors: false, ...extra });
     return { url: req.url, status: o.status, body: o.body };
   }));
   return call("merge_metadata", { model_row: model, responses });
@@ -284,10 +283,8 @@ function rowView(row) {
     root,
     setRaw(o) {
       // What the raw answer shows before Python reads it: the evaluator's texts.
-      const texts = pageData.discovery?.provisional || {};
-      const kind = o.error === "timeout" || o.error === "cors" ? o.error
-        : o.status == null ? "network" : (o.status === 401 || o.status === 403) ? "denied" : "status";
-      const t = texts[kind] || { badge: kind, detail: "", fixable: false };
+      const t = firstMatch(pageData.discovery?.provisional || [], o)
+        || { badge: "checking", detail: "", fixable: false };
       const values = { ms: Math.round(o.elapsed_ms), status: o.status, timeout_s: probeTimeoutMs() / 1000 };
       setState("checking", fill(t.badge, values), fill(t.detail, values), Boolean(t.fixable));
     },
