@@ -6,15 +6,19 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
+from server.demo.model import (
+    DEMO_MODEL_ID,
+    DemoModel,
+    DemoModelError,
+    RichProgress,
+    ensure_demo_model,
+    mlx_unavailable_reason,
+)
 from server.mlx_bridge.app import DEFAULT_HOST, DEFAULT_PAGE_PORT, DEFAULT_PORT, is_loopback_host
 from server.site.parts import BuildError, check_origin
-
-if TYPE_CHECKING:
-    from server.demo.model import DemoModel
 
 
 def _origin(value: str) -> str:
@@ -47,8 +51,6 @@ def _local_model(model: str) -> None:
 
 
 def _prepare_demo(with_mlx: bool | None) -> DemoModel:
-    from server.demo.model import DemoModelError, RichProgress, ensure_demo_model
-
     try:
         with RichProgress() as progress:
             return ensure_demo_model(progress, with_mlx=with_mlx)
@@ -118,8 +120,6 @@ def bridge(
 
     os.environ["HF_HUB_OFFLINE"] = "1"
     cap = serving.prepare(servers=1)  # before mlx-lm is imported; it is then kept
-    from server.demo.model import DEMO_MODEL_ID, mlx_unavailable_reason
-
     reason = mlx_unavailable_reason()
     if reason is not None:
         raise click.ClickException(reason)

