@@ -29,7 +29,7 @@ from typing import Any
 
 from evaluator.settings import effective_settings
 from evaluator.stats import StatsError, by_case, pass_rates, speed_profile, stability
-from evaluator.summary import summarize
+from evaluator.summary import SCORED, summarize
 from evaluator.thinking import thinking_applied
 
 
@@ -49,6 +49,10 @@ def _repeat(settings: Any, most: int) -> int:
     return max(1, most)
 
 
+def _shape(cases: int, repeat: int) -> str:
+    return f"{cases} case{'s' * (cases != 1)} × {repeat}"
+
+
 def counts_text(record: Any) -> dict[str, str]:
     """``{"unit", "overall", "statuses"}``: the words for a run's counts, one wording for
     both shells. Every case result counts, so with repeats the counts are attempts:
@@ -56,9 +60,11 @@ def counts_text(record: Any) -> dict[str, str]:
     * ``unit``: ``cases``, or ``attempts`` when the run repeats its cases (the page's label);
     * ``overall``: ``5/9 cases pass (56%)``, or ``5/9 attempts pass (56%, 3 cases × 3)``
       for 3 cases repeated 3 times, then `` · 2 with a remark`` when passes carry one (the
-      CLI's ``# overall:`` line; the percentage is the weighted ``pass_ratio``);
+      CLI's ``# overall:`` line; the percentage is the weighted ``pass_ratio``). Skips
+      are left out, so the cases named are those with a scored attempt;
     * ``statuses``: ``5 pass · 1 fail · 0 skip · 0 error`` (``3 pass · 2 pass with a
-      remark · …`` when some do), then `` (3 cases × 3)`` for a repeated run.
+      remark · …`` when some do), then `` (3 cases × 3)`` for a repeated run, naming every
+      case, skipped ones too (the page's count line).
 
     StatsError names a record without a list of cases."""
     if not isinstance(record, dict) or not isinstance(record.get("cases"), list):
@@ -67,17 +73,18 @@ def counts_text(record: Any) -> dict[str, str]:
     s = summarize(record["cases"], 0.0)
     repeat = _repeat(record.get("settings"), max(map(len, groups.values()), default=0))
     unit = "attempts" if repeat > 1 else "cases"
-    shape = f"{len(groups)} case{'s' * (len(groups) != 1)} × {repeat}" if repeat > 1 else ""
+    scored = sum(1 for g in groups.values() if any(r.get("status") in SCORED for r in g))
     ratio = s["pass_ratio"]
     pct = "-" if ratio is None else f"{ratio * 100:.0f}%"
     ran = s["passed"] + s["failed"] + s["errors"]
     remarked = s["passed_with_remark"]
-    overall = (f"{s['passed']}/{ran} {unit} pass ({pct}{', ' + shape if shape else ''})"
+    overall = (f"{s['passed']}/{ran} {unit} pass "
+               f"({pct}{', ' + _shape(scored, repeat) if repeat > 1 else ''})"
                + (f" · {remarked} with a remark" if remarked else ""))
     passes = (f"{s['passed'] - remarked} pass · {remarked} pass with a remark" if remarked
               else f"{s['passed']} pass")
     statuses = (f"{passes} · {s['failed']} fail · {s['skipped']} skip · {s['errors']} error"
-                + (f" ({shape})" if shape else ""))
+                + (f" ({_shape(len(groups), repeat)})" if repeat > 1 else ""))
     return {"unit": unit, "overall": overall, "statuses": statuses}
 
 

@@ -65,6 +65,13 @@ def test_remarked_passes_are_counted_apart_in_both_wordings() -> None:
         "statuses": "0 pass · 1 pass with a remark · 1 fail · 0 skip · 0 error (1 case × 2)"}
 
 
+def test_skipped_cases_are_left_out_of_the_overall_shape_but_not_the_statuses() -> None:
+    cases = repeated({"a": ["pass", "pass"], "b": ["fail", "pass"], "v": ["skip", "skip"]})
+    assert counts_text({"cases": cases, "settings": {"repeat": 2}}) == {
+        "unit": "attempts", "overall": "3/4 attempts pass (75%, 2 cases × 2)",
+        "statuses": "3 pass · 1 fail · 2 skip · 0 error (3 cases × 2)"}
+
+
 def test_a_running_repeated_run_names_its_planned_repeat() -> None:
     # case-major: the first case's 3 attempts and the second's first are done
     cases = repeated({"a": ["pass", "pass", "fail"], "b": ["pass"]})
