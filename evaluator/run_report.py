@@ -54,8 +54,9 @@ def _shape(cases: int, repeat: int) -> str:
 
 
 def counts_text(record: Any) -> dict[str, str]:
-    """``{"unit", "overall", "statuses"}``: the words for a run's counts, one wording for
-    both shells. Every case result counts, so with repeats the counts are attempts:
+    """``{"unit", "overall", "statuses", "size"}``: the words for a run's counts, one
+    wording for both shells. Every case result counts, so with repeats the counts are
+    attempts:
 
     * ``unit``: ``cases``, or ``attempts`` when the run repeats its cases (the page's label);
     * ``overall``: ``5/9 cases pass (56%)``, or ``5/9 attempts pass (56%, 3 cases × 3)``
@@ -64,7 +65,8 @@ def counts_text(record: Any) -> dict[str, str]:
       are left out, so the cases named are those with a scored attempt;
     * ``statuses``: ``5 pass · 1 fail · 0 skip · 0 error`` (``3 pass · 2 pass with a
       remark · …`` when some do), then `` (3 cases × 3)`` for a repeated run, naming every
-      case, skipped ones too (the page's count line).
+      case, skipped ones too (the page's count line);
+    * ``size``: ``22 cases``, or ``3 cases × 3 attempts`` (the CLI's header line).
 
     StatsError names a record without a list of cases."""
     if not isinstance(record, dict) or not isinstance(record.get("cases"), list):
@@ -85,7 +87,9 @@ def counts_text(record: Any) -> dict[str, str]:
               else f"{s['passed']} pass")
     statuses = (f"{passes} · {s['failed']} fail · {s['skipped']} skip · {s['errors']} error"
                 + (f" ({_shape(len(groups), repeat)})" if repeat > 1 else ""))
-    return {"unit": unit, "overall": overall, "statuses": statuses}
+    size = f"{len(groups)} case{'s' * (len(groups) != 1)}" + (
+        f" × {repeat} attempts" if repeat > 1 else "")
+    return {"unit": unit, "overall": overall, "statuses": statuses, "size": size}
 
 
 def run_report(record: Any) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def test_one_attempt_per_case_says_cases_as_before() -> None:
     record = run_record(SUITE, MODEL, {"repeat": 1}, "t", cases)
     assert counts_text(record) == {
         "unit": "cases", "overall": "2/4 cases pass (50%)",
-        "statuses": "2 pass · 1 fail · 1 skip · 1 error"}
+        "statuses": "2 pass · 1 fail · 1 skip · 1 error", "size": "5 cases"}
     assert summary_lines(record)[0] == "# overall: 2/4 cases pass (50%)"
 
 
@@ -49,7 +49,8 @@ def test_three_attempts_per_case_say_attempts_and_the_shape() -> None:
     record = run_record(SUITE, MODEL, {"repeat": 3}, "t", cases)
     assert counts_text(record) == {
         "unit": "attempts", "overall": "5/9 attempts pass (56%, 3 cases × 3)",
-        "statuses": "5 pass · 4 fail · 0 skip · 0 error (3 cases × 3)"}
+        "statuses": "5 pass · 4 fail · 0 skip · 0 error (3 cases × 3)",
+        "size": "3 cases × 3 attempts"}
     assert summary_lines(record)[0] == "# overall: 5/9 attempts pass (56%, 3 cases × 3)"
     assert run_report(record)["counts"] == counts_text(record)
 
@@ -58,18 +59,21 @@ def test_remarked_passes_are_counted_apart_in_both_wordings() -> None:
     single = [result("a", "pass", remark="showed the working"), result("b", "pass")]
     assert counts_text({"cases": single}) == {
         "unit": "cases", "overall": "2/2 cases pass (100%) · 1 with a remark",
-        "statuses": "1 pass · 1 pass with a remark · 0 fail · 0 skip · 0 error"}
+        "statuses": "1 pass · 1 pass with a remark · 0 fail · 0 skip · 0 error",
+        "size": "2 cases"}
     twice = [result("a", "pass", 0, remark="r"), result("a", "fail", 1)]
     assert counts_text({"cases": twice, "settings": {"repeat": 2}}) == {
         "unit": "attempts", "overall": "1/2 attempts pass (50%, 1 case × 2) · 1 with a remark",
-        "statuses": "0 pass · 1 pass with a remark · 1 fail · 0 skip · 0 error (1 case × 2)"}
+        "statuses": "0 pass · 1 pass with a remark · 1 fail · 0 skip · 0 error (1 case × 2)",
+        "size": "1 case × 2 attempts"}
 
 
 def test_skipped_cases_are_left_out_of_the_overall_shape_but_not_the_statuses() -> None:
     cases = repeated({"a": ["pass", "pass"], "b": ["fail", "pass"], "v": ["skip", "skip"]})
     assert counts_text({"cases": cases, "settings": {"repeat": 2}}) == {
         "unit": "attempts", "overall": "3/4 attempts pass (75%, 2 cases × 2)",
-        "statuses": "3 pass · 1 fail · 2 skip · 0 error (3 cases × 2)"}
+        "statuses": "3 pass · 1 fail · 2 skip · 0 error (3 cases × 2)",
+        "size": "3 cases × 2 attempts"}
 
 
 def test_a_running_repeated_run_names_its_planned_repeat() -> None:

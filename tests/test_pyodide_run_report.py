@@ -79,4 +79,5 @@ def test_the_count_line_says_attempts_only_for_a_repeated_run(replies: list[str]
         f"{scored['passed']}/{scored['attempts']} attempts pass (")
     assert single["counts"] == {
         "unit": "cases", "overall": "1/2 cases pass (50%) · 1 with a remark",
-        "statuses": "0 pass · 1 pass with a remark · 1 fail · 0 skip · 0 error"}
+        "statuses": "0 pass · 1 pass with a remark · 1 fail · 0 skip · 0 error",
+        "size": "2 cases"}

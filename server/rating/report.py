@@ -55,13 +55,9 @@ def header_line(record: dict[str, Any]) -> str:
     """``suite: <id>@<version> · model=<id> · <n> cases · seed <n>`` (no seed part for a
     record that has none; ``<n> cases × <r> attempts`` for a repeated run)."""
     suite, model = record["suite"], record["model"]
-    settings = record.get("settings") or {}
-    seed, repeat = settings.get("seed"), settings.get("repeat")
-    count = f"{len(record['cases'])} cases"
-    if isinstance(repeat, int) and repeat > 1:
-        count = f"{len(record['cases']) // repeat} cases × {repeat} attempts"
-    return (f"suite: {suite['id']}@{suite['version']} · model={model['id']} · {count}"
-            + ("" if seed is None else f" · seed {seed}"))
+    seed = (record.get("settings") or {}).get("seed")
+    return (f"suite: {suite['id']}@{suite['version']} · model={model['id']} · "
+            f"{counts_text(record)['size']}" + ("" if seed is None else f" · seed {seed}"))
 
 
 def case_label(case: dict[str, Any]) -> str:
