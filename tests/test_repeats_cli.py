@@ -193,3 +193,13 @@ def test_other_runtimes_prefill_is_prompt_tokens_over_ttft(fake_runtime: Any) ->
     prefill = run_report(record)["speed"]["prefill_tok_s"]
     expected = sorted(round(c["tok_in"] / (c["ttft_ms"] / 1000), 1) for c in record["cases"])
     assert prefill["source"] == "prompt/ttft" and prefill["median"] == expected[1]
+
+
+def test_a_tag_with_nothing_scored_says_so() -> None:
+    """A tag whose cases were all skipped has no rate and no interval to print."""
+    from server.rating.run_print import rate_text
+
+    assert rate_text({"rate": None, "low": 0.0, "high": 1.0, "passed": 0, "attempts": 0,
+                      "cases": 0}) == "- · nothing scored (all skipped)"
+    assert rate_text({"rate": 0.5, "low": 0.1, "high": 0.9, "passed": 1, "attempts": 2,
+                      "cases": 1}) == "50% (95% CI 10%–90%) · 1/2 attempts, 1 case"

@@ -20,7 +20,10 @@ def _pct(value: Any) -> str:
 
 
 def rate_text(rate: dict[str, Any]) -> str:
-    """``82% (95% CI 61–93%) · 18/22 attempts, 22 cases``."""
+    """``82% (95% CI 61–93%) · 18/22 attempts, 22 cases``; ``- · nothing scored (all
+    skipped)`` when no attempt was scored (a tag whose cases all need a capability)."""
+    if not rate["attempts"]:
+        return "- · nothing scored (all skipped)"
     return (f"{_pct(rate['rate'])} (95% CI {_pct(rate['low'])}–{_pct(rate['high'])}) · "
             f"{rate['passed']}/{rate['attempts']} attempts, {rate['cases']} "
             f"case{'' if rate['cases'] == 1 else 's'}")
