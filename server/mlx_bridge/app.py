@@ -116,7 +116,7 @@ class ChatResponse(Response):
             await error_response(exc)(scope, receive, send)
             return
         except StopAsyncIteration:  # stopped before it began: the bridge is closing
-            await error_response(BridgeError(503, "the bridge is shutting down"))(
+            await error_response(BridgeError.shutting_down())(
                 scope, receive, send
             )
             return
@@ -132,7 +132,7 @@ class ChatResponse(Response):
         await send(
             {"type": "http.response.body", "body": _sse(reply.first_chunk()), "more_body": True}
         )
-        error: BridgeError | None = BridgeError(503, "the bridge is shutting down")
+        error: BridgeError | None = BridgeError.shutting_down()
         try:
             async for kind, value in events:
                 if kind == "gone":
@@ -174,7 +174,7 @@ class ChatResponse(Response):
         except Exception as exc:  # noqa: BLE001 - any failure becomes a 500 JSON body
             response = error_response(_failed(exc))
         if response is None:  # stopped without an end: the bridge is shutting down
-            response = error_response(BridgeError(503, "the bridge is shutting down"))
+            response = error_response(BridgeError.shutting_down())
         await response(scope, receive, send)
 
 

@@ -26,6 +26,11 @@ class BridgeError(Exception):
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}
 
+    @classmethod
+    def shutting_down(cls) -> BridgeError:
+        """The 503 every request still waiting or running gets when the bridge stops."""
+        return cls(503, "the bridge is shutting down")
+
     @property
     def kind(self) -> str:
         if self.status in ERROR_TYPES:

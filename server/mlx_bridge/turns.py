@@ -49,7 +49,7 @@ class ModelThread:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         if self._stopped:
-            future.set_exception(BridgeError(503, "the bridge is shutting down"))
+            future.set_exception(BridgeError.shutting_down())
             return future
         if not self._started:
             self._started = True
@@ -112,7 +112,7 @@ class Worker:
     def ready(self) -> Generator:
         """The loaded generator, or a 503/500 BridgeError saying why not."""
         if self.closing.is_set():
-            raise BridgeError(503, "the bridge is shutting down")
+            raise BridgeError.shutting_down()
         if self.generator is not None:
             return self.generator
         if self.load_error is not None:
