@@ -159,10 +159,14 @@ def _speed_text(median: float | None, q1: float | None, q3: float | None) -> str
                                f" (q1–q3 {q1:,.1f}–{q3:,.1f})")
 
 
+SPEED_SHIFT = 7.0  # px: a run's speed marks sit this far right of its pass-rate marks
+
+
 def trend_chart(points: list[dict[str, Any]], width: float, height: float,
                 pad: float = 28.0) -> dict[str, Any]:
     """Where to draw one group's runs: per run ``x``, the pass rate's ``y`` with its
-    interval (``y_low``, ``y_high``), and the decode speed's median ``s`` with its
+    interval (``y_low``, ``y_high``), and, at ``sx`` (:data:`SPEED_SHIFT` to the right,
+    so the two bars never cover each other), the decode speed's median ``s`` with its
     interquartile range (``s_low`` at q1, ``s_high`` at q3, as :func:`history` gives them:
     :func:`evaluator.stats.spread`, type-7 quartiles), the speeds scaled so the axis top
     (``speed_max``) is the largest median or q3, so every bar fits; ``speed_text``, the
@@ -185,7 +189,7 @@ def trend_chart(points: list[dict[str, Any]], width: float, height: float,
         x = pad + (inner_w * i / (n - 1) if n > 1 else inner_w / 2)
         median, q1, q3 = (_number(p.get(k)) for k in ("tok_s", "tok_s_q1", "tok_s_q3"))
         ranged = median is not None and q1 is not None and q3 is not None
-        placed.append({"x": round(x, 1), "y": y(p.get("rate")), "y_low": y(p.get("low")),
+        placed.append({"x": round(x, 1), "sx": round(x + SPEED_SHIFT, 1), "y": y(p.get("rate")), "y_low": y(p.get("low")),
                        "y_high": y(p.get("high")), "s": s(median),
                        "s_low": s(q1) if ranged else None, "s_high": s(q3) if ranged else None,
                        "speed_text": _speed_text(median, q1, q3),

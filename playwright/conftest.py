@@ -108,14 +108,8 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
          "models": [{"id": "slow-model"}]},
         {"dialect": "vllm", "port": ports["custom"], "models": [{"id": "custom-model"}]},
     ]
-    cfg = folder / "fakes.json"
-    cfg.write_text(json.dumps(configs), "utf-8")
+    proc = start_fakes(folder, "fakes", configs)
     log = folder / "fakes.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.fake_runtime",
-                                 "--config", str(cfg)], cwd=REPO, stdout=out,
-                                stderr=subprocess.STDOUT)
-    wait_for(lambda: log.read_text().count("ready ") >= len(configs), proc, log, 20)
     urls: dict[str, Any] = {k: f"http://127.0.0.1:{p}" for k, p in ports.items()}
     urls["mlx"] = f"http://127.0.0.1:{free_port()}"  # nothing listens: a closed port
     urls["log"] = log
@@ -123,6 +117,38 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield urls
     finally:
         stop_process(proc)
+
+
+def start_fakes(folder: Path, name: str, configs: list[dict[str, Any]]
+                ) -> subprocess.Popen[bytes]:
+    """The fake runtimes of ``configs`` in one process (tests/fakes/fake_runtime.py), its
+    config and log as ``folder/<name>.json`` and ``.log``; returns once every one listens.
+    The caller stops it (``stop_process``)."""
+    cfg, log = folder / f"{name}.json", folder / f"{name}.log"
+    cfg.write_text(json.dumps(configs), "utf-8")
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.fake_runtime",
+                                 "--config", str(cfg)], cwd=REPO, stdout=out,
+                                stderr=subprocess.STDOUT)
+    wait_for(lambda: log.read_text().count("ready ") >= len(configs), proc, log, 20)
+    return proc
+
+
+def start_site(folder: Path, env: dict[str, str], *args: str
+               ) -> tuple[subprocess.Popen[bytes], str]:
+    """``localrate serve --no-bridge [args]`` on a free port with ``env`` (and a private
+    cache in ``folder`` unless ``env`` names one; log: ``folder/serve.log``) → (process,
+    its URL), once it answers.
+    The caller stops it (``stop_process``)."""
+    port, log = free_port(), folder / "serve.log"
+    if "LOCALRATE_CACHE" not in env:
+        env = {**env, "LOCALRATE_CACHE": str(private_cache(folder))}
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "localrate"), "serve", "--port",
+                                 str(port), "--no-bridge", *args], cwd=REPO, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    wait_for(lambda: answers(port), proc, log, 300)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def wait_for(ready: Any, proc: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
@@ -226,14 +252,24 @@ def engine_suites(folder: Path) -> Path:
     return root
 
 
-def engine_env(fake: str, suites: Path) -> dict[str, str]:
-    """The environment that points localrate (server and CLI) at the engine fake only."""
+BASE_URL_VARS = ("OLLAMA_BASE_URL", "LM_STUDIO_BASE_URL", "VLLM_BASE_URL",
+                 "LLAMACPP_BASE_URL", "MLX_BASE_URL")
+
+
+def one_runtime_env(var: str, url: str, suites: Path | None = None) -> dict[str, str]:
+    """The environment that points localrate (server and CLI) at one runtime only (``var``,
+    e.g. VLLM_BASE_URL, at ``url``); the others are closed ports. ``suites``, when given,
+    is LOCALRATE_SUITES_DIR."""
     env = {k: v for k, v in os.environ.items()
            if not k.endswith("_BASE_URL") and k not in ("OLLAMA_HOST", "LOCALRATE_DISCOVERY")}
-    closed = {name: f"http://127.0.0.1:{free_port()}" for name in
-              ("LM_STUDIO_BASE_URL", "VLLM_BASE_URL", "LLAMACPP_BASE_URL", "MLX_BASE_URL")}
-    return env | closed | {"OLLAMA_BASE_URL": fake, "LOCALRATE_SUITES_DIR": str(suites),
-                           "NO_COLOR": "1"}
+    closed = {name: f"http://127.0.0.1:{free_port()}" for name in BASE_URL_VARS}
+    return env | closed | {var: url, "NO_COLOR": "1"} | (
+        {} if suites is None else {"LOCALRATE_SUITES_DIR": str(suites)})
+
+
+def engine_env(fake: str, suites: Path) -> dict[str, str]:
+    """The environment that points localrate (server and CLI) at the engine fake only."""
+    return one_runtime_env("OLLAMA_BASE_URL", fake, suites)
 
 
 def fake_requests(base_url: str) -> list[dict[str, Any]]:
@@ -251,28 +287,13 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     config = {"dialect": "ollama", "port": port, "models": [
         {"id": ENGINE_MODEL, "script": script("engine"), "meta": meta},
         {"id": REMARK_MODEL, "script": remark_script(), "meta": meta}]}
-    cfg = folder / "engine-fake.json"
-    cfg.write_text(json.dumps([config]), "utf-8")
-    fake_log = folder / "engine-fake.log"
-    with fake_log.open("w") as out:
-        fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.fake_runtime",
-                                 "--config", str(cfg)], cwd=REPO, stdout=out,
-                                stderr=subprocess.STDOUT)
+    fake = start_fakes(folder, "engine-fake", [config])
     server_proc = None
     try:
-        wait_for(lambda: "ready " in fake_log.read_text(), fake, fake_log, 20)
         fake_url = f"http://127.0.0.1:{port}"
         env = engine_env(fake_url, engine_suites(folder))
-        site_port = free_port()
-        log = folder / "serve.log"
-        with log.open("w") as out:
-            server_proc = subprocess.Popen(
-                [str(REPO / ".venv" / "bin" / "localrate"), "serve", "--port", str(site_port),
-                 "--no-bridge"], cwd=REPO, env=env | {"LOCALRATE_CACHE": str(private_cache(folder))},
-                stdout=out, stderr=subprocess.STDOUT)
-        wait_for(lambda: answers(site_port), server_proc, log, 300)
-        yield {"fake": fake_url, "server": f"http://127.0.0.1:{site_port}",
-               "env": env | {"LOCALRATE_DISCOVERY": "ollama"}}
+        server_proc, site = start_site(folder, env)
+        yield {"fake": fake_url, "server": site, "env": env | {"LOCALRATE_DISCOVERY": "ollama"}}
     finally:
         if server_proc is not None:
             stop_process(server_proc)

@@ -10,14 +10,11 @@ redirect and scored the redirected answer).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import REPO, Page, fake_requests, free_port, wait_for
+from conftest import Page, fake_requests, free_port, start_fakes
 
 from evaluator.transcript import assemble
 from tests.procs import stop_process
@@ -38,15 +35,8 @@ def runtimes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         {"dialect": "vllm", "port": redirect, "fault": "redirect",
          "redirect_to": f"{target_url}/v1/chat/completions", "models": [{"id": "m1"}]},
     ]
-    cfg = folder / "fakes.json"
-    cfg.write_text(json.dumps(configs), "utf-8")
-    log = folder / "fakes.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.fake_runtime",
-                                 "--config", str(cfg)], cwd=REPO, stdout=out,
-                                stderr=subprocess.STDOUT)
+    proc = start_fakes(folder, "fakes", configs)
     try:
-        wait_for(lambda: log.read_text().count("ready ") >= 2, proc, log, 20)
         yield {"target": target_url, "redirect": f"http://127.0.0.1:{redirect}"}
     finally:
         stop_process(proc)

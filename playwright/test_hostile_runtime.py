@@ -13,9 +13,7 @@ lines (the redirect's line differs in one known way: a browser never sees the Lo
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,12 +22,12 @@ import pytest
 from conftest import (
     ARTIFACTS,
     REPO,
-    answers,
     fake_requests,
     free_port,
-    private_cache,
+    one_runtime_env,
     screenshot,
-    wait_for,
+    start_fakes,
+    start_site,
 )
 from conftest import page_in_fresh_context as fresh_page
 from playwright.sync_api import expect
@@ -88,7 +86,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     folder = tmp_path_factory.mktemp("hostile-runtime")
     (folder / "suites" / SUITE_ID).mkdir(parents=True)
     (folder / "suites" / SUITE_ID / "suite.yaml").write_text(SUITE, "utf-8")
-    port, target_port, site_port = free_port(), free_port(), free_port()
+    port, target_port = free_port(), free_port()
     target = f"http://127.0.0.1:{target_port}"
     configs = [
         {"dialect": "vllm", "port": port, "redirect_to": f"{target}/v1/chat/completions",
@@ -96,28 +94,12 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         # were the redirect followed, this answer would make `redirected` pass
         {"dialect": "vllm", "port": target_port, "models": [{"id": MODEL, "script": {
             "answers": [{"match": "", "content": "REDIRECT_OK"}]}}]}]
-    cfg = folder / "fakes.json"
-    cfg.write_text(json.dumps(configs), "utf-8")
-    fake_log, log = folder / "fakes.log", folder / "serve.log"
-    with fake_log.open("w") as out:
-        fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.fake_runtime", "--config",
-                                 str(cfg)], cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    fake = start_fakes(folder, "fakes", configs)
     server = None
     try:
-        wait_for(lambda: fake_log.read_text().count("ready ") >= 2, fake, fake_log, 20)
-        env = {k: v for k, v in os.environ.items()
-               if not k.endswith("_BASE_URL") and k not in ("OLLAMA_HOST", "LOCALRATE_DISCOVERY")}
-        closed = {name: f"http://127.0.0.1:{free_port()}" for name in
-                  ("OLLAMA_BASE_URL", "LM_STUDIO_BASE_URL", "LLAMACPP_BASE_URL", "MLX_BASE_URL")}
-        env |= closed | {"VLLM_BASE_URL": f"http://127.0.0.1:{port}", "NO_COLOR": "1",
-                         "LOCALRATE_SUITES_DIR": str(folder / "suites")}
-        with log.open("w") as out:
-            server = subprocess.Popen(
-                [LOCALRATE, "serve", "--port", str(site_port), "--no-bridge"], cwd=REPO,
-                env=env | {"LOCALRATE_CACHE": str(private_cache(folder))}, stdout=out,
-                stderr=subprocess.STDOUT)
-        wait_for(lambda: answers(site_port), server, log, 300)
-        yield {"server": f"http://127.0.0.1:{site_port}", "target": target,
+        env = one_runtime_env("VLLM_BASE_URL", f"http://127.0.0.1:{port}", folder / "suites")
+        server, site = start_site(folder, env)
+        yield {"server": site, "target": target,
                "env": env | {"LOCALRATE_DISCOVERY": "vllm"}, "folder": folder}
     finally:
         if server is not None:

@@ -268,6 +268,8 @@ def test_history_draws_each_speed_with_its_q1_q3_bar(chromium_browser: Any,
             centre = float(squares.nth(i).get_attribute("y") or "nan") + 3
             assert low > centre > high, (low, centre, high)  # q1 under the median, q3 over
             assert bars.nth(i).get_attribute("x1") == bars.nth(i).get_attribute("x2")
+            rate_xs = {line.get_attribute("x1") for line in group.locator("line.interval").all()}
+            assert bars.nth(i).get_attribute("x1") not in rate_xs  # beside, not over, a rate bar
             assert bars.nth(i).evaluate("(n) => getComputedStyle(n).stroke") != "none"
         speed = group.locator("[data-testid=history-speed]")
         expect(speed).to_have_text(["11.0 (q1–q3 9.5–14.0)", "16.0 (q1–q3 15.5–16.5)", "–"])

@@ -13,8 +13,6 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,17 +21,13 @@ from urllib.request import Request, urlopen
 import pytest
 from conftest import (
     ARTIFACTS,
-    REPO,
     Page,
     engine_env,
     free_port,
     page_in_fresh_context,
-    private_cache,
     screenshot,
-    wait_for,
-)
-from conftest import (
-    answers as port_answers,
+    start_fakes,
+    start_site,
 )
 from playwright.sync_api import expect
 
@@ -69,29 +63,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The repeats fake and a `localrate serve` whose build holds only repeats-check."""
     folder = tmp_path_factory.mktemp("repeats")
     port = free_port()
-    cfg = folder / "fake.json"
-    cfg.write_text(json.dumps([fake_config(port)]), "utf-8")
-    fake_log = folder / "fake.log"
-    with fake_log.open("w") as out:
-        fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.fake_runtime", "--config",
-                                 str(cfg)], cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    fake = start_fakes(folder, "fake", [fake_config(port)])
     server = None
     try:
-        wait_for(lambda: "ready " in fake_log.read_text(), fake, fake_log, 20)
         suites = folder / "suites"
         shutil.copytree(DATA / "repeats-suite", suites / SUITE)
         fake_url = f"http://127.0.0.1:{port}"
         env = engine_env(fake_url, suites)
-        site_port = free_port()
-        log = folder / "serve.log"
-        with log.open("w") as out:
-            server = subprocess.Popen(
-                [str(REPO / ".venv" / "bin" / "localrate"), "serve", "--port", str(site_port),
-                 "--no-bridge"], cwd=REPO,
-                env=env | {"LOCALRATE_CACHE": str(private_cache(folder))},
-                stdout=out, stderr=subprocess.STDOUT)
-        wait_for(lambda: port_answers(site_port), server, log, 300)
-        yield {"fake": fake_url, "server": f"http://127.0.0.1:{site_port}"}
+        server, site = start_site(folder, env)
+        yield {"fake": fake_url, "server": site}
     finally:
         if server is not None:
             stop_process(server)

@@ -77,6 +77,8 @@ def test_trend_chart_places_rates_bottom_up() -> None:
     assert (a["x"], a["y"], a["y_high"]) == (20.0, 180.0, 100.0)
     assert (b["x"], b["y"], b["s"]) == (280.0, 20.0, 20.0)
     assert a["s"] == 100.0 and chart["speed_max"] == 20.0
+    # speed marks sit 7 px right of the rate marks, so the two bars never cover each other
+    assert (a["sx"], b["sx"]) == (27.0, 287.0) and b["sx"] < 300
 
 
 def _quartiles(values: list[float]) -> tuple[float, float, float]:

@@ -72,17 +72,17 @@ function trendSvg(chart, group) {
       svg("text", { x: 2, y: t.y + 4, class: "tick" }, t.label));
   }
   const pts = chart.points;
-  const line = (key, cls) => {
-    const coords = pts.filter((p) => p[key] != null).map((p) => `${p.x},${p[key]}`);
+  const line = (key, xKey, cls) => {
+    const coords = pts.filter((p) => p[key] != null).map((p) => `${p[xKey]},${p[key]}`);
     if (coords.length > 1) parts.push(svg("polyline", { points: coords.join(" "), class: cls }));
   };
-  line("y", "rate-line");
-  line("s", "speed-line");
+  line("y", "x", "rate-line");
+  line("s", "sx", "speed-line");
   pts.forEach((p, i) => {
     if (p.y_low != null) parts.push(svg("line", { x1: p.x, x2: p.x, y1: p.y_low, y2: p.y_high, class: "interval" }));
     if (p.y != null) parts.push(svg("circle", { cx: p.x, cy: p.y, r: 4, class: "rate-dot" }, svg("title", {}, `${group.runs[i].started_at}: ${pct(group.runs[i].rate)}`)));
-    if (p.s_low != null) parts.push(svg("line", { x1: p.x, x2: p.x, y1: p.s_low, y2: p.s_high, class: "speed-interval", "data-testid": "history-speed-bar" }));
-    if (p.s != null) parts.push(svg("rect", { x: p.x - 3, y: p.s - 3, width: 6, height: 6, class: "speed-dot" }, svg("title", {}, `${group.runs[i].started_at}: ${p.speed_text} tok/s`)));
+    if (p.s_low != null) parts.push(svg("line", { x1: p.sx, x2: p.sx, y1: p.s_low, y2: p.s_high, class: "speed-interval", "data-testid": "history-speed-bar" }));
+    if (p.s != null) parts.push(svg("rect", { x: p.sx - 3, y: p.s - 3, width: 6, height: 6, class: "speed-dot" }, svg("title", {}, `${group.runs[i].started_at}: ${p.speed_text} tok/s`)));
     parts.push(svg("text", { x: p.x, y: HEIGHT - 6, class: "tick", "text-anchor": "middle" }, p.label));
   });
   return el("figure", { class: "trend" },
