@@ -171,7 +171,7 @@ def test_a_new_seed_per_run_shared_by_every_model(fake_runtime: Any,
     assert [run["settings"]["seed"] for run in both["runs"]] == [4242, 4242]
     assert drawn(both["runs"][0]) == drawn(both["runs"][1])
     table = bench(env, "--seed", "99", "--case", "multiply")
-    assert "· model=fake-model · 1 cases · seed 99" in table.stdout
+    assert "· model=fake-model · 1 case · seed 99" in table.stdout
 
 
 # -- --case with suite ids and instance ids ------------------------------------------------------
