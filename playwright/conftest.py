@@ -44,6 +44,10 @@ import pytest
 from tests.procs import stop_process
 from tests.suites_fixture import make_suites_dir
 
+# own_site.py holds the issue-15 tests' `site` fixture (a plugin of theirs) and helpers with
+# asserts: rewritten like a conftest, before a test module imports it.
+pytest.register_assert_rewrite("own_site")
+
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SCRIPTS = REPO / "tests" / "fakes" / "scripts"

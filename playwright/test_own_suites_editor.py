@@ -93,3 +93,29 @@ def test_add_case_raw_yaml_and_zip_export(lr: Page, tmp_path: Path) -> None:
     assert [c.id for c in from_zip.cases][:2] == ["case-1", "weather-loop"]
     assert len(from_zip.cases) == 3 and from_zip.cases[2].sweep is not None
     lr.shot("own-suite-raw-yaml")
+
+
+SAVE_TWICE = """async () => {
+  const src = performance.getEntriesByType("resource").map((e) => e.name)
+    .find((name) => /\\/custom-suites\\.[0-9a-f]+\\.mjs$|\\/custom-suites\\.mjs$/.test(name));
+  if (!src) throw new Error("the page loaded no custom-suites module");
+  const m = await import(src);  // the page's own instance: its listeners are the page's
+  const [entry] = await m.listSuites();
+  await Promise.all([m.putSuite(entry), m.putSuite(entry), m.putSuite(entry)]);
+  await new Promise((done) => setTimeout(done, 500));  // every refresh has ended
+}"""
+
+
+def test_saves_in_quick_succession_list_a_suite_once(lr: Page) -> None:
+    """Each save refreshes the Rate picker; refreshes that overlap (edits save in quick
+    succession) once listed a suite twice. It is listed once, and stays chosen."""
+    page = lr.open()
+    page.click("[data-testid=suite-new]")
+    expect(page.locator("[data-testid=suite-check]")).to_contain_text("Valid: 1 case")
+    custom = page.locator("[data-testid=suite-select] option[data-custom]")
+    expect(custom).to_have_count(1, timeout=20_000)
+    page.click("[data-testid=suite-use]")
+    chosen = page.locator("[data-testid=suite-select]").input_value()
+    page.evaluate(SAVE_TWICE)
+    expect(custom).to_have_count(1)
+    assert page.locator("[data-testid=suite-select]").input_value() == chosen

@@ -59,8 +59,10 @@ REQUESTS: list[dict[str, Any]] = [
     {"op": "suite_export_yaml", "args": {"draft": DRAFT}},
     {"op": "history", "args": {"records": RECORDS}},
     {"op": "quant_ab", "args": {"records": RECORDS}},
-    {"op": "trend_chart", "args": {"points": [{"rate": 0.5, "low": 0.1, "high": 0.9,
-                                               "tok_s": 10.0}], "width": 300, "height": 100}},
+    {"op": "trend_chart", "args": {"points": [
+        {"rate": 0.5, "low": 0.1, "high": 0.9, "tok_s": 10.0},
+        {"rate": 0.75, "low": 0.4, "high": 0.95, "tok_s": 1234.5, "tok_s_q1": 1000.25,
+         "tok_s_q3": 2000.0}], "width": 300, "height": 100}},  # speed bars and their text
     {"op": "address_space", "args": {"url": "http://192.168.1.2:11434"}},
 ]
 
@@ -84,3 +86,6 @@ def test_the_replies_say_what_they_should(replies: list[str]) -> None:
                          "with the CLI)"}
     assert values[8]["value"]["status"] == "pass"
     assert values[13]["value"] == "local"
+    ranged = values[12]["value"]["points"][1]  # the speed bar is placed inside Pyodide too
+    assert ranged["s_low"] > ranged["s"] > ranged["s_high"]
+    assert ranged["speed_text"] == "1,234.5 (q1–q3 1,000.2–2,000.0)"

@@ -106,16 +106,22 @@ async function refreshList() {
   byId("custom-suites-empty").hidden = rows.length > 0;
 }
 
-/** The Rate section's suite picker: built-in suites, then this browser's. */
+/** The Rate section's suite picker: built-in suites, then this browser's. The list is read
+ * first and swapped in with no await between removing and adding, so refreshes that
+ * overlap (one per save; edits save in quick succession) never list a suite twice; the
+ * choice is kept when its suite is still there. */
 async function refreshPicker() {
+  const rows = await listSuites();
   const select = byId("suite-select");
+  const chosen = select.value;
   for (const option of [...select.querySelectorAll("option[data-custom]")]) option.remove();
-  for (const row of await listSuites()) {
+  for (const row of rows) {
     const data = row.draft?.data || {};
     const count = (row.draft?.disabled || []).filter((d) => !d).length;
     select.append(el("option", { value: PREFIX + row.key, "data-custom": "true" },
       `${String(data.name ?? data.id ?? "?")} @ ${String(data.version ?? "?")} · ${count} cases · yours`));
   }
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
 }
 
 function closeEditor() {
