@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from evaluator.safejson import finite_number
 from evaluator.stats_compare import compare
 from evaluator.stats_runs import pass_rates, speed_profile
 
@@ -145,11 +146,6 @@ def history(records: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        else None
-
-
 def _speed_text(median: float | None, q1: float | None, q3: float | None) -> str:
     """``24.5 (q1–q3 22.0–27.0)``: a run's median decode tok/s and its quartiles, written
     as the page's numbers are (one decimal, thousands grouped)."""
@@ -174,8 +170,8 @@ def trend_chart(points: list[dict[str, Any]], width: float, height: float,
     Rates run 0..1 from the bottom up, speeds 0..``speed_max``."""
     n = len(points)
     inner_w, inner_h = max(width - 2 * pad, 1.0), max(height - 2 * pad, 1.0)
-    speeds = [v for p in points for v in (_number(p.get(k)) for k in ("tok_s", "tok_s_q3"))
-              if v is not None]
+    speeds = [v for p in points
+              for v in (finite_number(p.get(k)) for k in ("tok_s", "tok_s_q3")) if v is not None]
     top = max(speeds) if speeds else None
 
     def y(rate: float | None) -> float | None:
@@ -187,9 +183,10 @@ def trend_chart(points: list[dict[str, Any]], width: float, height: float,
     placed = []
     for i, p in enumerate(points):
         x = pad + (inner_w * i / (n - 1) if n > 1 else inner_w / 2)
-        median, q1, q3 = (_number(p.get(k)) for k in ("tok_s", "tok_s_q1", "tok_s_q3"))
+        median, q1, q3 = (finite_number(p.get(k)) for k in ("tok_s", "tok_s_q1", "tok_s_q3"))
         ranged = median is not None and q1 is not None and q3 is not None
-        placed.append({"x": round(x, 1), "sx": round(x + SPEED_SHIFT, 1), "y": y(p.get("rate")), "y_low": y(p.get("low")),
+        placed.append({"x": round(x, 1), "sx": round(x + SPEED_SHIFT, 1),
+                       "y": y(p.get("rate")), "y_low": y(p.get("low")),
                        "y_high": y(p.get("high")), "s": s(median),
                        "s_low": s(q1) if ranged else None, "s_high": s(q3) if ranged else None,
                        "speed_text": _speed_text(median, q1, q3),
@@ -207,9 +204,7 @@ def _memory(record: dict[str, Any]) -> float | None:
     engine = record.get("engine")
     memory = engine.get("memory") if isinstance(engine, dict) else None
     total = memory.get("total_bytes") if isinstance(memory, dict) else None
-    value = total.get("value") if isinstance(total, dict) else None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        else None
+    return finite_number(total.get("value") if isinstance(total, dict) else None)
 
 
 def _delta(a: float | None, b: float | None, digits: int = 1) -> float | None:

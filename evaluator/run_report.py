@@ -49,8 +49,12 @@ def _repeat(settings: Any, most: int) -> int:
     return max(1, most)
 
 
+def _cases(count: int) -> str:
+    return f"{count} case{'s' * (count != 1)}"
+
+
 def _shape(cases: int, repeat: int) -> str:
-    return f"{cases} case{'s' * (cases != 1)} × {repeat}"
+    return f"{_cases(cases)} × {repeat}"
 
 
 def counts_text(record: Any) -> dict[str, str]:
@@ -87,8 +91,7 @@ def counts_text(record: Any) -> dict[str, str]:
               else f"{s['passed']} pass")
     statuses = (f"{passes} · {s['failed']} fail · {s['skipped']} skip · {s['errors']} error"
                 + (f" ({_shape(len(groups), repeat)})" if repeat > 1 else ""))
-    size = f"{len(groups)} case{'s' * (len(groups) != 1)}" + (
-        f" × {repeat} attempts" if repeat > 1 else "")
+    size = _cases(len(groups)) + (f" × {repeat} attempts" if repeat > 1 else "")
     return {"unit": unit, "overall": overall, "statuses": statuses, "size": size}
 
 

@@ -7,17 +7,28 @@ stream events, a model's answer, tool-call arguments, an imported record) goes t
 :func:`loads`, which measures the depth first, in linear time, and refuses anything deeper
 than ``MAX_DEPTH`` with :class:`DeepJSONError` (a ``ValueError``, so callers that already
 catch ``ValueError`` for bad JSON treat it the same way).
+
+:func:`finite_number` reads a number out of such data: a bool, a string, NaN or an
+infinity is not one.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 MAX_DEPTH = 100
 # A bracket, or a whole string literal (skipped, so brackets inside strings do not count).
 _TOKENS = re.compile(r'[\[\]{}]|"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def finite_number(value: Any) -> float | None:
+    """``value`` as a float when it is a finite JSON number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 class DeepJSONError(ValueError):

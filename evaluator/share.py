@@ -29,7 +29,7 @@ from typing import Any
 
 from evaluator.casespec import MAX_SEED
 from evaluator.records import run_list
-from evaluator.safejson import loads
+from evaluator.safejson import finite_number, loads
 from evaluator.stats_compare import compare
 from evaluator.stats_runs import by_case, pass_rates
 from evaluator.version import record_version
@@ -59,12 +59,6 @@ def _records(value: Any) -> list[dict[str, Any]]:
 
 def _text(value: Any) -> str | None:
     return value[:MAX_TEXT] if isinstance(value, str) else None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 def ids_hash(ids: list[str]) -> str:
@@ -109,9 +103,9 @@ def _run_head(record: dict[str, Any]) -> list[Any]:
     seed = settings.get("seed")
     return [_text(model.get("id")) or "?", _text(model.get("runtime")),
             seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-            _text(record_version(record)), _number(summary.get("pass_ratio")),
-            _text(summary.get("verdict")), _number(summary.get("pass_threshold")),
-            _number(summary.get("avg_tok_s")), _number(summary.get("p95_ms"))]
+            _text(record_version(record)), finite_number(summary.get("pass_ratio")),
+            _text(summary.get("verdict")), finite_number(summary.get("pass_threshold")),
+            finite_number(summary.get("avg_tok_s")), finite_number(summary.get("p95_ms"))]
 
 
 def _encode(head: dict[str, Any], cells: bytes) -> str:

@@ -39,13 +39,12 @@ whose ``error`` says what went wrong.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from evaluator.checks import strip_reasoning
-from evaluator.safejson import MAX_DEPTH, DeepJSONError, loads
+from evaluator.safejson import MAX_DEPTH, DeepJSONError, finite_number, loads
 
 NON_JSON_PREVIEW = 60
 MAX_TOOL_CALLS = 64  # tool calls kept per response; the rest are counted, not kept
@@ -81,11 +80,6 @@ class Assembled:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _num(value: Any) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return float(value) if ok and math.isfinite(value) else None
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -278,7 +272,7 @@ class _Reader:
                 "usage", None
         if timings is not None and _int(timings.get("predicted_n")) is not None:
             return _int(timings.get("prompt_n")), _int(timings["predicted_n"]), "timings", \
-                _num(timings.get("predicted_per_second"))
+                finite_number(timings.get("predicted_per_second"))
         return None, self.deltas, "estimate", None
 
     def diagnose(self, transcript: dict[str, Any], calls_too_deep: bool) -> str | None:
@@ -321,11 +315,11 @@ class _Reader:
             content=answer, reasoning=reasoning, tool_calls=calls,
             finish_reason=self.finish_reason, tok_in=tok_in, tok_out=tok_out,
             tokens_source=source, ttft_ms=self.first,
-            total_ms=_num(transcript.get("ended_ms")) or self.end, decode_ms=decode,
+            total_ms=finite_number(transcript.get("ended_ms")) or self.end, decode_ms=decode,
             tok_s=rate, error=self.diagnose(transcript, self.calls.too_deep),
             reasoning_tokens=self.reasoning_tokens(answer, reasoning, calls, tok_out),
             tool_calls_dropped=dropped,
-            prompt_per_second=_num(_mapping(self.timings).get("prompt_per_second")))
+            prompt_per_second=finite_number(_mapping(self.timings).get("prompt_per_second")))
 
     def reasoning_tokens(self, answer: str, reasoning: str, calls: list[dict[str, Any]],
                          tok_out: int | None) -> int | None:
@@ -349,5 +343,5 @@ def assemble(transcript: Any) -> Assembled:
     events = transcript.get("events")
     for item in events if isinstance(events, list) else []:
         if isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[1], str):
-            reader.event(_num(item[0]), item[1])
+            reader.event(finite_number(item[0]), item[1])
     return reader.finish(transcript)

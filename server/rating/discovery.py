@@ -231,7 +231,8 @@ def fetch_metadata(model_rows: list[dict[str, Any]], timeout: float,
     """Run every model's ``metadata_plan`` in parallel and ``merge_metadata`` → cards.
 
     Each request waits as long as its plan says (the page waits as long); ``timeout`` is
-    for a request without one. Identical requests (LM Studio's one ``/api/v0/models`` for all its models) go out once.
+    for a request without one. Identical requests (LM Studio's one ``/api/v0/models`` for
+    all its models) go out once.
     """
     plans = [metadata_plan(row) for row in model_rows]
     unique: dict[str, dict[str, Any]] = {}

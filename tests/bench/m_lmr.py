@@ -6,9 +6,9 @@ the seed) and its gzip size (level 9, as the build precompresses it), against a 
 1.5 MB. Scoring: every concrete case of the full suite answered with its reference
 answers (evaluator/references.py; seed 0), scored the way the page scores a run
 (``score_turns`` per case, one call each, after ``load_suite_json`` as on the page) in the
-page's worker against a target of 300 ms, and in CPython (the baseline). Re-scoring the whole record (``rescore_record``, which also
-re-checks every case and its JSON Schemas against the metaschema, as an import does) is
-shown for information.
+page's worker against a target of 300 ms, and in CPython (the baseline). Re-scoring the
+whole record (``rescore_record``, which also re-checks every case and its JSON Schemas
+against the metaschema, as an import does) is shown for information.
 """
 
 from __future__ import annotations
@@ -49,11 +49,16 @@ def reference_record(seed: int = 0) -> dict[str, Any]:
     return run_record(suite, model, run_settings(seed=seed), "2026-11-30T00:00:00Z", results)
 
 
-def payload() -> tuple[int, int]:
-    """(raw bytes, gzip bytes) of the resolved suite JSON the page downloads."""
+def suite_json() -> dict[str, Any]:
+    """The resolved suite as the page downloads it (and hands to ``load_suite_json``)."""
     from server.rating import suites_io
 
-    body = json.dumps(suites_io.load(str(FULL)).to_json(), ensure_ascii=False).encode()
+    return dict(suites_io.load(str(FULL)).to_json())
+
+
+def payload() -> tuple[int, int]:
+    """(raw bytes, gzip bytes) of the resolved suite JSON the page downloads."""
+    body = json.dumps(suite_json(), ensure_ascii=False).encode()
     return len(body), len(gzip.compress(body, compresslevel=9, mtime=0))
 
 
@@ -113,9 +118,7 @@ def cpython_calls(record: dict[str, Any], runs: int) -> list[float]:
 def worker_scoring(page: Any, record: dict[str, Any], runs: int) -> dict[str, list[float]]:
     """The same two figures in the page's worker (a settled page, as a visitor has it, with
     the suite loaded first, as the page loads it before a run)."""
-    from server.rating import suites_io
-
-    suite = suites_io.load(str(FULL)).to_json()
+    suite = suite_json()
     module = page.manifest["assets"]["js/evaluator.mjs"]
     ctx = page.context()
     try:

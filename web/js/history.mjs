@@ -1,8 +1,9 @@
 // History and quantisation A/B over the runs saved in this browser: runs of one model on
 // one suite over time (pass rate with its 95% interval and median decode speed with its
-// q1–q3 bar, drawn as inline SVG; "compare with the previous run" as a diff of cases), and one base model in several
-// quantisations side by side. The grouping, the statistics and the chart's geometry are
-// the evaluator's (evaluator/history.py: history, trend_chart, quant_ab).
+// q1–q3 bar, drawn as inline SVG; "compare with the previous run" as a diff of cases), and
+// one base model in several quantisations side by side. The grouping, the statistics and
+// the chart's geometry are the evaluator's (evaluator/history.py: history, trend_chart,
+// quant_ab).
 
 import { byId, el, num, pct, replace, svg } from "./dom.mjs";
 import { call, ready } from "./evaluator.mjs";

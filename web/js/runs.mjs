@@ -248,9 +248,9 @@ async function importFiles(input) {
 }
 
 /**
- * Import one file: its size checked by the evaluator (check_record_size, the CLI's line), its text read by the
- * evaluator (read_records: every record checked, or one line naming the file and field),
- * stored in one transaction, and only then shown as imported.
+ * Import one file: its size checked by the evaluator (check_record_size, the CLI's line),
+ * its text read by the evaluator (read_records: every record checked, or one line naming
+ * the file and field), stored in one transaction, and only then shown as imported.
  */
 async function importFile(file) {
   let runs;
